@@ -134,4 +134,3 @@ def clip(intervals: Iterable[Interval], period: Interval) -> list[Interval]:
 def total_seconds(intervals: Iterable[Interval]) -> Fraction:
     """Exact number of seconds covered (overlaps counted once)."""
     return sum((i.seconds for i in normalise(intervals)), Fraction(0))
-

@@ -1,0 +1,198 @@
+"""Monthly availability as the contract defines it: A = (T − M − D − E) / T × 100.
+
+* T — total contract minutes: days in the month × 1,440, whatever DST does to the wall clock
+  (ClassSwift SLA §2 "Total Monthly Minutes"). Under ``unmonitored: exclude`` the minutes no
+  region could see leave T.
+* M — down minutes inside an applicable *scheduled* window (recurring, or announced with enough
+  notice). Subtracted only under ``maintenance: counts`` (ClassSwift §4.2 "includes Scheduled,
+  Regular and Emergency Maintenance as part of Downtime"); under ``excluded`` they are reported
+  but not counted (Class Collaborate's announced windows).
+* E — down minutes inside an *emergency* window (announced with too little notice). Always count.
+* D — every other down minute, including overruns past a window's end.
+
+Recurring windows are reservations ("maintenance periods are only used as required"): only the
+down seconds observed inside them are M. An *announced* window is the vendor declaring the
+service unavailable for that time (ClassSwift §2 "Maintenance Notifications": the time
+"ViewSonic intends to make the SaaS un-available"), so it counts in full: under ``counts`` a
+scheduled announced window is M for its whole length, and an emergency window is E for its whole
+length under either policy, merged with any interruption it overlaps. Under ``excluded`` a
+scheduled window removes whatever falls inside it, so only what overruns it counts.
+
+A down second inside both a scheduled and an emergency window is scheduled. Operator exclusions
+(force majeure, the district's own network) remove down seconds before classification and are
+reported as ``excluded``. Everything is counted in exact seconds (``Fraction``); rounding
+happens only when a figure is printed.
+"""
+
+from __future__ import annotations
+
+import calendar as _calendar
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from fractions import Fraction
+from zoneinfo import ZoneInfo
+
+from credits.intervals import Interval, clip, difference, intersection, normalise, total_seconds
+from credits.model import Exclusion, Interruption, MaintenanceWindow, SlaPolicy, WindowKind
+from credits.quorum import merge_interruptions
+
+SECONDS_PER_DAY = 86_400
+
+
+@dataclass(frozen=True)
+class InterruptionPart:
+    """An interruption's share of one month, split into the contract's buckets (seconds)."""
+
+    interruption: Interruption
+    interval: Interval
+    scheduled: Fraction
+    emergency: Fraction
+    downtime: Fraction
+    excluded: Fraction
+
+    @property
+    def seconds(self) -> Fraction:
+        """The part's full length inside the month, excluded seconds included."""
+        return self.interval.seconds
+
+    def counted(self, maintenance: str) -> Fraction:
+        """Seconds that lower availability under the ``maintenance`` policy."""
+        return self.downtime + self.emergency + (self.scheduled if maintenance == "counts" else 0)
+
+
+@dataclass(frozen=True)
+class MonthAvailability:
+    """One vendor's month, in exact seconds, with the availability the contract formula gives."""
+
+    period: Interval
+    days: int
+    total: Fraction
+    scheduled: Fraction
+    downtime: Fraction
+    emergency: Fraction
+    excluded: Fraction
+    unmonitored: Fraction
+    maintenance: str
+    target_pct: Fraction
+    parts: tuple[InterruptionPart, ...]
+    unmonitored_policy: str = "as_up"
+
+    @property
+    def denominator(self) -> Fraction:
+        """T in seconds, less the unmonitored seconds when the policy excludes them."""
+        if self.unmonitored_policy == "exclude":
+            return self.total - self.unmonitored
+        return self.total
+
+    @property
+    def counted(self) -> Fraction:
+        """Seconds of un-availability: D + E, plus M when maintenance counts."""
+        counted = self.downtime + self.emergency
+        if self.maintenance == "counts":
+            counted += self.scheduled
+        return counted
+
+    @property
+    def availability_pct(self) -> Fraction:
+        """A = (T − M − D − E) / T × 100, exact. A month with nothing to measure is 100 %."""
+        if self.denominator <= 0:
+            return Fraction(100)
+        return (self.denominator - self.counted) / self.denominator * 100
+
+    @property
+    def met(self) -> bool:
+        """True when A is at or above the target (exact comparison: exactly 95 % meets 95 %)."""
+        return self.availability_pct >= self.target_pct
+
+
+def month_period(year: int, month: int, timezone: ZoneInfo) -> Interval:
+    """The calendar month ``[1st 00:00, next 1st 00:00)`` in ``timezone``'s wall clock, as UTC."""
+    next_year, next_month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return Interval(
+        datetime(year, month, 1, tzinfo=timezone),
+        datetime(next_year, next_month, 1, tzinfo=timezone),
+    )
+
+
+def days_in_month(year: int, month: int) -> int:
+    """Calendar days in the month (29 in a leap February)."""
+    return _calendar.monthrange(year, month)[1]
+
+
+def month_availability(
+    month: date,
+    timezone: ZoneInfo,
+    interruptions: Sequence[Interruption],
+    windows: Iterable[MaintenanceWindow],
+    policy: SlaPolicy,
+    exclusions: Iterable[Exclusion] = (),
+    unmonitored: Iterable[Interval] = (),
+) -> MonthAvailability:
+    """Classify every down second of the vendor's month and total the contract's buckets.
+
+    ``month`` is any date in the month; the month's boundaries are taken in ``timezone``.
+    Announced windows that count in full (see the module docstring) are merged into the
+    interruptions they overlap, or become interruptions of their own with no areas or regions.
+    Interruptions that cross a month boundary are split at it: only their share inside this
+    month is counted here. Under ``unmonitored: as_down`` the blind seconds count as downtime
+    (classified by the windows like any down second); otherwise they are only reported.
+    """
+    period = month_period(month.year, month.month, timezone)
+    days = days_in_month(month.year, month.month)
+    window_list = list(windows)
+    scheduled_windows = normalise(w.interval for w in window_list if w.kind is WindowKind.SCHEDULED)
+    emergency_windows = difference(
+        (w.interval for w in window_list if w.kind is WindowKind.EMERGENCY), scheduled_windows
+    )
+    excluded_spans = normalise(Interval(e.start, e.end) for e in exclusions)
+
+    def classify(down: list[Interval]) -> tuple[Fraction, Fraction, Fraction, Fraction]:
+        counted = difference(down, excluded_spans)
+        scheduled = intersection(counted, scheduled_windows)
+        emergency = intersection(counted, emergency_windows)
+        downtime = difference(difference(counted, scheduled_windows), emergency_windows)
+        return (
+            total_seconds(scheduled),
+            total_seconds(emergency),
+            total_seconds(downtime),
+            total_seconds(down) - total_seconds(counted),
+        )
+
+    declared = [
+        Interruption(w.interval, (), ())
+        for w in window_list
+        if w.source == "announced"
+        and (w.kind is WindowKind.EMERGENCY or policy.maintenance == "counts")
+    ]
+    interruptions = merge_interruptions([*interruptions, *declared])
+    parts: list[InterruptionPart] = []
+    for interruption in interruptions:
+        inside = clip([interruption.interval], period)
+        if not inside:
+            continue
+        scheduled, emergency, downtime, excluded = classify(inside)
+        parts.append(
+            InterruptionPart(interruption, inside[0], scheduled, emergency, downtime, excluded)
+        )
+
+    down = clip((i.interval for i in interruptions), period)
+    blind = difference(clip(unmonitored, period), down)
+    blind_seconds = total_seconds(difference(blind, excluded_spans))
+    if policy.unmonitored == "as_down":
+        down = normalise([*down, *blind])
+    scheduled, emergency, downtime, excluded = classify(down)
+    return MonthAvailability(
+        period=period,
+        days=days,
+        total=Fraction(days * SECONDS_PER_DAY),
+        scheduled=scheduled,
+        downtime=downtime,
+        emergency=emergency,
+        excluded=excluded,
+        unmonitored=blind_seconds,
+        maintenance=policy.maintenance,
+        target_pct=Fraction(policy.target_pct),
+        parts=tuple(parts),
+        unmonitored_policy=policy.unmonitored,
+    )

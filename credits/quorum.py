@@ -1,0 +1,171 @@
+"""From what each probe region saw to vendor interruptions.
+
+Three steps, each a pure function:
+
+1. per monitor, the regions' views (down / unknown / otherwise up) combine by the vendor's
+   quorum into the monitor's down intervals and its *unmonitored* intervals (no region could see);
+2. a vendor *interruption* is the union over its critical monitors of their down intervals, and
+   remembers which functional areas and which regions were involved;
+3. the vendor is unmonitored where a critical monitor was unmonitored and no interruption was seen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import pairwise
+from typing import Protocol
+
+from credits.intervals import Interval, difference, normalise, union
+from credits.model import Interruption, QuorumRule
+
+
+@dataclass(frozen=True)
+class RegionView:
+    """What one region saw of one monitor: where it was down and where it was blind."""
+
+    down: tuple[Interval, ...] = ()
+    unknown: tuple[Interval, ...] = ()
+
+
+@dataclass(frozen=True)
+class MonitorOutcome:
+    """A monitor's quorum-down intervals, each with the regions that saw it down, and the
+    intervals where no region could see it."""
+
+    down: tuple[tuple[Interval, frozenset[str]], ...] = ()
+    unmonitored: tuple[Interval, ...] = ()
+
+    @property
+    def down_intervals(self) -> list[Interval]:
+        return normalise(i for i, _ in self.down)
+
+
+class MonitorSpec(Protocol):
+    """The parts of a monitor the engine needs (``uptime.config.Monitor`` has them)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def functional_area(self) -> str: ...
+    @property
+    def critical(self) -> bool: ...
+
+
+def required_down(rule: QuorumRule, known: int) -> int:
+    """How many regions must see a monitor down, given ``known`` regions that can see at all.
+
+    ``all``: every region that can see (a blind region neither confirms nor vetoes);
+    ``majority``: more than half of those; an integer ``n``: at least ``n`` regions, so with
+    fewer than ``n`` seeing regions the monitor cannot be declared down.
+    """
+    if rule == "all":
+        return known
+    if rule == "majority":
+        return known // 2 + 1
+    return int(rule)
+
+
+def combine_regions(
+    views: Mapping[str, RegionView], regions: Sequence[str], rule: QuorumRule
+) -> MonitorOutcome:
+    """Combine the regions' views of one monitor by the quorum rule.
+
+    At each instant a region is *unknown* if it was blind, else *down* if it saw the monitor
+    down, else up. The monitor is down when at least one region can see and the number of down
+    regions reaches :func:`required_down`; it is unmonitored when no region can see. Fewer down
+    regions than the quorum is a regional advisory: shown elsewhere, never counted.
+    """
+    down_sets = {r: normalise(views[r].down) if r in views else [] for r in regions}
+    unknown_sets = {r: normalise(views[r].unknown) if r in views else [] for r in regions}
+    boundaries: set[datetime] = set()
+    for group in (*down_sets.values(), *unknown_sets.values()):
+        for interval in group:
+            boundaries.add(interval.start)
+            boundaries.add(interval.end)
+    times = sorted(boundaries)
+    down_pos = dict.fromkeys(regions, 0)
+    unknown_pos = dict.fromkeys(regions, 0)
+    down: list[tuple[Interval, frozenset[str]]] = []
+    unmonitored: list[Interval] = []
+    for start, end in pairwise(times):
+        down_regions: set[str] = set()
+        unknown_count = 0
+        for region in regions:
+            if _covers(unknown_sets[region], unknown_pos, region, start):
+                unknown_count += 1
+            elif _covers(down_sets[region], down_pos, region, start):
+                down_regions.add(region)
+        known = len(regions) - unknown_count
+        segment = Interval(start, end)
+        if known == 0:
+            unmonitored.append(segment)
+        elif len(down_regions) >= max(1, required_down(rule, known)):
+            regions_seen = frozenset(down_regions)
+            if down and down[-1][0].end == start and down[-1][1] == regions_seen:
+                down[-1] = (Interval(down[-1][0].start, end), regions_seen)
+            else:
+                down.append((segment, regions_seen))
+    return MonitorOutcome(down=tuple(down), unmonitored=tuple(normalise(unmonitored)))
+
+
+def _covers(
+    intervals: list[Interval], positions: dict[str, int], region: str, instant: datetime
+) -> bool:
+    # Instants are visited in increasing order, so each region's cursor only moves forward.
+    pos = positions[region]
+    while pos < len(intervals) and intervals[pos].end <= instant:
+        pos += 1
+    positions[region] = pos
+    return pos < len(intervals) and intervals[pos].start <= instant
+
+
+def vendor_interruptions(
+    outcomes: Mapping[str, MonitorOutcome], monitors: Iterable[MonitorSpec]
+) -> list[Interruption]:
+    """Union the down intervals of the critical monitors into vendor interruptions.
+
+    Overlapping or touching monitor outages become one interruption; it carries the sorted
+    functional areas of the monitors that were down in it and the regions that saw them down.
+    """
+    pieces = [
+        Interruption(interval, (monitor.functional_area,), tuple(regions))
+        for monitor in monitors
+        if monitor.critical and monitor.id in outcomes
+        for interval, regions in outcomes[monitor.id].down
+    ]
+    return merge_interruptions(pieces)
+
+
+def merge_interruptions(pieces: Iterable[Interruption]) -> list[Interruption]:
+    """Merge overlapping or touching interruptions into one, keeping the union of their areas
+    and regions (each sorted); the result is in time order."""
+    merged: list[tuple[Interval, set[str], set[str]]] = []
+    for piece in sorted(pieces, key=lambda p: (p.interval.start, p.interval.end)):
+        if not piece.interval:
+            continue
+        if merged and piece.interval.start <= merged[-1][0].end:
+            last, areas, regions = merged[-1]
+            merged[-1] = (Interval(last.start, max(last.end, piece.interval.end)), areas, regions)
+            areas.update(piece.areas)
+            regions.update(piece.regions)
+        else:
+            merged.append((piece.interval, set(piece.areas), set(piece.regions)))
+    return [
+        Interruption(interval=i, areas=tuple(sorted(a)), regions=tuple(sorted(r)))
+        for i, a, r in merged
+    ]
+
+
+def vendor_unmonitored(
+    outcomes: Mapping[str, MonitorOutcome],
+    monitors: Iterable[MonitorSpec],
+    interruptions: Iterable[Interruption],
+) -> list[Interval]:
+    """Where a critical monitor could not be seen by any region and no interruption was
+    recorded: the vendor may have been down without our knowing."""
+    blind = union(
+        *(outcomes[m.id].unmonitored for m in monitors if m.critical and m.id in outcomes)
+    )
+    return difference(blind, (i.interval for i in interruptions))

@@ -1,0 +1,423 @@
+"""The contract engine on hand-worked cases: quorum, availability and credits."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from fractions import Fraction
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from credits.availability import month_availability, month_period
+from credits.credit import month_credit
+from credits.intervals import Interval
+from credits.model import (
+    BusinessCalendar,
+    CreditPolicy,
+    Exclusion,
+    Fee,
+    Interruption,
+    MaintenanceWindow,
+    SlaPolicy,
+    Span,
+    Tier,
+    WindowKind,
+)
+from credits.quorum import RegionView, combine_regions, vendor_interruptions, vendor_unmonitored
+
+UTC_ZONE = ZoneInfo("UTC")
+REGIONS = ("atlanta", "california", "chicago")
+
+
+def t(day: str, hhmm: str = "00:00") -> datetime:
+    return datetime.fromisoformat(f"{day}T{hhmm}:00+00:00")
+
+
+def iv(day: str, start: str, end: str, end_day: str | None = None) -> Interval:
+    return Interval(t(day, start), t(end_day or day, end))
+
+
+def outage(interval: Interval) -> Interruption:
+    return Interruption(interval, ("Classroom app",), REGIONS)
+
+
+def window(
+    interval: Interval, kind: WindowKind = WindowKind.SCHEDULED, source: str = "announced"
+) -> MaintenanceWindow:
+    return MaintenanceWindow(interval, kind, "test window", UTC_ZONE, source)  # type: ignore[arg-type]
+
+
+def policy(**changes: object) -> SlaPolicy:
+    base = SlaPolicy(
+        target_pct=Decimal(95),
+        maintenance="counts",
+        emergency_notice=Span("5 business days", business_days=5),
+        business_calendar=BusinessCalendar(timezone=UTC_ZONE, holidays="US"),
+        claim_within=Span("5 business days", business_days=5),
+        credit=CreditPolicy(kind="full_hours", rounding="month", scope="all"),
+        fee=Fee(Decimal("672.00")),
+    )
+    credit_changes = {
+        k: changes.pop(k)
+        for k in ("rounding", "scope", "kind", "tiers", "cap_pct_of_fee")
+        if k in changes
+    }
+    if credit_changes:
+        base = replace(base, credit=replace(base.credit, **credit_changes))
+    return replace(base, **changes)
+
+
+# February 2025 (28 days, T = 40,320): 240 minutes down inside a scheduled window, 60 inside an
+# emergency window, 1,900 outside any window.
+FEB_WINDOWS = [
+    window(iv("2025-02-06", "02:00", "06:00")),
+    window(iv("2025-02-13", "02:00", "03:00"), WindowKind.EMERGENCY),
+]
+FEB_OUTAGES = [
+    outage(iv("2025-02-06", "02:00", "06:00")),  # 240 scheduled
+    outage(iv("2025-02-13", "02:00", "03:00")),  # 60 emergency
+    outage(iv("2025-02-20", "00:00", "07:40", "2025-02-21")),  # 31h40m = 1,900 downtime
+]
+
+
+@pytest.mark.parametrize(
+    ("scope", "hours", "amount"),
+    [("all", 36, "36.00"), ("excess", 3, "3.00")],
+    ids=["scope-all-36h", "scope-excess-3h"],
+)
+def test_classswift_february_2025(scope: str, hours: int, amount: str) -> None:
+    sla = policy(scope=scope)
+    month = month_availability(date(2025, 2, 1), UTC_ZONE, FEB_OUTAGES, FEB_WINDOWS, sla)
+    assert month.total / 60 == 40320
+    assert (month.scheduled / 60, month.emergency / 60, month.downtime / 60) == (240, 60, 1900)
+    assert round(float(month.availability_pct), 6) == 94.543651
+    assert not month.met
+    credit = month_credit(month, sla)
+    assert (credit.hours, credit.amount, credit.currency) == (hours, Decimal(amount), "USD")
+    assert credit.eligible and credit.reason is None
+
+
+JANUARY_OUTAGES = [
+    outage(Interval(t(f"2025-01-{day:02d}", "10:00"), t(f"2025-01-{day:02d}", "11:35")))
+    for day in range(1, 25)
+]
+
+
+@pytest.mark.parametrize(
+    ("rounding", "amount"), [("month", "38.00"), ("incident", "24.00")], ids=["month", "incident"]
+)
+def test_january_2025_rounding(rounding: str, amount: str) -> None:
+    sla = policy(rounding=rounding, fee=Fee(Decimal("744.00")))
+    month = month_availability(date(2025, 1, 1), UTC_ZONE, JANUARY_OUTAGES, [], sla)
+    assert month.downtime / 60 == 24 * 95
+    assert round(float(month.availability_pct), 6) == 94.892473
+    assert month_credit(month, sla).amount == Decimal(amount)
+
+
+@pytest.mark.parametrize(
+    ("maintenance", "counted_minutes", "scheduled", "availability"),
+    [("counts", 330, 240, 99.236111), ("excluded", 90, 60, 99.791667)],
+    ids=["maintenance-counts", "maintenance-excluded"],
+)
+def test_june_2025_announced_window(
+    maintenance: str, counted_minutes: int, scheduled: int, availability: float
+) -> None:
+    # The announced window is declared un-availability: under "counts" all of it counts,
+    # under "excluded" only the overrun past 10:00 does.
+    sla = policy(maintenance=maintenance)
+    windows = [window(iv("2025-06-12", "06:00", "10:00"))]
+    outages = [outage(iv("2025-06-12", "09:00", "11:30"))]
+    month = month_availability(date(2025, 6, 1), UTC_ZONE, outages, windows, sla)
+    assert month.counted / 60 == counted_minutes
+    assert (month.scheduled / 60, month.downtime / 60) == (scheduled, 90)
+    assert round(float(month.availability_pct), 6) == availability
+    assert month.parts[0].counted(maintenance) / 60 == counted_minutes
+
+
+def test_scheduled_wins_over_emergency_where_windows_overlap() -> None:
+    windows = [
+        window(iv("2025-06-12", "06:00", "08:00"), source="recurring"),
+        window(iv("2025-06-12", "07:00", "09:00"), WindowKind.EMERGENCY),
+    ]
+    outages = [outage(iv("2025-06-12", "06:30", "09:30"))]
+    month = month_availability(date(2025, 6, 1), UTC_ZONE, outages, windows, policy())
+    assert (month.scheduled / 60, month.emergency / 60, month.downtime / 60) == (90, 60, 30)
+
+
+@pytest.mark.parametrize(
+    ("kind", "source", "maintenance", "bucket", "minutes"),
+    [
+        (WindowKind.SCHEDULED, "recurring", "counts", "scheduled", 0),
+        (WindowKind.SCHEDULED, "announced", "counts", "scheduled", 240),
+        (WindowKind.SCHEDULED, "announced", "excluded", "scheduled", 0),
+        (WindowKind.EMERGENCY, "announced", "counts", "emergency", 240),
+        (WindowKind.EMERGENCY, "announced", "excluded", "emergency", 240),
+    ],
+    ids=[
+        "recurring-is-a-reservation",
+        "announced-counts-in-full",
+        "announced-excluded",
+        "emergency-counts",
+        "emergency-counts-even-when-maintenance-excluded",
+    ],
+)
+def test_window_without_observed_outage(
+    kind: WindowKind, source: str, maintenance: str, bucket: str, minutes: int
+) -> None:
+    windows = [window(iv("2025-06-12", "06:00", "10:00"), kind, source)]
+    month = month_availability(
+        date(2025, 6, 1), UTC_ZONE, [], windows, policy(maintenance=maintenance)
+    )
+    assert getattr(month, bucket) / 60 == minutes
+    assert month.counted / 60 == minutes
+    assert [p.interruption.areas for p in month.parts] == ([()] if minutes else [])
+
+
+def test_interruption_crossing_month_boundary_is_split() -> None:
+    across = [outage(iv("2025-01-31", "23:00", "01:30", "2025-02-01"))]
+    january = month_availability(date(2025, 1, 1), UTC_ZONE, across, [], policy())
+    february = month_availability(date(2025, 2, 1), UTC_ZONE, across, [], policy())
+    assert january.downtime / 60 == 60 and february.downtime / 60 == 90
+    assert january.parts[0].interval.end == t("2025-02-01")
+    assert february.parts[0].interval.start == t("2025-02-01")
+
+
+def test_month_boundaries_follow_the_vendor_zone() -> None:
+    la = ZoneInfo("America/Los_Angeles")
+    period = month_period(2025, 3, la)
+    assert period == Interval(t("2025-03-01", "08:00"), t("2025-04-01", "07:00"))
+    # 31 days × 1,440 minutes although the wall-clock month is an hour short (DST).
+    month = month_availability(date(2025, 3, 1), la, [], [], policy())
+    assert month.total / 60 == 31 * 1440
+    assert period.seconds / 60 == 31 * 1440 - 60
+
+
+@pytest.mark.parametrize(
+    ("year", "month_no", "minutes"),
+    [(2024, 2, 29 * 1440), (2025, 2, 28 * 1440), (2100, 2, 28 * 1440), (2000, 2, 29 * 1440)],
+    ids=["leap-2024", "common-2025", "century-2100", "quad-century-2000"],
+)
+def test_total_minutes_in_february(year: int, month_no: int, minutes: int) -> None:
+    month = month_availability(date(year, month_no, 1), UTC_ZONE, [], [], policy())
+    assert month.total / 60 == minutes
+    assert month.availability_pct == 100 and month.met
+
+
+def test_exactly_at_target_meets_it() -> None:
+    # 5 % of April (43,200 minutes) is 2,160 minutes: A is exactly 95.
+    outages = [outage(iv("2025-04-01", "00:00", "12:00", "2025-04-02"))]
+    sla = policy()
+    month = month_availability(date(2025, 4, 1), UTC_ZONE, outages, [], sla)
+    assert month.availability_pct == 95 and month.met
+    credit = month_credit(month, sla)
+    assert (credit.hours, credit.amount, credit.reason) == (
+        0,
+        Decimal("0.00"),
+        "availability target met",
+    )
+    one_second_more = [
+        outage(Interval(t("2025-04-01"), t("2025-04-02", "12:00") + timedelta(seconds=1)))
+    ]
+    assert not month_availability(date(2025, 4, 1), UTC_ZONE, one_second_more, [], sla).met
+
+
+def test_minutes_are_counted_to_the_second() -> None:
+    outages = [
+        outage(Interval(t("2025-04-01", "10:00"), t("2025-04-01", "10:00") + timedelta(seconds=90)))
+    ]
+    month = month_availability(date(2025, 4, 1), UTC_ZONE, outages, [], policy())
+    assert month.downtime == 90 and month.downtime / 60 == Fraction(3, 2)
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason", "eligible"),
+    [
+        ({"eligible": False}, "plan not eligible for service credits", False),
+        ({"invoices_in_default": True}, "invoices in default: no credit can be claimed", False),
+        ({"kind": "none"}, "the contract defines no service credit", True),
+        ({"fee": None}, "the contract defines no service credit", True),
+    ],
+    ids=["lite-plan", "invoices-in-default", "kind-none", "no-fee"],
+)
+def test_no_credit_cases(changes: dict[str, object], reason: str, eligible: bool) -> None:
+    sla = policy(**changes)
+    month = month_availability(date(2025, 2, 1), UTC_ZONE, FEB_OUTAGES, FEB_WINDOWS, sla)
+    credit = month_credit(month, sla)
+    assert (credit.amount, credit.reason, credit.eligible) == (Decimal("0.00"), reason, eligible)
+
+
+@pytest.mark.parametrize(
+    ("fee", "cap", "expected"),
+    [
+        (Fee(Decimal("8064.00"), per="year"), None, "36.00"),  # 8,064 / 12 = 672 a month
+        (Fee(Decimal("672.00")), Decimal(5), "33.60"),  # capped at 5 % of 672
+        (Fee(Decimal("100.00")), None, "5.36"),  # 36 × 100 / 672 = 5.357… → 5.36
+        (Fee(Decimal("99.99")), None, "5.36"),  # 36 × 99.99 / 672 = 5.3566… → 5.36
+    ],
+    ids=["yearly-fee", "cap", "half-up-cents", "odd-fee"],
+)
+def test_full_hours_money(fee: Fee, cap: Decimal | None, expected: str) -> None:
+    sla = policy(fee=fee, cap_pct_of_fee=cap)
+    month = month_availability(date(2025, 2, 1), UTC_ZONE, FEB_OUTAGES, FEB_WINDOWS, sla)
+    assert month_credit(month, sla).amount == Decimal(expected)
+
+
+def test_half_up_rounding_happens_once_at_the_end() -> None:
+    # 0.125 per hour × 1 hour would be 0.13 half-up; rounding the hourly fee first would give 0.12.
+    sla = policy(fee=Fee(Decimal("84.00")), target_pct=Decimal(100))  # 84 / 672 h = 0.125 per hour
+    outages = [outage(iv("2025-02-03", "00:00", "01:00"))]
+    month = month_availability(date(2025, 2, 1), UTC_ZONE, outages, [], sla)
+    assert month_credit(month, sla).amount == Decimal("0.13")
+
+
+@pytest.mark.parametrize(
+    ("availability_outage_hours", "expected_pct"),
+    [(0, "0.00"), (1, "10.00"), (8, "25.00"), (100, "100.00")],
+    ids=["met", "below-99.9", "below-99", "below-95"],
+)
+def test_tiers(availability_outage_hours: int, expected_pct: str) -> None:
+    tiers = (
+        Tier(Decimal("99.9"), Decimal(10)),
+        Tier(Decimal(99), Decimal(25)),
+        Tier(Decimal(95), Decimal(100)),
+    )
+    sla = policy(kind="tiers", tiers=tiers, fee=Fee(Decimal("100.00")), target_pct=Decimal("99.9"))
+    outages = (
+        [
+            outage(
+                Interval(
+                    t("2025-04-01"), t("2025-04-01") + timedelta(hours=availability_outage_hours)
+                )
+            )
+        ]
+        if availability_outage_hours
+        else []
+    )
+    month = month_availability(date(2025, 4, 1), UTC_ZONE, outages, [], sla)
+    assert month_credit(month, sla).amount == Decimal(expected_pct)
+
+
+def test_scope_excess_with_incident_rounding_consumes_allowance_in_order() -> None:
+    # April: T = 43,200, allowance at 95 % = 2,160 minutes (36 h). Outages of 30 h, 10 h, 5 h.
+    outages = [
+        outage(Interval(t("2025-04-01"), t("2025-04-01") + timedelta(hours=30))),
+        outage(Interval(t("2025-04-10"), t("2025-04-10") + timedelta(hours=10))),
+        outage(Interval(t("2025-04-20"), t("2025-04-20") + timedelta(hours=5))),
+    ]
+    sla = policy(scope="excess", rounding="incident", fee=Fee(Decimal("720.00")))  # 1.00 per hour
+    month = month_availability(date(2025, 4, 1), UTC_ZONE, outages, [], sla)
+    # allowance: 30 h all, 6 h of the 10 → 4 h excess; 5 h excess.
+    assert month_credit(month, sla).hours == 9
+
+
+def test_exclusions_are_removed_and_reported() -> None:
+    outages = [outage(iv("2025-04-01", "10:00", "12:00"))]
+    exclusion = Exclusion(t("2025-04-01", "11:00"), t("2025-04-01", "13:00"), "district network")
+    month = month_availability(date(2025, 4, 1), UTC_ZONE, outages, [], policy(), [exclusion])
+    assert (month.downtime / 60, month.excluded / 60) == (60, 60)
+    assert month.parts[0].excluded / 60 == 60
+
+
+@pytest.mark.parametrize(
+    ("rule", "downtime_minutes", "availability"),
+    [
+        ("as_up", 0, Fraction(100)),
+        ("as_down", 600, Fraction(43200 - 600, 43200) * 100),
+        ("exclude", 0, Fraction(100)),
+    ],
+    ids=["as-up", "as-down", "exclude"],
+)
+def test_unmonitored_policy(rule: str, downtime_minutes: int, availability: Fraction) -> None:
+    blind = [iv("2025-04-05", "00:00", "10:00")]
+    month = month_availability(
+        date(2025, 4, 1), UTC_ZONE, [], [], policy(unmonitored=rule), unmonitored=blind
+    )
+    assert month.unmonitored / 60 == 600
+    assert month.downtime / 60 == downtime_minutes
+    assert month.availability_pct == availability
+    if rule == "exclude":
+        assert month.denominator / 60 == 43200 - 600
+
+
+# Quorum ---------------------------------------------------------------------------------------
+
+DOWN = iv("2025-04-01", "10:00", "11:00")
+
+
+@pytest.mark.parametrize(
+    ("rule", "down_regions", "expected"),
+    [
+        ("all", ["chicago"], []),
+        ("all", ["chicago", "atlanta"], []),
+        ("all", list(REGIONS), [DOWN]),
+        ("majority", ["chicago"], []),
+        ("majority", ["chicago", "atlanta"], [DOWN]),
+        (1, ["california"], [DOWN]),
+        (2, ["california"], []),
+        (3, list(REGIONS), [DOWN]),
+    ],
+    ids=[
+        "all-one",
+        "all-two",
+        "all-three",
+        "majority-one",
+        "majority-two",
+        "n1-one",
+        "n2-one",
+        "n3-three",
+    ],
+)
+def test_quorum(rule: object, down_regions: list[str], expected: list[Interval]) -> None:
+    views = {r: RegionView(down=(DOWN,)) for r in down_regions}
+    outcome = combine_regions(views, REGIONS, rule)  # type: ignore[arg-type]
+    assert outcome.down_intervals == expected
+
+
+def test_quorum_all_needs_the_overlap_of_every_region() -> None:
+    views = {
+        "chicago": RegionView(down=(iv("2025-04-01", "10:00", "11:00"),)),
+        "atlanta": RegionView(down=(iv("2025-04-01", "10:15", "11:30"),)),
+        "california": RegionView(down=(iv("2025-04-01", "09:00", "10:45"),)),
+    }
+    outcome = combine_regions(views, REGIONS, "all")
+    assert outcome.down_intervals == [iv("2025-04-01", "10:15", "10:45")]
+
+
+def test_blind_region_neither_confirms_nor_vetoes() -> None:
+    views = {
+        "chicago": RegionView(down=(DOWN,)),
+        "atlanta": RegionView(down=(DOWN,)),
+        "california": RegionView(unknown=(iv("2025-04-01", "09:00", "12:00"),)),
+    }
+    outcome = combine_regions(views, REGIONS, "all")
+    assert outcome.down_intervals == [DOWN]
+    assert outcome.unmonitored == ()
+
+
+def test_every_region_blind_is_unmonitored() -> None:
+    blind = iv("2025-04-01", "09:00", "12:00")
+    views = {r: RegionView(unknown=(blind,)) for r in REGIONS}
+    outcome = combine_regions(views, REGIONS, "all")
+    assert outcome.down_intervals == [] and outcome.unmonitored == (blind,)
+
+
+class Mon:
+    def __init__(self, id: str, area: str, critical: bool = True) -> None:
+        self.id, self.functional_area, self.critical = id, area, critical
+
+
+def test_vendor_interruptions_union_critical_monitors_and_keep_areas() -> None:
+    monitors = [Mon("app", "Classroom app"), Mon("hub", "Hub"), Mon("docs", "Docs", critical=False)]
+    everywhere = lambda i: {r: RegionView(down=(i,)) for r in REGIONS}  # noqa: E731
+    outcomes = {
+        "app": combine_regions(everywhere(iv("2025-04-01", "10:00", "11:00")), REGIONS, "all"),
+        "hub": combine_regions(everywhere(iv("2025-04-01", "10:30", "12:00")), REGIONS, "all"),
+        "docs": combine_regions(everywhere(iv("2025-04-02", "10:00", "11:00")), REGIONS, "all"),
+    }
+    interruptions = vendor_interruptions(outcomes, monitors)
+    assert interruptions == [
+        Interruption(iv("2025-04-01", "10:00", "12:00"), ("Classroom app", "Hub"), REGIONS)
+    ]
+    assert vendor_unmonitored(outcomes, monitors, interruptions) == []
