@@ -1,0 +1,117 @@
+"""One vendor's month, end to end: region views → interruptions → availability → credit → claims.
+
+This is the pipeline a report runs for every vendor; each step is a function of its own module,
+and this module only strings them together. Data comes in as arguments (no I/O, no clock).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from credits.availability import MonthAvailability, month_availability, month_period
+from credits.calendar import claim_deadline, vendor_windows
+from credits.credit import Credit, month_credit
+from credits.intervals import Interval
+from credits.model import MaintenanceWindow, QuorumRule, SlaPolicy, VendorCalendar
+from credits.quorum import (
+    MonitorSpec,
+    RegionView,
+    combine_regions,
+    vendor_interruptions,
+    vendor_unmonitored,
+)
+
+
+class MonitorWithRegions(MonitorSpec, Protocol):
+    @property
+    def regions(self) -> tuple[str, ...]: ...
+
+
+class VendorSpec(Protocol):
+    """The parts of a vendor the ledger needs (``uptime.config.Vendor`` has them)."""
+
+    id: str
+    name: str
+    timezone: ZoneInfo
+    quorum: QuorumRule
+    hosting: str | None
+    monitors: Sequence[MonitorWithRegions]
+    sla: SlaPolicy
+    calendar: VendorCalendar
+
+
+#: What was seen of one vendor: monitor id → region → intervals.
+Seen = Mapping[str, Mapping[str, Sequence[Interval]]]
+
+
+@dataclass(frozen=True)
+class VendorMonth:
+    """A vendor's month as the contract counts it, with the deadline to claim each interruption
+    (``claim_deadlines[i]`` belongs to ``availability.parts[i]``)."""
+
+    vendor: VendorSpec
+    availability: MonthAvailability
+    credit: Credit
+    windows: tuple[MaintenanceWindow, ...]
+    claim_deadlines: tuple[date, ...]
+
+
+def vendor_month(
+    vendor: VendorSpec,
+    year: int,
+    month: int,
+    down: Seen,
+    unknown: Seen | None = None,
+    vendor_wide_down: Mapping[str, Sequence[Interval]] | None = None,
+) -> VendorMonth:
+    """Compute ``vendor``'s calendar month ``year``-``month`` (in the vendor's time zone).
+
+    ``down`` and ``unknown`` give, per monitor and region, where that region saw the monitor
+    down or could not see it. ``vendor_wide_down`` gives per region outages that apply to every
+    monitor of the vendor (imported outage history names a vendor, not a monitor).
+    """
+    unknown = unknown or {}
+    vendor_wide_down = vendor_wide_down or {}
+    outcomes = {}
+    for monitor in vendor.monitors:
+        seen_down = down.get(monitor.id, {})
+        seen_unknown = unknown.get(monitor.id, {})
+        views = {
+            region: RegionView(
+                down=(*seen_down.get(region, ()), *vendor_wide_down.get(region, ())),
+                unknown=tuple(seen_unknown.get(region, ())),
+            )
+            for region in monitor.regions
+        }
+        outcomes[monitor.id] = combine_regions(views, monitor.regions, vendor.quorum)
+    interruptions = vendor_interruptions(outcomes, vendor.monitors)
+    unmonitored = vendor_unmonitored(outcomes, vendor.monitors, interruptions)
+    sla = vendor.sla
+    period = month_period(year, month, vendor.timezone)
+    windows = vendor_windows(
+        vendor.calendar, vendor.hosting, sla.emergency_notice, sla.business_calendar, period
+    )
+    availability = month_availability(
+        date(year, month, 1),
+        vendor.timezone,
+        interruptions,
+        windows,
+        sla,
+        exclusions=vendor.calendar.exclusions,
+        unmonitored=unmonitored,
+    )
+    deadlines = tuple(
+        claim_deadline(part.interruption.interval.end, sla.claim_within, sla.business_calendar)
+        for part in availability.parts
+    )
+    return VendorMonth(
+        vendor=vendor,
+        availability=availability,
+        credit=month_credit(availability, sla),
+        windows=tuple(windows),
+        claim_deadlines=deadlines,
+    )

@@ -1,0 +1,100 @@
+"""The monthly report as JSON (``schema: uptime-ledger.report/1``), exactly as DESIGN.md shows.
+
+Minutes are exact in the engine and printed to 2 decimals; availability to 6 decimals; money
+is a ``Decimal`` string, never a float.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+from typing import Any
+
+from credits.availability import InterruptionPart
+from credits.ledger import VendorMonth
+
+SCHEMA = "uptime-ledger.report/1"
+
+
+def decimal_places(value: Fraction, places: int) -> float:
+    """An exact value rounded half-up to ``places`` decimals, as a JSON number."""
+    exact = Decimal(value.numerator) / Decimal(value.denominator)
+    return float(exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
+
+
+def minutes(seconds: Fraction) -> float:
+    """Seconds as minutes with 2 decimals."""
+    return decimal_places(seconds / 60, 2)
+
+
+def _local(instant: datetime, month: VendorMonth) -> str:
+    return instant.astimezone(month.vendor.timezone).isoformat()
+
+
+def _interruption(part: InterruptionPart, deadline: str, month: VendorMonth) -> dict[str, Any]:
+    return {
+        "start": _local(part.interval.start, month),
+        "end": _local(part.interval.end, month),
+        "minutes": minutes(part.seconds),
+        "scheduled": minutes(part.scheduled),
+        "emergency": minutes(part.emergency),
+        "downtime": minutes(part.downtime),
+        "areas": list(part.interruption.areas),
+        "regions": list(part.interruption.regions),
+        "claim_deadline": deadline,
+    }
+
+
+def vendor_json(month: VendorMonth) -> dict[str, Any]:
+    """One vendor's entry of the report."""
+    a = month.availability
+    credit = month.credit
+    return {
+        "vendor": month.vendor.id,
+        "name": month.vendor.name,
+        "timezone": month.vendor.timezone.key,
+        "period": {"start": _local(a.period.start, month), "end": _local(a.period.end, month)},
+        "minutes": {
+            "total": int(a.total // 60),  # days × 1,440: always whole minutes
+            "scheduled": minutes(a.scheduled),
+            "downtime": minutes(a.downtime),
+            "emergency": minutes(a.emergency),
+            "excluded": minutes(a.excluded),
+            "unmonitored": minutes(a.unmonitored),
+        },
+        "maintenance": a.maintenance,
+        "availability_pct": decimal_places(a.availability_pct, 6),
+        "target_pct": decimal_places(a.target_pct, 6),
+        "met": a.met,
+        "credit": {
+            "eligible": credit.eligible,
+            "reason": credit.reason,
+            "hours": credit.hours,
+            "amount": str(credit.amount),
+            "currency": credit.currency,
+        },
+        "interruptions": [
+            _interruption(part, deadline.isoformat(), month)
+            for part, deadline in zip(a.parts, month.claim_deadlines, strict=True)
+        ],
+    }
+
+
+def report_json(
+    months: Iterable[VendorMonth], month: str, generated_at: datetime
+) -> dict[str, Any]:
+    """The whole report document for ``month`` (``YYYY-MM``)."""
+    return {
+        "schema": SCHEMA,
+        "month": month,
+        "generated_at": generated_at.isoformat(timespec="seconds"),
+        "vendors": [vendor_json(m) for m in months],
+    }
+
+
+def dumps(document: dict[str, Any]) -> str:
+    """The document as pretty, stable JSON text."""
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

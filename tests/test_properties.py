@@ -1,0 +1,160 @@
+"""Invariants of the interval algebra and the contract engine, checked with Hypothesis."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from credits.availability import month_availability
+from credits.intervals import Interval, difference, intersection, normalise, total_seconds, union
+from credits.ledger import vendor_month
+from credits.model import (
+    BusinessCalendar,
+    CreditPolicy,
+    Fee,
+    Interruption,
+    MaintenanceWindow,
+    SlaPolicy,
+    Span,
+    VendorCalendar,
+    WindowKind,
+)
+
+BASE = datetime(2025, 2, 1, tzinfo=UTC)
+REGIONS = ("atlanta", "california", "chicago")
+ZONES = ["UTC", "America/Los_Angeles", "America/New_York", "Australia/Sydney"]
+
+intervals = st.builds(
+    lambda start, length: Interval(
+        BASE + timedelta(seconds=start), BASE + timedelta(seconds=start + length)
+    ),
+    st.integers(min_value=-3 * 86_400, max_value=31 * 86_400),
+    st.integers(min_value=0, max_value=3 * 86_400),
+)
+interval_lists = st.lists(intervals, max_size=12)
+
+
+@given(interval_lists)
+def test_union_is_idempotent(a: list[Interval]) -> None:
+    assert union(a, a) == normalise(a) == normalise(normalise(a))
+
+
+@given(interval_lists, interval_lists)
+def test_difference_is_disjoint_from_what_was_removed(a: list[Interval], b: list[Interval]) -> None:
+    rest = difference(a, b)
+    assert intersection(rest, b) == []
+    assert union(rest, intersection(a, b)) == normalise(a)
+    assert total_seconds(rest) + total_seconds(intersection(a, b)) == total_seconds(a)
+
+
+@given(interval_lists, interval_lists)
+def test_intersection_commutes(a: list[Interval], b: list[Interval]) -> None:
+    assert intersection(a, b) == intersection(b, a)
+
+
+def sla(maintenance: str = "counts", unmonitored: str = "as_up") -> SlaPolicy:
+    return SlaPolicy(
+        target_pct=Decimal("99.5"),
+        maintenance=maintenance,  # type: ignore[arg-type]
+        emergency_notice=Span("5 business days", business_days=5),
+        business_calendar=BusinessCalendar(timezone=ZoneInfo("UTC")),
+        claim_within=Span("5 business days", business_days=5),
+        unmonitored=unmonitored,  # type: ignore[arg-type]
+        credit=CreditPolicy(kind="full_hours"),
+        fee=Fee(Decimal("500.00")),
+    )
+
+
+windows = st.lists(
+    st.builds(
+        lambda i, kind, source: MaintenanceWindow(i, kind, "w", ZoneInfo("UTC"), source),
+        intervals,
+        st.sampled_from(list(WindowKind)),
+        st.sampled_from(["recurring", "announced"]),
+    ),
+    max_size=6,
+)
+
+
+@settings(max_examples=200)
+@given(
+    interval_lists,
+    windows,
+    interval_lists,
+    st.sampled_from(ZONES),
+    st.sampled_from(["as_up", "as_down", "exclude"]),
+)
+def test_availability_bounds_and_maintenance_policy(
+    outages: list[Interval],
+    maintenance: list[MaintenanceWindow],
+    blind: list[Interval],
+    zone: str,
+    unmonitored: str,
+) -> None:
+    interruptions = [Interruption(i, ("app",), REGIONS) for i in normalise(outages)]
+    results = {}
+    for rule in ("counts", "excluded"):
+        month = month_availability(
+            date(2025, 2, 1),
+            ZoneInfo(zone),
+            interruptions,
+            maintenance,
+            sla(rule, unmonitored),
+            unmonitored=blind,
+        )
+        assert 0 <= month.availability_pct <= 100
+        assert month.scheduled + month.downtime + month.emergency <= month.total
+        assert month.counted <= month.denominator or month.denominator <= 0
+        results[rule] = month.availability_pct
+    # Excluding maintenance never lowers availability.
+    assert results["excluded"] >= results["counts"]
+
+
+@dataclass(frozen=True)
+class Monitor:
+    id: str
+    functional_area: str
+    critical: bool
+    regions: tuple[str, ...] = REGIONS
+
+
+@dataclass(frozen=True)
+class Vendor:
+    quorum: object
+    id: str = "v"
+    name: str = "Vendor"
+    hosting: str | None = None
+    monitors: tuple[Monitor, ...] = (Monitor("app", "App", True), Monitor("hub", "Hub", True))
+
+    timezone = ZoneInfo("America/New_York")
+    sla = sla()
+    calendar = VendorCalendar()
+
+
+rows = st.lists(
+    st.tuples(st.sampled_from(["app", "hub"]), st.sampled_from(REGIONS), intervals), max_size=25
+)
+
+
+@settings(max_examples=150)
+@given(rows, st.randoms(use_true_random=False), st.sampled_from(["all", "majority", 1, 2]))
+def test_result_does_not_depend_on_row_order(
+    recorded: list[tuple[str, str, Interval]], rng: object, quorum: object
+) -> None:
+    vendor = Vendor(quorum)
+
+    def compute(order: list[tuple[str, str, Interval]]) -> object:
+        down: dict[str, dict[str, list[Interval]]] = {}
+        for monitor, region, interval in order:
+            down.setdefault(monitor, {}).setdefault(region, []).append(interval)
+        result = vendor_month(vendor, 2025, 2, down)  # type: ignore[arg-type]
+        return (result.availability, result.credit, result.claim_deadlines)
+
+    shuffled = list(recorded)
+    rng.shuffle(shuffled)  # type: ignore[attr-defined]
+    assert compute(recorded) == compute(shuffled)

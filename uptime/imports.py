@@ -1,0 +1,103 @@
+"""Outage history from other tools: ``vendor,region,start,end[,note]`` CSV, all or nothing."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Collection
+from datetime import datetime
+from pathlib import Path
+
+from credits.intervals import Interval
+from uptime.storage import OutageRow
+
+REQUIRED_COLUMNS = ("vendor", "region", "start", "end")
+OPTIONAL_COLUMNS = ("note",)
+
+
+class ImportRejected(Exception):
+    """The file was not imported; ``problems`` holds one line per bad row."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def _parse_time(text: str, column: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(
+            f"{column}: {text!r} is not an ISO 8601 time; expected e.g. 2025-02-03T09:00:00-05:00"
+        ) from None
+    if value.tzinfo is None:
+        raise ValueError(
+            f"{column}: {text!r} has no UTC offset; expected e.g. 2025-02-03T09:00:00Z"
+        )
+    return value
+
+
+def read_outages_csv(
+    path: Path, vendors: Collection[str], regions: Collection[str]
+) -> list[OutageRow]:
+    """Parse and check every row; raise :class:`ImportRejected` listing every bad row (by its
+    line number in the file) so nothing is half-imported."""
+    problems: list[str] = []
+    rows: list[OutageRow] = []
+    try:
+        handle = path.open(newline="", encoding="utf-8-sig")
+    except OSError as error:
+        raise ImportRejected([f"{path}: cannot read: {error.strerror}"]) from None
+    with handle:
+        reader = csv.reader(handle)
+        header = [h.strip().lower() for h in next(reader, [])]
+        missing = [c for c in REQUIRED_COLUMNS if c not in header]
+        unknown = [c for c in header if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+        if missing or unknown:
+            why = "; ".join(
+                filter(
+                    None,
+                    [
+                        f"missing column(s) {', '.join(missing)}" if missing else "",
+                        f"unknown column(s) {', '.join(unknown)}" if unknown else "",
+                    ],
+                )
+            )
+            raise ImportRejected(
+                [f"{path}:1: header: {why}; expected vendor,region,start,end[,note]"]
+            )
+        for values in reader:
+            line = reader.line_num
+            if not any(v.strip() for v in values):
+                continue
+            if len(values) != len(header):
+                problems.append(
+                    f"{path}:{line}: row has {len(values)} fields; expected {len(header)}"
+                )
+                continue
+            record = dict(zip(header, values, strict=True))
+            try:
+                vendor = record["vendor"].strip()
+                region = record["region"].strip()
+                if vendor not in vendors:
+                    raise ValueError(
+                        f"vendor: {vendor!r} is not in vendors.yaml; expected one of "
+                        + ", ".join(sorted(vendors))
+                    )
+                if region not in regions:
+                    raise ValueError(
+                        f"region: {region!r} is not a configured region; expected one of "
+                        + ", ".join(sorted(regions))
+                    )
+                start = _parse_time(record["start"], "start")
+                end = _parse_time(record["end"], "end")
+                if end <= start:
+                    raise ValueError(f"end: {record['end'].strip()} is not after start")
+            except ValueError as error:
+                problems.append(f"{path}:{line}: {error}")
+                continue
+            rows.append(
+                OutageRow(vendor, region, Interval(start, end), record.get("note", "").strip())
+            )
+    if problems:
+        raise ImportRejected(problems)
+    return rows
