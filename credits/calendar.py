@@ -235,7 +235,7 @@ def expand_recurring(window: RecurringWindow, period: Interval) -> list[Maintena
     Returned in order of start, as scheduled maintenance from the ``recurring`` source.
     """
     zone = window.timezone
-    if window.duration <= timedelta(0):
+    if window.duration <= timedelta(0) or not period:
         return []
     # Iterate croniter over naive wall-clock datetimes: it then does no time-zone arithmetic
     # of its own (with aware datetimes it moves a skipped 02:00 to 03:00 and fires twice in a
@@ -328,4 +328,3 @@ def vendor_windows(
             windows.append(classify_announced(announced, notice, business_calendar))
     windows.sort(key=lambda w: (w.interval.start, w.interval.end, w.name))
     return windows
-

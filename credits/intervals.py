@@ -57,8 +57,8 @@ class Interval:
         return self.end > self.start
 
     def overlaps(self, other: Interval) -> bool:
-        """True when the two intervals share at least an instant."""
-        return self.start < other.end and other.start < self.end
+        """True when the two intervals share at least an instant (an empty one shares none)."""
+        return max(self.start, other.start) < min(self.end, other.end)
 
     def contains(self, instant: datetime) -> bool:
         """True when ``instant`` lies in ``[start, end)``."""

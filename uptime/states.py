@@ -1,0 +1,88 @@
+"""Per-(monitor, region) state intervals, kept up to date as probe results arrive.
+
+Timing rule (docs/timing.md): a region's *down* interval starts at the start of the first
+failed (confirmed) probe and ends at the start of the first successful one; likewise for *up*.
+A region's state is trusted until ``stale_after`` (2 × interval + timeout) past its last
+result; after that it is *unknown* until the next result arrives. Results older than the last
+one seen for the same key are stored raw but do not move the intervals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from credits.intervals import Interval
+from probes.result import ProbeResult
+
+State = Literal["up", "down", "unknown"]
+Key = tuple[str, str, str]  # vendor, monitor, region
+
+
+@dataclass
+class OpenState:
+    """The interval a key is in now: its state since ``start``, last confirmed at ``last_seen``."""
+
+    state: State
+    start: datetime
+    last_seen: datetime
+    stale_after: timedelta
+
+    def trusted_until(self) -> datetime:
+        return self.last_seen + self.stale_after
+
+
+@dataclass(frozen=True)
+class ClosedInterval:
+    key: Key
+    state: State
+    interval: Interval
+
+
+class StateTracker:
+    """Turns a stream of results into closed state intervals plus one open state per key."""
+
+    def __init__(self, open_states: dict[Key, OpenState] | None = None) -> None:
+        self.open: dict[Key, OpenState] = open_states or {}
+
+    def observe(self, result: ProbeResult, stale_after: timedelta) -> list[ClosedInterval]:
+        """Apply one result; return the intervals it closed (zero, one or two)."""
+        key = (result.vendor, result.monitor, result.region)
+        state: State = "up" if result.ok else "down"
+        at = result.at
+        current = self.open.get(key)
+        if current is None:
+            self.open[key] = OpenState(state, at, at, stale_after)
+            return []
+        if at < current.last_seen:
+            return []
+        closed: list[ClosedInterval] = []
+        if at > current.trusted_until():
+            gap_start = current.trusted_until()
+            if gap_start > current.start:
+                closed.append(
+                    ClosedInterval(key, current.state, Interval(current.start, gap_start))
+                )
+            closed.append(ClosedInterval(key, "unknown", Interval(gap_start, at)))
+            self.open[key] = OpenState(state, at, at, stale_after)
+        elif state != current.state:
+            if at > current.start:
+                closed.append(ClosedInterval(key, current.state, Interval(current.start, at)))
+            self.open[key] = OpenState(state, at, at, stale_after)
+        else:
+            current.last_seen = at
+            current.stale_after = stale_after
+        return closed
+
+
+def open_as_intervals(
+    key: Key, current: OpenState, now: datetime
+) -> Iterable[tuple[State, Interval]]:
+    """How an open state reads at ``now``: its state while trusted, unknown after."""
+    trusted = min(now, current.trusted_until())
+    if trusted > current.start:
+        yield current.state, Interval(current.start, trusted)
+    if now > trusted:
+        yield "unknown", Interval(max(trusted, current.start), now)
