@@ -118,10 +118,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         )
     storage = Storage(args.db)
     try:
-        months = compute_month(config, storage, year, month)
+        now = datetime.now(UTC)
+        months = compute_month(config, storage, year, month, now)
     finally:
         storage.close()
-    text = dumps(report_json(months, f"{year:04d}-{month:02d}", datetime.now(UTC)))
+    text = dumps(report_json(months, f"{year:04d}-{month:02d}", now))
     if args.out:
         _write_atomically(Path(args.out), text)
         print(f"wrote {args.out}", file=sys.stderr)

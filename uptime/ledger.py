@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from credits.availability import month_period
 from credits.intervals import Interval
@@ -11,8 +11,11 @@ from uptime.config import Config
 from uptime.storage import WHOLE_VENDOR, Storage
 
 
-def compute_month(config: Config, storage: Storage, year: int, month: int) -> list[VendorMonth]:
-    """Every configured vendor's ``year``-``month``, in configuration order."""
+def compute_month(
+    config: Config, storage: Storage, year: int, month: int, now: datetime
+) -> list[VendorMonth]:
+    """Every configured vendor's ``year``-``month``, in configuration order, from imported
+    outages and probe state intervals (read as of ``now``)."""
     periods = [month_period(year, month, v.timezone) for v in config.vendors]
     if not periods:
         return []
@@ -21,10 +24,16 @@ def compute_month(config: Config, storage: Storage, year: int, month: int) -> li
         min(p.start for p in periods) - timedelta(days=1),
         max(p.end for p in periods) + timedelta(days=1),
     )
-    down = storage.down_intervals(span)
-    months = []
-    for vendor in config.vendors:
-        seen = down.get(vendor.id, {})
-        vendor_wide = seen.get(WHOLE_VENDOR, {})
-        months.append(vendor_month(vendor, year, month, seen, vendor_wide_down=vendor_wide))
-    return months
+    imported = storage.imported_outages(span)
+    down, unknown = storage.state_views(span, now)
+    return [
+        vendor_month(
+            vendor,
+            year,
+            month,
+            down.get(vendor.id, {}),
+            unknown.get(vendor.id, {}),
+            vendor_wide_down=imported.get(vendor.id, {}).get(WHOLE_VENDOR, {}),
+        )
+        for vendor in config.vendors
+    ]

@@ -7,15 +7,23 @@ text order is time order and the file stays readable with the sqlite3 shell.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from credits.intervals import Interval
+from probes.result import ProbeResult
+from uptime.states import ClosedInterval, Key, OpenState, StateTracker, open_as_intervals
+
+#: vendor → monitor → region → intervals
+Seen = dict[str, dict[str, dict[str, list[Interval]]]]
+
+#: Used when a result's monitor has no configured staleness (e.g. removed from the config).
+DEFAULT_STALE_AFTER = timedelta(minutes=5)
 
 migrations = Migrations("uptime-ledger")
 
@@ -39,6 +47,59 @@ def m001_outages(db: Database) -> None:
     )
     db["outages"].create_index(["start"])
     db["outages"].create_index(["end"])
+
+
+@migrations()
+def m002_probe_results(db: Database) -> None:
+    db["results"].create(
+        {
+            "vendor": str,
+            "monitor": str,
+            "region": str,
+            "at": str,
+            "ok": int,
+            "degraded": int,
+            "latency": float,
+            "status": int,
+            "error": str,
+            "message": str,
+            "agent": str,
+        }
+    )
+    db["results"].create_index(["at"])
+    db["state_intervals"].create(
+        {"vendor": str, "monitor": str, "region": str, "state": str, "start": str, "end": str},
+        pk=("vendor", "monitor", "region", "start"),
+    )
+    db["state_intervals"].create_index(["start"])
+    db["state_intervals"].create_index(["end"])
+    db["open_states"].create(
+        {
+            "vendor": str,
+            "monitor": str,
+            "region": str,
+            "state": str,
+            "start": str,
+            "last_seen": str,
+            "stale_after_s": float,
+        },
+        pk=("vendor", "monitor", "region"),
+    )
+    db["agent_progress"].create({"agent": str, "last_seq": int}, pk="agent")
+    db["hourly"].create(
+        {
+            "vendor": str,
+            "monitor": str,
+            "region": str,
+            "hour": str,
+            "probes": int,
+            "failures": int,
+            "degraded": int,
+            "latency_sum": float,
+            "latency_max": float,
+        },
+        pk=("vendor", "monitor", "region", "hour"),
+    )
 
 
 def to_db_time(instant: datetime) -> str:
@@ -70,6 +131,19 @@ class Storage:
             self.db.enable_wal()
         self.db.execute("PRAGMA busy_timeout = 5000")
         migrations.apply(self.db)
+        self.tracker = StateTracker(self._load_open_states())
+
+    def _load_open_states(self) -> dict[Key, OpenState]:
+        rows = self.db.execute(
+            "select vendor, monitor, region, state, start, last_seen, stale_after_s "
+            "from open_states"
+        )
+        return {
+            (vendor, monitor, region): OpenState(
+                state, from_db_time(start), from_db_time(last_seen), timedelta(seconds=stale)
+            )
+            for vendor, monitor, region, state, start, last_seen, stale in rows
+        }
 
     def close(self) -> None:
         self.db.close()
@@ -95,13 +169,11 @@ class Storage:
             self.db["outages"].insert_all(records, ignore=True, batch_size=1000)
             return self.db["outages"].count - before
 
-    def down_intervals(self, period: Interval) -> dict[str, dict[str, dict[str, list[Interval]]]]:
+    def imported_outages(self, period: Interval) -> Seen:
         """Every stored down interval overlapping ``period``, as vendor → monitor → region →
         intervals (unclipped, so an outage's real end is kept). Imported outages appear under
         the monitor id :data:`WHOLE_VENDOR`."""
-        found: dict[str, dict[str, dict[str, list[Interval]]]] = defaultdict(
-            lambda: defaultdict(lambda: defaultdict(list))
-        )
+        found: Seen = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
         cursor = self.db.execute(
             'select vendor, region, start, "end" from outages where start < ? and "end" > ?',
             [to_db_time(period.end), to_db_time(period.start)],
@@ -111,3 +183,166 @@ class Storage:
                 Interval(from_db_time(start), from_db_time(end))
             )
         return found
+
+    def last_seq(self, agent: str) -> int:
+        """The last sequence number ingested from ``agent`` (0 before the first)."""
+        row = self.db.execute(
+            "select last_seq from agent_progress where agent = ?", [agent]
+        ).fetchone()
+        return row[0] if row else 0
+
+    def record_results(
+        self,
+        results: Sequence[ProbeResult],
+        stale_after: Mapping[tuple[str, str], timedelta],
+        agent: str | None = None,
+        first_seq: int | None = None,
+    ) -> int:
+        """Store a batch of results in one transaction and move the state intervals.
+
+        With ``agent`` and ``first_seq`` the results carry the sequence numbers ``first_seq``,
+        ``first_seq + 1``, …; those already ingested from that agent are skipped, so a replayed
+        batch counts nothing twice. ``stale_after[(vendor, monitor)]`` is how long a region's
+        state is trusted without a new result. Returns how many results were new.
+        """
+        batch = list(results)
+        if agent is not None and first_seq is not None:
+            already = self.last_seq(agent) - first_seq + 1
+            batch = batch[max(0, already) :]
+        if not batch:
+            return 0
+        try:
+            with self.db.atomic():
+                self._write_batch(batch, stale_after, agent)
+                if agent is not None and first_seq is not None:
+                    self.db.execute(
+                        "insert into agent_progress (agent, last_seq) values (?, ?) "
+                        "on conflict(agent) do update set last_seq = excluded.last_seq",
+                        [agent, first_seq + len(results) - 1],
+                    )
+        except BaseException:
+            # The tracker moved in memory; the transaction did not: reload what was committed.
+            self.tracker = StateTracker(self._load_open_states())
+            raise
+        return len(batch)
+
+    def _write_batch(
+        self,
+        batch: list[ProbeResult],
+        stale_after: Mapping[tuple[str, str], timedelta],
+        agent: str | None,
+    ) -> None:
+        conn = self.db.conn
+        conn.executemany(
+            "insert into results (vendor, monitor, region, at, ok, degraded, latency, status, "
+            "error, message, agent) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    r.vendor,
+                    r.monitor,
+                    r.region,
+                    to_db_time(r.at),
+                    int(r.ok),
+                    int(r.degraded),
+                    r.latency,
+                    r.status,
+                    r.error.value if r.error else None,
+                    r.message,
+                    agent,
+                )
+                for r in batch
+            ],
+        )
+        closed: list[ClosedInterval] = []
+        touched: set[Key] = set()
+        hourly: dict[tuple[str, str, str, str], list[float]] = {}
+        for r in batch:
+            limit = stale_after.get((r.vendor, r.monitor), DEFAULT_STALE_AFTER)
+            closed.extend(self.tracker.observe(r, limit))
+            touched.add((r.vendor, r.monitor, r.region))
+            hour = to_db_time(r.at.replace(minute=0, second=0, microsecond=0))
+            bucket = hourly.setdefault((r.vendor, r.monitor, r.region, hour), [0, 0, 0, 0.0, 0.0])
+            bucket[0] += 1
+            bucket[1] += not r.ok
+            bucket[2] += r.degraded
+            bucket[3] += r.latency
+            bucket[4] = max(bucket[4], r.latency)
+        conn.executemany(
+            'insert or replace into state_intervals (vendor, monitor, region, state, start, "end") '
+            "values (?, ?, ?, ?, ?, ?)",
+            [
+                (*c.key, c.state, to_db_time(c.interval.start), to_db_time(c.interval.end))
+                for c in closed
+            ],
+        )
+        conn.executemany(
+            "insert or replace into open_states (vendor, monitor, region, state, start, last_seen, "
+            "stale_after_s) values (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    *key,
+                    (o := self.tracker.open[key]).state,
+                    to_db_time(o.start),
+                    to_db_time(o.last_seen),
+                    o.stale_after.total_seconds(),
+                )
+                for key in touched
+            ],
+        )
+        conn.executemany(
+            "insert into hourly (vendor, monitor, region, hour, probes, failures, degraded, "
+            "latency_sum, latency_max) values (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "on conflict(vendor, monitor, region, hour) do update set "
+            "probes = probes + excluded.probes, failures = failures + excluded.failures, "
+            "degraded = degraded + excluded.degraded, "
+            "latency_sum = latency_sum + excluded.latency_sum, "
+            "latency_max = max(latency_max, excluded.latency_max)",
+            [(*key, *values) for key, values in hourly.items()],
+        )
+
+    def state_views(self, period: Interval, now: datetime) -> tuple[Seen, Seen]:
+        """Where each region saw each monitor down, and where it was blind, overlapping
+        ``period``: ``(down, unknown)`` as vendor → monitor → region → intervals. Open states
+        are read as of ``now`` (trusted until stale, then unknown)."""
+        down: Seen = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+        unknown: Seen = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+        target = {"down": down, "unknown": unknown}
+        rows = self.db.execute(
+            'select vendor, monitor, region, state, start, "end" from state_intervals '
+            "where state != 'up' and start < ? and \"end\" > ?",
+            [to_db_time(period.end), to_db_time(period.start)],
+        )
+        for vendor, monitor, region, state, start, end in rows:
+            target[state][vendor][monitor][region].append(
+                Interval(from_db_time(start), from_db_time(end))
+            )
+        for key, current in self.tracker.open.items():
+            for state, interval in open_as_intervals(key, current, now):
+                if state != "up" and interval.overlaps(period):
+                    vendor, monitor, region = key
+                    target[state][vendor][monitor][region].append(interval)
+        return down, unknown
+
+    def current_states(self, now: datetime) -> list[dict[str, object]]:
+        """Each (vendor, monitor, region)'s state at ``now``, with since when and its last
+        result."""
+        states = []
+        for (vendor, monitor, region), current in sorted(self.tracker.open.items()):
+            stale = now > current.trusted_until()
+            states.append(
+                {
+                    "vendor": vendor,
+                    "monitor": monitor,
+                    "region": region,
+                    "state": "unknown" if stale else current.state,
+                    "since": current.trusted_until() if stale else current.start,
+                    "last_seen": current.last_seen,
+                }
+            )
+        return states
+
+    def prune_results(self, older_than: datetime) -> int:
+        """Delete raw results older than the retention limit; intervals and rollups stay."""
+        with self.db.atomic():
+            cursor = self.db.execute("delete from results where at < ?", [to_db_time(older_than)])
+        return cursor.rowcount

@@ -1,0 +1,117 @@
+"""Storage on real SQLite: state intervals from results, idempotent ingest, retention."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from credits.intervals import Interval
+from probes.result import FailureClass, ProbeResult
+from uptime.storage import Storage
+
+T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+STALE = {("v", "app"): timedelta(seconds=130)}  # 2 × 60 s + 10 s
+
+
+def result(seconds: float, ok: bool, region: str = "chicago") -> ProbeResult:
+    return ProbeResult(
+        vendor="v",
+        monitor="app",
+        region=region,
+        at=T0 + timedelta(seconds=seconds),
+        ok=ok,
+        latency=0.05,
+        status=200 if ok else 503,
+        error=None if ok else FailureClass.STATUS,
+        message=None if ok else "HTTP 503",
+    )
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def storage(tmp_path: Path) -> Storage:
+    store = Storage(tmp_path / "uptime.db")
+    yield store
+    store.close()
+
+
+def views(storage: Storage, now_seconds: float) -> tuple[list[Interval], list[Interval]]:
+    period = Interval(T0 - timedelta(hours=1), T0 + timedelta(hours=1))
+    down, unknown = storage.state_views(period, at(now_seconds))
+    return (
+        sorted(down.get("v", {}).get("app", {}).get("chicago", [])),
+        sorted(unknown.get("v", {}).get("app", {}).get("chicago", [])),
+    )
+
+
+def test_down_starts_at_first_failure_and_ends_at_first_success(storage: Storage) -> None:
+    results = [result(0, True), result(60, False), result(120, False), result(180, True)]
+    assert storage.record_results(results, STALE) == 4
+    down, unknown = views(storage, 200)
+    assert down == [Interval(at(60), at(180))]
+    assert unknown == []
+
+
+def test_gap_longer_than_stale_limit_is_unknown(storage: Storage) -> None:
+    storage.record_results([result(0, True), result(60, True), result(400, True)], STALE)
+    down, unknown = views(storage, 410)
+    assert unknown == [Interval(at(60 + 130), at(400))]
+    # A region still silent now is unknown from the stale limit on.
+    _, unknown = views(storage, 1000)
+    assert unknown[-1] == Interval(at(400 + 130), at(1000))
+
+
+def test_open_down_state_counts_until_now(storage: Storage) -> None:
+    storage.record_results([result(0, True), result(60, False)], STALE)
+    assert views(storage, 100)[0] == [Interval(at(60), at(100))]
+
+
+def test_state_survives_restart(tmp_path: Path) -> None:
+    first = Storage(tmp_path / "uptime.db")
+    first.record_results([result(0, True), result(60, False)], STALE)
+    first.close()
+    second = Storage(tmp_path / "uptime.db")
+    second.record_results([result(120, True)], STALE)
+    assert views(second, 130)[0] == [Interval(at(60), at(120))]
+    second.close()
+
+
+def test_replayed_sequence_numbers_count_nothing_twice(storage: Storage) -> None:
+    batch = [result(0, True), result(60, False), result(120, True)]
+    assert storage.record_results(batch, STALE, agent="a1", first_seq=1) == 3
+    assert storage.record_results(batch, STALE, agent="a1", first_seq=1) == 0
+    # Overlapping batch: seqs 3..5, of which 3 was seen.
+    more = [result(120, True), result(180, True), result(240, True)]
+    assert storage.record_results(more, STALE, agent="a1", first_seq=3) == 2
+    assert storage.last_seq("a1") == 5
+    assert storage.db["results"].count == 5
+
+
+def test_out_of_order_result_is_kept_raw_but_does_not_move_intervals(storage: Storage) -> None:
+    storage.record_results([result(0, True), result(120, True)], STALE)
+    storage.record_results([result(60, False)], STALE)
+    assert views(storage, 130) == ([], [])
+    assert storage.db["results"].count == 3
+
+
+def test_hourly_rollup_and_pruning(storage: Storage) -> None:
+    storage.record_results([result(0, True), result(60, False), result(3600, True)], STALE)
+    rows = list(storage.db["hourly"].rows)
+    assert [(r["probes"], r["failures"]) for r in rows] == [(2, 1), (1, 0)]
+    assert storage.prune_results(older_than=at(1800)) == 2
+    assert storage.db["results"].count == 1
+    # Intervals outlive the raw rows (the hour-long silence became unknown at 60 + 130 s).
+    assert views(storage, 3601) == ([Interval(at(60), at(190))], [Interval(at(190), at(3600))])
+
+
+def test_current_states(storage: Storage) -> None:
+    storage.record_results([result(0, True), result(60, False, region="atlanta")], STALE)
+    states = {s["region"]: s for s in storage.current_states(at(100))}
+    assert states["chicago"]["state"] == "up" and states["atlanta"]["state"] == "down"
+    later = {s["region"]: s["state"] for s in storage.current_states(at(1000))}
+    assert later == {"chicago": "unknown", "atlanta": "unknown"}
