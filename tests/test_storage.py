@@ -60,6 +60,7 @@ def test_down_starts_at_first_failure_and_ends_at_first_success(storage: Storage
 def test_gap_longer_than_stale_limit_is_unknown(storage: Storage) -> None:
     storage.record_results([result(0, True), result(60, True), result(400, True)], STALE)
     down, unknown = views(storage, 410)
+    assert down == []
     assert unknown == [Interval(at(60 + 130), at(400))]
     # A region still silent now is unknown from the stale limit on.
     _, unknown = views(storage, 1000)
