@@ -148,6 +148,8 @@ def month_availability(
     excluded_spans = normalise(Interval(e.start, e.end) for e in exclusions)
 
     def classify(down: list[Interval]) -> tuple[Fraction, Fraction, Fraction, Fraction]:
+        if not window_list and not excluded_spans:
+            return Fraction(0), Fraction(0), total_seconds(down), Fraction(0)
         counted = difference(down, excluded_spans)
         scheduled = intersection(counted, scheduled_windows)
         emergency = intersection(counted, emergency_windows)

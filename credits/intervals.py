@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
+MICROSECOND = timedelta(microseconds=1)
+
 __all__ = [
     "Interval",
     "clip",
@@ -48,10 +50,14 @@ class Interval:
         return self.end - self.start
 
     @property
+    def micros(self) -> int:
+        """The exact length in microseconds (datetime's resolution)."""
+        return (self.end - self.start) // MICROSECOND
+
+    @property
     def seconds(self) -> Fraction:
         """The exact length in seconds (microseconds kept, no float rounding)."""
-        d = self.end - self.start
-        return Fraction(d.days * 86400 + d.seconds) + Fraction(d.microseconds, 1_000_000)
+        return Fraction(self.micros, 1_000_000)
 
     def __bool__(self) -> bool:
         return self.end > self.start
@@ -71,7 +77,7 @@ def normalise(intervals: Iterable[Interval]) -> list[Interval]:
     The result is the canonical form of the set of instants the input covers; normalising twice
     gives the same list (merging is idempotent).
     """
-    ordered = sorted(i for i in intervals if i)
+    ordered = sorted((i for i in intervals if i.end > i.start), key=_bounds)
     merged: list[Interval] = []
     for interval in ordered:
         if merged and interval.start <= merged[-1].end:
@@ -80,6 +86,10 @@ def normalise(intervals: Iterable[Interval]) -> list[Interval]:
         else:
             merged.append(interval)
     return merged
+
+
+def _bounds(interval: Interval) -> tuple[datetime, datetime]:
+    return interval.start, interval.end
 
 
 def union(*groups: Iterable[Interval]) -> list[Interval]:
@@ -133,4 +143,4 @@ def clip(intervals: Iterable[Interval], period: Interval) -> list[Interval]:
 
 def total_seconds(intervals: Iterable[Interval]) -> Fraction:
     """Exact number of seconds covered (overlaps counted once)."""
-    return sum((i.seconds for i in normalise(intervals)), Fraction(0))
+    return Fraction(sum(i.micros for i in normalise(intervals)), 1_000_000)

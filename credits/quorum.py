@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import pairwise
 from typing import Protocol
 
 from credits.intervals import Interval, difference, normalise, union
@@ -77,48 +76,48 @@ def combine_regions(
     regions reaches :func:`required_down`; it is unmonitored when no region can see. Fewer down
     regions than the quorum is a regional advisory: shown elsewhere, never counted.
     """
-    down_sets = {r: normalise(views[r].down) if r in views else [] for r in regions}
-    unknown_sets = {r: normalise(views[r].unknown) if r in views else [] for r in regions}
-    boundaries: set[datetime] = set()
-    for group in (*down_sets.values(), *unknown_sets.values()):
-        for interval in group:
-            boundaries.add(interval.start)
-            boundaries.add(interval.end)
-    times = sorted(boundaries)
-    down_pos = dict.fromkeys(regions, 0)
-    unknown_pos = dict.fromkeys(regions, 0)
+    # Sweep the boundaries in time order, keeping which regions are down and which are blind.
+    events: list[tuple[datetime, int, str, bool]] = []
+    for region in regions:
+        view = views.get(region)
+        if view is None:
+            continue
+        for blind, group in ((False, view.down), (True, view.unknown)):
+            for interval in normalise(group):
+                events.append((interval.start, 1, region, blind))
+                events.append((interval.end, -1, region, blind))
+    events.sort(key=lambda e: e[0])
+    down_now: set[str] = set()
+    blind_now: set[str] = set()
     down: list[tuple[Interval, frozenset[str]]] = []
     unmonitored: list[Interval] = []
-    for start, end in pairwise(times):
-        down_regions: set[str] = set()
-        unknown_count = 0
-        for region in regions:
-            if _covers(unknown_sets[region], unknown_pos, region, start):
-                unknown_count += 1
-            elif _covers(down_sets[region], down_pos, region, start):
-                down_regions.add(region)
-        known = len(regions) - unknown_count
-        segment = Interval(start, end)
+    total = len(regions)
+    i = 0
+    while i < len(events):
+        start = events[i][0]
+        while i < len(events) and events[i][0] == start:
+            _, change, region, blind = events[i]
+            target = blind_now if blind else down_now
+            if change > 0:
+                target.add(region)
+            else:
+                target.discard(region)
+            i += 1
+        if i == len(events):
+            break
+        end = events[i][0]
+        known = total - len(blind_now)
         if known == 0:
-            unmonitored.append(segment)
-        elif len(down_regions) >= max(1, required_down(rule, known)):
-            regions_seen = frozenset(down_regions)
+            unmonitored.append(Interval(start, end))
+            continue
+        seen_down = down_now - blind_now
+        if seen_down and len(seen_down) >= required_down(rule, known):
+            regions_seen = frozenset(seen_down)
             if down and down[-1][0].end == start and down[-1][1] == regions_seen:
                 down[-1] = (Interval(down[-1][0].start, end), regions_seen)
             else:
-                down.append((segment, regions_seen))
+                down.append((Interval(start, end), regions_seen))
     return MonitorOutcome(down=tuple(down), unmonitored=tuple(normalise(unmonitored)))
-
-
-def _covers(
-    intervals: list[Interval], positions: dict[str, int], region: str, instant: datetime
-) -> bool:
-    # Instants are visited in increasing order, so each region's cursor only moves forward.
-    pos = positions[region]
-    while pos < len(intervals) and intervals[pos].end <= instant:
-        pos += 1
-    positions[region] = pos
-    return pos < len(intervals) and intervals[pos].start <= instant
 
 
 def vendor_interruptions(

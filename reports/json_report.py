@@ -96,5 +96,6 @@ def report_json(
 
 
 def dumps(document: dict[str, Any]) -> str:
-    """The document as pretty, stable JSON text."""
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    """The document as JSON text on one line (``jq .`` pretty-prints it): the compact form
+    keeps json's C encoder, which matters for a thousand vendors."""
+    return json.dumps(document, ensure_ascii=False) + "\n"
