@@ -31,74 +31,115 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from fractions import Fraction
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from credits.intervals import Interval, clip, difference, intersection, normalise, total_seconds
+from credits.intervals import Interval, clip, difference, intersection, normalise, total_micros
 from credits.model import Exclusion, Interruption, MaintenanceWindow, SlaPolicy, WindowKind
 from credits.quorum import merge_interruptions
 
 SECONDS_PER_DAY = 86_400
 
 
-@dataclass(frozen=True)
-class InterruptionPart:
-    """An interruption's share of one month, split into the contract's buckets (seconds)."""
+MICROS = 1_000_000
+
+
+def _seconds(micros: int) -> Fraction:
+    return Fraction(micros, MICROS)
+
+
+class InterruptionPart(NamedTuple):
+    """An interruption's share of one month, split into the contract's buckets.
+
+    Buckets are kept in exact integer microseconds (``*_us``); the properties without the
+    suffix give them as exact seconds. A named tuple: a month's report makes tens of thousands.
+    """
 
     interruption: Interruption
     interval: Interval
-    scheduled: Fraction
-    emergency: Fraction
-    downtime: Fraction
-    excluded: Fraction
+    scheduled_us: int
+    emergency_us: int
+    downtime_us: int
+    excluded_us: int
 
     @property
     def seconds(self) -> Fraction:
         """The part's full length inside the month, excluded seconds included."""
         return self.interval.seconds
 
+    scheduled = property(lambda self: _seconds(self.scheduled_us), doc="M seconds")
+    emergency = property(lambda self: _seconds(self.emergency_us), doc="E seconds")
+    downtime = property(lambda self: _seconds(self.downtime_us), doc="D seconds")
+    excluded = property(lambda self: _seconds(self.excluded_us), doc="excluded seconds")
+
+    def counted_us(self, maintenance: str) -> int:
+        """Microseconds that lower availability under the ``maintenance`` policy."""
+        return (
+            self.downtime_us
+            + self.emergency_us
+            + (self.scheduled_us if maintenance == "counts" else 0)
+        )
+
     def counted(self, maintenance: str) -> Fraction:
         """Seconds that lower availability under the ``maintenance`` policy."""
-        return self.downtime + self.emergency + (self.scheduled if maintenance == "counts" else 0)
+        return _seconds(self.counted_us(maintenance))
 
 
 @dataclass(frozen=True)
 class MonthAvailability:
-    """One vendor's month, in exact seconds, with the availability the contract formula gives."""
+    """One vendor's month with the availability the contract formula gives.
+
+    Buckets are exact integer microseconds (``*_us``); the properties without the suffix give
+    exact seconds."""
 
     period: Interval
     days: int
-    total: Fraction
-    scheduled: Fraction
-    downtime: Fraction
-    emergency: Fraction
-    excluded: Fraction
-    unmonitored: Fraction
+    scheduled_us: int
+    downtime_us: int
+    emergency_us: int
+    excluded_us: int
+    unmonitored_us: int
     maintenance: str
     target_pct: Fraction
     parts: tuple[InterruptionPart, ...]
     unmonitored_policy: str = "as_up"
 
     @property
-    def denominator(self) -> Fraction:
-        """T in seconds, less the unmonitored seconds when the policy excludes them."""
-        if self.unmonitored_policy == "exclude":
-            return self.total - self.unmonitored
-        return self.total
+    def total_us(self) -> int:
+        """T: days × 1,440 minutes, in microseconds."""
+        return self.days * SECONDS_PER_DAY * MICROS
 
     @property
-    def counted(self) -> Fraction:
-        """Seconds of un-availability: D + E, plus M when maintenance counts."""
-        counted = self.downtime + self.emergency
+    def denominator_us(self) -> int:
+        """T less the unmonitored time when the policy excludes it."""
+        if self.unmonitored_policy == "exclude":
+            return self.total_us - self.unmonitored_us
+        return self.total_us
+
+    @property
+    def counted_us(self) -> int:
+        """Un-availability: D + E, plus M when maintenance counts."""
+        counted = self.downtime_us + self.emergency_us
         if self.maintenance == "counts":
-            counted += self.scheduled
+            counted += self.scheduled_us
         return counted
+
+    total = property(lambda self: _seconds(self.total_us), doc="T seconds")
+    scheduled = property(lambda self: _seconds(self.scheduled_us), doc="M seconds")
+    downtime = property(lambda self: _seconds(self.downtime_us), doc="D seconds")
+    emergency = property(lambda self: _seconds(self.emergency_us), doc="E seconds")
+    excluded = property(lambda self: _seconds(self.excluded_us), doc="excluded seconds")
+    unmonitored = property(lambda self: _seconds(self.unmonitored_us), doc="blind seconds")
+    denominator = property(lambda self: _seconds(self.denominator_us), doc="T used for A")
+    counted = property(lambda self: _seconds(self.counted_us), doc="M (if counted) + D + E")
 
     @property
     def availability_pct(self) -> Fraction:
         """A = (T − M − D − E) / T × 100, exact. A month with nothing to measure is 100 %."""
-        if self.denominator <= 0:
+        denominator = self.denominator_us
+        if denominator <= 0:
             return Fraction(100)
-        return (self.denominator - self.counted) / self.denominator * 100
+        return Fraction((denominator - self.counted_us) * 100, denominator)
 
     @property
     def met(self) -> bool:
@@ -147,18 +188,18 @@ def month_availability(
     )
     excluded_spans = normalise(Interval(e.start, e.end) for e in exclusions)
 
-    def classify(down: list[Interval]) -> tuple[Fraction, Fraction, Fraction, Fraction]:
+    def classify(down: list[Interval]) -> tuple[int, int, int, int]:
         if not window_list and not excluded_spans:
-            return Fraction(0), Fraction(0), total_seconds(down), Fraction(0)
+            return 0, 0, total_micros(down), 0
         counted = difference(down, excluded_spans)
         scheduled = intersection(counted, scheduled_windows)
         emergency = intersection(counted, emergency_windows)
         downtime = difference(difference(counted, scheduled_windows), emergency_windows)
         return (
-            total_seconds(scheduled),
-            total_seconds(emergency),
-            total_seconds(downtime),
-            total_seconds(down) - total_seconds(counted),
+            total_micros(scheduled),
+            total_micros(emergency),
+            total_micros(downtime),
+            total_micros(down) - total_micros(counted),
         )
 
     declared = [
@@ -167,32 +208,31 @@ def month_availability(
         if w.source == "announced"
         and (w.kind is WindowKind.EMERGENCY or policy.maintenance == "counts")
     ]
-    interruptions = merge_interruptions([*interruptions, *declared])
+    if declared:
+        interruptions = merge_interruptions([*interruptions, *declared])
     parts: list[InterruptionPart] = []
     for interruption in interruptions:
-        inside = clip([interruption.interval], period)
-        if not inside:
+        whole = interruption.interval
+        if whole.end <= period.start or whole.start >= period.end:
             continue
-        scheduled, emergency, downtime, excluded = classify(inside)
-        parts.append(
-            InterruptionPart(interruption, inside[0], scheduled, emergency, downtime, excluded)
-        )
+        if whole.start < period.start or whole.end > period.end:
+            whole = Interval(max(whole.start, period.start), min(whole.end, period.end))
+        parts.append(InterruptionPart(interruption, whole, *classify([whole])))
 
     down = clip((i.interval for i in interruptions), period)
     blind = difference(clip(unmonitored, period), down)
-    blind_seconds = total_seconds(difference(blind, excluded_spans))
+    blind_us = total_micros(difference(blind, excluded_spans))
     if policy.unmonitored == "as_down":
         down = normalise([*down, *blind])
     scheduled, emergency, downtime, excluded = classify(down)
     return MonthAvailability(
         period=period,
         days=days,
-        total=Fraction(days * SECONDS_PER_DAY),
-        scheduled=scheduled,
-        downtime=downtime,
-        emergency=emergency,
-        excluded=excluded,
-        unmonitored=blind_seconds,
+        scheduled_us=scheduled,
+        downtime_us=downtime,
+        emergency_us=emergency,
+        excluded_us=excluded,
+        unmonitored_us=blind_us,
         maintenance=policy.maintenance,
         target_pct=Fraction(policy.target_pct),
         parts=tuple(parts),

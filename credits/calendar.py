@@ -92,6 +92,7 @@ def is_business_day(day: date, calendar: BusinessCalendar) -> bool:
     return day not in _holiday_dates(calendar.holidays, calendar.subdivision, day.year)
 
 
+@functools.lru_cache(maxsize=65_536)
 def add_business_days(day: date, n: int, calendar: BusinessCalendar) -> date:
     """The ``n``-th business day after ``day``.
 

@@ -21,7 +21,6 @@ end, then rounded half-up to cents once.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
@@ -30,6 +29,7 @@ from credits.availability import MonthAvailability
 from credits.model import Fee, SlaPolicy
 
 CENT = Decimal("0.01")
+HOUR_US = 3_600_000_000
 
 
 @dataclass(frozen=True)
@@ -63,18 +63,16 @@ def credit_hours(month: MonthAvailability, policy: SlaPolicy) -> int:
     if month.met:
         return 0
     rule = policy.credit
-    allowance = (
-        month.denominator * (1 - month.target_pct / 100) if rule.scope == "excess" else Fraction(0)
-    )
+    allowance = month.denominator_us * (1 - month.target_pct / 100) if rule.scope == "excess" else 0
     if rule.rounding == "month":
-        return max(0, math.floor((month.counted - allowance) / 3600))
+        return max(0, (month.counted_us - allowance) // HOUR_US)
     hours = 0
     remaining = allowance
     for part in sorted(month.parts, key=lambda p: p.interval.start):
-        counted = part.counted(month.maintenance)
+        counted = part.counted_us(month.maintenance)
         used = min(remaining, counted)
         remaining -= used
-        hours += math.floor((counted - used) / 3600)
+        hours += (counted - used) // HOUR_US
     return hours
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
 from credits.intervals import Interval
@@ -141,9 +141,10 @@ class SlaPolicy:
 QuorumRule = Literal["all", "majority"] | int
 
 
-@dataclass(frozen=True)
-class Interruption:
-    """A vendor-level outage: when, which functional areas and which regions saw it."""
+class Interruption(NamedTuple):
+    """A vendor-level outage: when, which functional areas and which regions saw it.
+
+    A named tuple rather than a dataclass: a month's report makes tens of thousands."""
 
     interval: Interval
     areas: tuple[str, ...]

@@ -84,18 +84,24 @@ def combine_regions(
             continue
         for blind, group in ((False, view.down), (True, view.unknown)):
             for interval in normalise(group):
-                events.append((interval.start, 1, region, blind))
-                events.append((interval.end, -1, region, blind))
-    events.sort(key=lambda e: e[0])
+                events.append((interval[0], 1, region, blind))
+                events.append((interval[1], -1, region, blind))
+    events.sort()
     down_now: set[str] = set()
     blind_now: set[str] = set()
     down: list[tuple[Interval, frozenset[str]]] = []
     unmonitored: list[Interval] = []
     total = len(regions)
+    needed = [required_down(rule, known) for known in range(total + 1)]
+    # The run of down segments being built: start, end, regions (merged while unchanged).
+    run_start: datetime | None = None
+    run_end: datetime | None = None
+    run_regions: frozenset[str] = frozenset()
+    count = len(events)
     i = 0
-    while i < len(events):
+    while i < count:
         start = events[i][0]
-        while i < len(events) and events[i][0] == start:
+        while i < count and events[i][0] == start:
             _, change, region, blind = events[i]
             target = blind_now if blind else down_now
             if change > 0:
@@ -103,20 +109,24 @@ def combine_regions(
             else:
                 target.discard(region)
             i += 1
-        if i == len(events):
+        if i == count:
             break
         end = events[i][0]
         known = total - len(blind_now)
-        if known == 0:
-            unmonitored.append(Interval(start, end))
+        seen_down = down_now - blind_now if blind_now else down_now
+        is_down = known > 0 and bool(seen_down) and len(seen_down) >= needed[known]
+        if is_down and run_end == start and run_regions == seen_down:
+            run_end = end
             continue
-        seen_down = down_now - blind_now
-        if seen_down and len(seen_down) >= required_down(rule, known):
-            regions_seen = frozenset(seen_down)
-            if down and down[-1][0].end == start and down[-1][1] == regions_seen:
-                down[-1] = (Interval(down[-1][0].start, end), regions_seen)
-            else:
-                down.append((Interval(start, end), regions_seen))
+        if run_start is not None:
+            down.append((Interval(run_start, run_end), run_regions))  # type: ignore[arg-type]
+            run_start = None
+        if is_down:
+            run_start, run_end, run_regions = start, end, frozenset(seen_down)
+        elif known == 0:
+            unmonitored.append(Interval(start, end))
+    if run_start is not None:
+        down.append((Interval(run_start, run_end), run_regions))  # type: ignore[arg-type]
     return MonitorOutcome(down=tuple(down), unmonitored=tuple(normalise(unmonitored)))
 
 

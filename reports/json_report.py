@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -17,17 +16,20 @@ from credits.availability import InterruptionPart
 from credits.ledger import VendorMonth
 
 SCHEMA = "uptime-ledger.report/1"
+MINUTE_US = 60_000_000
 
 
 def decimal_places(value: Fraction, places: int) -> float:
-    """An exact value rounded half-up to ``places`` decimals, as a JSON number."""
-    exact = Decimal(value.numerator) / Decimal(value.denominator)
-    return float(exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
+    """An exact non-negative value rounded half-up to ``places`` decimals, as a JSON number
+    (the nearest double, which prints with at most ``places`` decimals)."""
+    scale = 10**places
+    numerator, denominator = value.numerator * scale, value.denominator
+    return ((2 * numerator + denominator) // (2 * denominator)) / scale
 
 
-def minutes(seconds: Fraction) -> float:
-    """Seconds as minutes with 2 decimals."""
-    return decimal_places(seconds / 60, 2)
+def minutes(micros: int) -> float:
+    """Exact microseconds as minutes, rounded half-up to 2 decimals."""
+    return ((2 * micros * 100 + MINUTE_US) // (2 * MINUTE_US)) / 100
 
 
 def _local(instant: datetime, month: VendorMonth) -> str:
@@ -38,10 +40,10 @@ def _interruption(part: InterruptionPart, deadline: str, month: VendorMonth) -> 
     return {
         "start": _local(part.interval.start, month),
         "end": _local(part.interval.end, month),
-        "minutes": minutes(part.seconds),
-        "scheduled": minutes(part.scheduled),
-        "emergency": minutes(part.emergency),
-        "downtime": minutes(part.downtime),
+        "minutes": minutes(part.interval.micros),
+        "scheduled": minutes(part.scheduled_us),
+        "emergency": minutes(part.emergency_us),
+        "downtime": minutes(part.downtime_us),
         "areas": list(part.interruption.areas),
         "regions": list(part.interruption.regions),
         "claim_deadline": deadline,
@@ -58,12 +60,12 @@ def vendor_json(month: VendorMonth) -> dict[str, Any]:
         "timezone": month.vendor.timezone.key,
         "period": {"start": _local(a.period.start, month), "end": _local(a.period.end, month)},
         "minutes": {
-            "total": int(a.total // 60),  # days × 1,440: always whole minutes
-            "scheduled": minutes(a.scheduled),
-            "downtime": minutes(a.downtime),
-            "emergency": minutes(a.emergency),
-            "excluded": minutes(a.excluded),
-            "unmonitored": minutes(a.unmonitored),
+            "total": a.total_us // MINUTE_US,  # days × 1,440: always whole minutes
+            "scheduled": minutes(a.scheduled_us),
+            "downtime": minutes(a.downtime_us),
+            "emergency": minutes(a.emergency_us),
+            "excluded": minutes(a.excluded_us),
+            "unmonitored": minutes(a.unmonitored_us),
         },
         "maintenance": a.maintenance,
         "availability_pct": decimal_places(a.availability_pct, 6),

@@ -49,6 +49,7 @@ __all__ = [
     "ConfigError",
     "Expect",
     "Monitor",
+    "Probing",
     "Region",
     "UnknownVendorError",
     "Vendor",
@@ -112,10 +113,30 @@ class UnknownVendorError(KeyError):
 
 @dataclass(frozen=True, slots=True)
 class Region:
-    """A probe site."""
+    """A probe site.
+
+    ``canary`` is the URL the site's agent probes to check its own network (None: no
+    self-check); ``token_file`` holds the bearer token the collector expects from the site's
+    remote agent (None: the collector probes the region itself, in-process).
+    """
 
     id: str
     name: str
+    canary: str | None = None
+    token_file: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Probing:
+    """How the scheduler probes (``probing:`` in vendors.yaml; every key optional)."""
+
+    retries: int = 2
+    retry_within: timedelta = timedelta(seconds=5)
+    concurrency: int = 200
+    retention: timedelta = timedelta(days=35)
+    batch: int = 500
+    flush_every: timedelta = timedelta(seconds=1)
+    reuse_connections: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +204,7 @@ class Config:
     vendors: tuple[Vendor, ...]
     vendors_path: Path
     maintenance_path: Path
+    probing: Probing = field(default_factory=Probing)
 
     @property
     def region_ids(self) -> tuple[str, ...]:
@@ -286,8 +308,10 @@ class _Seq(list):  # type: ignore[type-arg]
         self.item_lines: list[int] = []
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader keeping line numbers; booleans are only true/false (``NO`` stays Norway)."""
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """SafeLoader keeping line numbers; booleans are only true/false (``NO`` stays Norway).
+
+    libyaml's parser when PyYAML has it: ten times faster on a district with many vendors."""
 
 
 _BOOL_TAG = "tag:yaml.org,2002:bool"
@@ -624,16 +648,71 @@ def _datetime(value: object, at: _At) -> datetime:
 # vendors.yaml
 
 
-def _regions(value: object, at: _At) -> tuple[Region, ...]:
+def _regions(value: object, at: _At, base: Path) -> tuple[Region, ...]:
     mapping = _id_map(value, at, "region")
     if not mapping:
         raise at.got(value, "at least one region")
     regions = []
     for region_id, settings in mapping.items():
         where = at.key(mapping, region_id)
-        fields = _fields(settings, where, {"name": "the region's display name"})
-        regions.append(Region(region_id, _text(fields["name"], where.key(fields, "name"))))
+        fields = _fields(
+            settings, where, {"name": "the region's display name"}, ("canary", "token_file")
+        )
+        regions.append(
+            Region(
+                region_id,
+                _text(fields["name"], where.key(fields, "name")),
+                canary=_get(fields, where, "canary", _canary, None),
+                token_file=_get(fields, where, "token_file", lambda v, a: _file(v, a, base), None),
+            )
+        )
     return tuple(regions)
+
+
+def _canary(value: object, at: _At) -> str | None:
+    if value is None:
+        return None
+    url, _ = _url(value, at)
+    return url
+
+
+def _file(value: object, at: _At, base: Path) -> Path | None:
+    """A path; a relative one is relative to the directory of the file that names it."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip() or "\0" in value:
+        raise at.got(value, "a file path, relative to this file's directory or absolute")
+    path = Path(value.strip()).expanduser()
+    return path if path.is_absolute() else base / path
+
+
+_PROBING_KEYS = (
+    "retries",
+    "retry_within",
+    "concurrency",
+    "retention",
+    "batch",
+    "flush_every",
+    "reuse_connections",
+)
+
+
+def _probing(value: object, at: _At) -> Probing:
+    if value is None:
+        return Probing()
+    fields = _fields(value, at, {}, _PROBING_KEYS)
+    default = Probing()
+    return Probing(
+        retries=_get(fields, at, "retries", lambda v, a: _int(v, a, 0, 10), default.retries),
+        retry_within=_get(fields, at, "retry_within", _delta, default.retry_within),
+        concurrency=_get(
+            fields, at, "concurrency", lambda v, a: _int(v, a, 1, 100_000), default.concurrency
+        ),
+        retention=_get(fields, at, "retention", _delta, default.retention),
+        batch=_get(fields, at, "batch", lambda v, a: _int(v, a, 1, 10_000), default.batch),
+        flush_every=_get(fields, at, "flush_every", _delta, default.flush_every),
+        reuse_connections=_get(fields, at, "reuse_connections", _bool, default.reuse_connections),
+    )
 
 
 _MONITOR_REQUIRED = {
@@ -1141,8 +1220,11 @@ def load_config(
 
     root_at = _At(vlabel, "", 1, 1)
     root = _load_yaml(vendors_file, vlabel)
-    top = _fields(root, root_at, {"regions": "the probe regions", "vendors": "the vendors"})
-    regions = _regions(top["regions"], root_at.key(top, "regions"))
+    top = _fields(
+        root, root_at, {"regions": "the probe regions", "vendors": "the vendors"}, ("probing",)
+    )
+    regions = _regions(top["regions"], root_at.key(top, "regions"), vendors_file.parent)
+    probing = _get(top, root_at, "probing", _probing, Probing())
     region_ids = tuple(r.id for r in regions)
     vendors_at = root_at.key(top, "vendors")
     vendor_map = _id_map(top["vendors"], vendors_at, "vendor")
@@ -1179,6 +1261,7 @@ def load_config(
         vendors=tuple(vendors),
         vendors_path=vendors_file,
         maintenance_path=maintenance_file,
+        probing=probing,
     )
 
 
@@ -1259,7 +1342,24 @@ def render_config(config: Config) -> str:
         "",
         f"Regions ({len(config.regions)}):",
     ]
-    out += [f"  {r.id}: {r.name}" for r in config.regions]
+    for r in config.regions:
+        out.append(f"  {r.id}: {r.name}")
+        out.append(f"    canary: {r.canary or 'none (no self-check)'}")
+        out.append(
+            f"    agent: remote, token in {r.token_file}"
+            if r.token_file
+            else "    agent: in-process (uptime-ledger run probes it)"
+        )
+    p = config.probing
+    out += [
+        "",
+        "Probing:",
+        f"  failures confirmed by {p.retries} retries within {format_duration(p.retry_within)}",
+        f"  at most {p.concurrency} probes at once per agent; "
+        + ("connections reused" if p.reuse_connections else "a fresh connection per probe"),
+        f"  results stored every {format_duration(p.flush_every)} or {p.batch} results; "
+        f"raw results kept {format_duration(p.retention)}",
+    ]
     for vendor in config.vendors:
         sla = vendor.sla
         out += [

@@ -12,10 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from credits.intervals import Interval
-from probes.result import ProbeResult
+
+if TYPE_CHECKING:
+    from probes.result import ProbeResult
 
 State = Literal["up", "down", "unknown"]
 Key = tuple[str, str, str]  # vendor, monitor, region
@@ -77,9 +79,7 @@ class StateTracker:
         return closed
 
 
-def open_as_intervals(
-    key: Key, current: OpenState, now: datetime
-) -> Iterable[tuple[State, Interval]]:
+def open_as_intervals(current: OpenState, now: datetime) -> Iterable[tuple[State, Interval]]:
     """How an open state reads at ``now``: its state while trusted, unknown after."""
     trusted = min(now, current.trusted_until())
     if trusted > current.start:

@@ -1,0 +1,160 @@
+"""Benchmark: the monthly JSON report for 1,000 vendors × 3 regions, 30 interruptions each.
+
+    python bench/report_month.py [--vendors 1000] [--runs 5] [--workdir bench/out]
+
+Prepares (once per size) a vendors.yaml with N vendors and an SQLite database whose state
+intervals hold, for every vendor and each of its 3 regions, 30 down intervals in March 2025
+(recorded through the same ``Storage.record_results`` path the probes use). Then it runs the
+report command in a fresh process ``--runs`` times — ``uptime-ledger report --month 2025-03
+--format json`` as a user runs it, config loading included — and prints the median wall time and
+the peak resident memory (ru_maxrss of the child) of those runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from probes.result import FailureClass, ProbeResult  # noqa: E402
+from uptime.storage import Storage  # noqa: E402
+
+REGIONS = ("chicago", "california", "atlanta")
+MONTH_START = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
+
+
+def write_config(path: Path, vendors: int) -> None:
+    lines = ["regions:"] + [f"  {r}: {{name: {r}}}" for r in REGIONS] + ["vendors:"]
+    for n in range(vendors):
+        lines += [
+            f"  vendor{n:04d}:",
+            f"    name: Vendor {n}",
+            "    timezone: America/Los_Angeles",
+            "    monitors:",
+            "      - {id: app, functional_area: App, url: 'https://app.example.invalid/',"
+            " interval: 60s, timeout: 10s, critical: true}",
+            "    sla:",
+            "      target_pct: 99.5",
+            "      maintenance: counts",
+            "      credit: {kind: full_hours, rounding: incident, scope: all,"
+            " percent_per_hour: 100}",
+            "      fee: {amount: '744.00', per: month, currency: USD}",
+        ]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def fill_database(path: Path, vendors: int) -> int:
+    rng = random.Random(2025)
+    storage = Storage(path)
+    stale = {(f"vendor{n:04d}", "app"): timedelta(days=2) for n in range(vendors)}
+    rows = 0
+    for n in range(vendors):
+        vendor = f"vendor{n:04d}"
+        batch: list[ProbeResult] = []
+        outages = []
+        at = MONTH_START
+        for _ in range(30):
+            at += timedelta(minutes=rng.randint(60, 1380))
+            length = timedelta(minutes=rng.randint(5, 90))
+            outages.append((at, length))
+            at += length
+        for region in REGIONS:
+            # Each site sees the same outage, a few seconds apart, as real probes would.
+            for start, length in outages:
+                skew = timedelta(seconds=rng.randint(0, 50))
+                for when, ok in ((start + skew, False), (start + length + skew, True)):
+                    batch.append(
+                        ProbeResult(
+                            vendor,
+                            "app",
+                            region,
+                            when,
+                            ok,
+                            0.1,
+                            status=200 if ok else 503,
+                            error=None if ok else FailureClass.STATUS,
+                        )
+                    )
+        rows += storage.record_results(batch, stale)
+    storage.close()
+    return rows
+
+
+def run_once(workdir: Path) -> tuple[float, int]:
+    child = (
+        "import resource, sys, time\n"
+        "from uptime.cli import main\n"
+        "start = time.perf_counter()\n"
+        "code = main(sys.argv[1:])\n"
+        "wall = time.perf_counter() - start\n"
+        "print(wall, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+        "sys.exit(code)\n"
+    )
+    out = workdir / "report.json"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            child,
+            "--vendors",
+            str(workdir / "vendors.yaml"),
+            "--maintenance",
+            str(workdir / "maintenance_windows.yaml"),
+            "--db",
+            str(workdir / "uptime.db"),
+            "report",
+            "--month",
+            "2025-03",
+            "--format",
+            "json",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    wall, maxrss_kib = proc.stderr.strip().splitlines()[-1].split()
+    report = json.loads(out.read_text())
+    assert len(report["vendors"]) > 0
+    return float(wall), int(maxrss_kib)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--vendors", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--workdir", type=Path, default=ROOT / "bench" / "out" / "report_month")
+    args = parser.parse_args()
+    workdir = args.workdir / str(args.vendors)
+    if not (workdir / "uptime.db").exists():
+        workdir.mkdir(parents=True, exist_ok=True)
+        write_config(workdir / "vendors.yaml", args.vendors)
+        (workdir / "maintenance_windows.yaml").write_text("{}\n")
+        started = time.perf_counter()
+        rows = fill_database(workdir / "uptime.db", args.vendors)
+        print(f"prepared {rows} results in {time.perf_counter() - started:.1f}s", file=sys.stderr)
+    runs = [run_once(workdir) for _ in range(args.runs)]
+    walls = sorted(w for w, _ in runs)
+    peak_mib = max(m for _, m in runs) / 1024
+    report = json.loads((workdir / "report.json").read_text())
+    interruptions = sum(len(v["interruptions"]) for v in report["vendors"])
+    print(
+        f"vendors={args.vendors} interruptions={interruptions} runs={args.runs} "
+        f"median_wall_s={statistics.median(walls):.3f} min_wall_s={walls[0]:.3f} "
+        f"max_wall_s={walls[-1]:.3f} peak_rss_mib={peak_mib:.1f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
