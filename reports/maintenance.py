@@ -35,7 +35,7 @@ def windows_table(windows: Sequence[MaintenanceWindow]) -> str:
                 w.interval.end.astimezone(w.timezone).strftime(LOCAL),
                 w.interval.start.strftime(UTC_FORMAT),
                 w.interval.end.strftime(UTC_FORMAT),
-                f"{w.interval.seconds / 60:g}",
+                f"{float(w.interval.seconds / 60):g}",
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]

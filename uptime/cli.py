@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import logging
 import os
 import re
 import sys
@@ -10,6 +12,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from credits.calendar import vendor_windows
 from credits.intervals import Interval
@@ -27,19 +30,18 @@ class UsageError(Exception):
     """A bad argument: reported on one line, exit status 2."""
 
 
-def _config_path(given: str | None, name: str) -> Path:
-    # The embedded defaults let a fresh install run before the district writes its own files.
-    if given is not None:
-        return Path(given)
-    local = Path(name)
-    return local if local.exists() else DEFAULTS_DIR / name
+def config_paths(vendors: str | None, maintenance: str | None) -> tuple[Path, Path]:
+    """The two files to load. The embedded defaults let a fresh install run before the district
+    writes its own files; they are used as a pair, only when neither file was given nor exists
+    here, so a district's own vendors are never mixed with the seed vendors' windows."""
+    local_vendors, local_windows = Path("vendors.yaml"), Path("maintenance_windows.yaml")
+    if vendors is None and maintenance is None and not local_vendors.exists():
+        return DEFAULTS_DIR / "vendors.yaml", DEFAULTS_DIR / "maintenance_windows.yaml"
+    return Path(vendors or local_vendors), Path(maintenance or local_windows)
 
 
 def _load(args: argparse.Namespace) -> Config:
-    return load_config(
-        _config_path(args.vendors, "vendors.yaml"),
-        _config_path(args.maintenance, "maintenance_windows.yaml"),
-    )
+    return load_config(*config_paths(args.vendors, args.maintenance))
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -50,6 +52,9 @@ def _write_atomically(path: Path, text: str) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         os.replace(tmp, path)
+    except OSError as error:
+        Path(tmp).unlink(missing_ok=True)
+        raise OSError(error.errno, error.strerror, str(path)) from error
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -99,7 +104,7 @@ def cmd_maintenance(args: argparse.Namespace) -> int:
 
 def cmd_import_outages(args: argparse.Namespace) -> int:
     config = _load(args)
-    rows = read_outages_csv(Path(args.file), [v.id for v in config.vendors], list(config.regions))
+    rows = read_outages_csv(Path(args.file), config.vendor_ids, config.region_ids)
     storage = Storage(args.db)
     try:
         added = storage.add_outages(rows, imported_at=datetime.now(UTC))
@@ -128,6 +133,117 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(f"wrote {args.out}", file=sys.stderr)
     else:
         sys.stdout.write(text)
+    return 0
+
+
+def _setup_logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _url(text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a collector URL; expected http(s)://host:port, "
+            "e.g. https://uptime.district.example:8080"
+        )
+    return text
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port; expected 0 to 65535")
+    return int(text)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    # Imported here: the other commands do not need the web stack.
+    from uptime.scheduler import config_jobs
+    from uptime.server import SetupError, event_loop_factory, local_regions, make_app, serve
+
+    config = _load(args)
+    _setup_logging()
+    try:
+        app = make_app(config, args.db)
+    except SetupError as error:
+        raise UsageError(str(error)) from None
+    regions = local_regions(config)
+    remote = [r.id for r in config.regions if r.token_file is not None]
+    jobs = config_jobs(config, regions)
+    monitors = {(j.target.vendor, j.target.monitor) for j in jobs}
+
+    def say(line: str) -> None:
+        print(f"uptime-ledger: {line}", file=sys.stderr)
+
+    if regions:
+        say(
+            f"probing {len(monitors)} monitors of {len(config.vendors)} vendors from "
+            f"{len(regions)} in-process region(s) ({', '.join(regions)}): {len(jobs)} probes "
+            "per cycle, all from this machine's network"
+        )
+    if remote:
+        say(f"waiting for remote agents of region(s) {', '.join(remote)}")
+    say(f"database {args.db}; stop with Ctrl-C or SIGTERM (buffered results are stored)")
+
+    def ready(address: str) -> None:
+        say(f"collector listening on {address} (POST /api/v1/results, GET /api/v1/status)")
+
+    loop_factory = event_loop_factory(not args.no_uvloop)
+    try:
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            runner.run(serve(app, args.host, args.port, ready=ready))
+    except OSError as error:
+        print(
+            f"uptime-ledger: error: cannot listen on {args.host}:{args.port}: "
+            f"{error.strerror or error}",
+            file=sys.stderr,
+        )
+        return 1
+    say("stopped")
+    return 0
+
+
+def cmd_agent(args: argparse.Namespace) -> int:
+    from uptime.agent import Agent, AgentRefused, default_spool
+    from uptime.server import SetupError, event_loop_factory, read_token
+
+    config = _load(args)
+    config.region(args.region)  # KeyError naming the configured regions
+    try:
+        token = read_token(Path(args.token_file))
+    except SetupError as error:
+        raise UsageError(f"--token-file {error}") from None
+    _setup_logging()
+    spool = Path(args.spool) if args.spool else default_spool(args.region)
+    try:
+        agent = Agent(config, args.region, args.collector, token, spool)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    if not agent.jobs:
+        raise UsageError(f"no monitor is probed from region {args.region!r}; nothing to do")
+
+    async def main() -> None:
+        import signal
+
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await agent.run(stop)
+
+    try:
+        with asyncio.Runner(loop_factory=event_loop_factory(not args.no_uvloop)) as runner:
+            runner.run(main())
+    except AgentRefused as error:
+        print(f"uptime-ledger: error: {error}; stopping (results stay in {spool})", file=sys.stderr)
+        return 1
+    except ValueError as error:  # a spool file of another region
+        raise UsageError(str(error)) from None
+    print(f"uptime-ledger: agent {agent.agent_id} stopped", file=sys.stderr)
     return 0
 
 
@@ -218,6 +334,43 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--format", default="json", choices=["json"], help="output format (json)")
     report.add_argument("--out", metavar="PATH", help="write here instead of standard output")
+    run = command(
+        "run",
+        cmd_run,
+        "probe every in-process region and run the collector (status API, remote agents' "
+        "results) until SIGINT/SIGTERM",
+        "uptime-ledger --vendors vendors.yaml --db uptime.db run --host 0.0.0.0 --port 8080",
+    )
+    run.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    run.add_argument(
+        "--port", type=_port, default=8080, metavar="P", help="port to listen on (default 8080)"
+    )
+    run.add_argument("--no-uvloop", action="store_true", help="use asyncio's own event loop")
+    agent = command(
+        "agent",
+        cmd_agent,
+        "a remote probe site: probe one region's monitors and send the results to the "
+        "collector, spooling them while it is unreachable",
+        "uptime-ledger --vendors vendors.yaml agent --region atlanta "
+        "--collector https://uptime.district.example:8080 --token-file /etc/uptime/atlanta.token",
+    )
+    agent.add_argument("--region", required=True, help="region id from vendors.yaml")
+    agent.add_argument(
+        "--collector", required=True, type=_url, metavar="URL", help="the collector's base URL"
+    )
+    agent.add_argument(
+        "--token-file",
+        required=True,
+        metavar="F",
+        help="file holding the region's bearer token (the collector's regions.<id>.token_file)",
+    )
+    agent.add_argument(
+        "--spool",
+        metavar="PATH",
+        help="SQLite file for unsent results and the agent id "
+        "(default ./uptime-agent-<region>.spool.db)",
+    )
+    agent.add_argument("--no-uvloop", action="store_true", help="use asyncio's own event loop")
     return parser
 
 
@@ -233,6 +386,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in error.problems:
             print(f"uptime-ledger: error: {problem}", file=sys.stderr)
         print("uptime-ledger: nothing was imported", file=sys.stderr)
+        return 1
+    except OSError as error:
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"uptime-ledger: error: {where}{error.strerror or error}", file=sys.stderr)
         return 1
     except KeyError as error:
         print(f"uptime-ledger: error: {error.args[0]}", file=sys.stderr)
