@@ -1,0 +1,419 @@
+"""The collector and remote agents on 127.0.0.1: auth, idempotent ingest, spool and replay,
+unknown after a gap, canary-blind regions."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from support_probing import FAST, TOKENS, Timeline, free_port, region_jobs, wait_for, write_config
+
+from credits.intervals import Interval
+from probes.result import FailureClass, ProbeResult
+from uptime.agent import Agent, AgentOptions, AgentRefused, Spool
+from uptime.config import Config
+from uptime.server import COLLECTOR, make_app
+from uptime.storage import Storage
+from uptime.wire import encode_result
+
+ServerFactory = Callable[..., Awaitable[TestServer]]
+ClientFactory = Callable[..., Awaitable[TestClient]]
+
+T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def result(seconds: float, ok: bool = True, monitor: str = "m0") -> dict[str, Any]:
+    return encode_result(
+        ProbeResult(
+            vendor="sim",
+            monitor=monitor,
+            region="chicago",
+            at=T0 + timedelta(seconds=seconds),
+            ok=ok,
+            latency=0.01,
+            status=200 if ok else 503,
+            error=None if ok else FailureClass.STATUS,
+            message=None if ok else "HTTP 503",
+        )
+    )
+
+
+def body(first_seq: int, results: list[dict[str, Any]], **changes: Any) -> dict[str, Any]:
+    return {
+        "agent": "chicago-abc",
+        "region": "chicago",
+        "first_seq": first_seq,
+        "results": results,
+        **changes,
+    }
+
+
+def bearer(region: str = "chicago") -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKENS[region]}"}
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    return write_config(tmp_path, "http://127.0.0.1:9/")
+
+
+@pytest.fixture
+async def client(
+    aiohttp_client: ClientFactory, config: Config, tmp_path: Path
+) -> AsyncIterator[TestClient]:
+    app = make_app(config, tmp_path / "uptime.db", probe_regions=(), tokens=TOKENS)
+    yield await aiohttp_client(app)
+
+
+def stored(db: Path) -> list[tuple[Any, ...]]:
+    storage = Storage(db)
+    try:
+        return storage.db.execute(
+            "select vendor, monitor, region, at, ok, agent from results order by at"
+        ).fetchall()
+    finally:
+        storage.close()
+
+
+# ---------------------------------------------------------------- ingest
+
+
+async def test_ingest_is_idempotent_by_agent_and_sequence(client: TestClient) -> None:
+    first = [result(0), result(1), result(2, ok=False), result(3, ok=False)]
+    resp = await client.post("/api/v1/results", json=body(1, first), headers=bearer())
+    assert resp.status == 200
+    assert await resp.json() == {"new": 4, "ignored": 0, "last_seq": 4, "received": 4}
+    # The same batch again (its acknowledgement was lost): nothing new.
+    resp = await client.post("/api/v1/results", json=body(1, first), headers=bearer())
+    assert (await resp.json())["new"] == 0
+    # Overlapping: seqs 3..6, of which 5 and 6 are new.
+    overlap = [*first[2:], result(4), result(5)]
+    resp = await client.post("/api/v1/results", json=body(3, overlap), headers=bearer())
+    assert await resp.json() == {"new": 2, "ignored": 0, "last_seq": 6, "received": 4}
+    # Results for a monitor the collector does not know are dropped, their seqs still count.
+    resp = await client.post(
+        "/api/v1/results",
+        json=body(7, [result(6, monitor="gone"), result(6)]),
+        headers=bearer(),
+    )
+    assert await resp.json() == {"new": 1, "ignored": 1, "last_seq": 8, "received": 2}
+
+    collector = client.app[COLLECTOR]
+    rows = await collector.call(
+        lambda s: s.db.execute("select at, agent from results order by at").fetchall()
+    )
+    assert len(rows) == 7 and len({at for at, _ in rows}) == 7
+    assert {agent for _, agent in rows} == {"chicago-abc"}
+    down, _ = await collector.call(
+        lambda s: s.state_views(Interval(T0, T0 + timedelta(hours=1)), T0 + timedelta(seconds=6.5))
+    )
+    assert down["sim"]["m0"]["chicago"] == [
+        Interval(T0 + timedelta(seconds=2), T0 + timedelta(seconds=4))
+    ]
+
+
+BAD_REQUESTS = [
+    pytest.param(None, b"{}", 401, "missing or wrong bearer token", id="no-token"),
+    pytest.param("Bearer nope-nope-nope-nope", b"{}", 401, "wrong bearer token", id="bad-token"),
+    pytest.param("Basic abc", b"{}", 401, "bearer token", id="not-bearer"),
+    pytest.param("chicago", b"{not json", 400, "body is not JSON", id="bad-json"),
+    pytest.param("chicago", b"\xff\xfe", 400, "body is not JSON", id="not-utf8"),
+    pytest.param("chicago", b"[1, 2]", 422, "expected a JSON object", id="list-body"),
+    pytest.param("chicago", b"null", 422, "expected a JSON object", id="null-body"),
+    pytest.param(
+        "chicago", json.dumps(body(1, [])).replace('"agent"', '"agnt"').encode(), 422,
+        "body.agent: missing", id="missing-agent",
+    ),
+    pytest.param(
+        "chicago", json.dumps(body("1", [])).encode(), 422,
+        "body.first_seq: got str; expected integer", id="seq-as-text",
+    ),
+    pytest.param(
+        "chicago", json.dumps(body(0, [])).encode(), 422, "at least 1", id="seq-zero",
+    ),
+    pytest.param(
+        "chicago", json.dumps(body(True, [])).encode(), 422, "body.first_seq", id="seq-bool",
+    ),
+    pytest.param(
+        "chicago", json.dumps(body(1, {"a": 1})).encode(), 422, "body.results", id="results-map",
+    ),
+    pytest.param(
+        "chicago", json.dumps(body(1, [{**result(0), "at": "yesterday"}])).encode(), 422,
+        "body.results[0].at", id="bad-time",
+    ),
+    pytest.param(
+        "chicago", json.dumps(body(1, [{**result(0), "at": "2025-03-01T12:00:00"}])).encode(),
+        422, "no UTC offset", id="naive-time",
+    ),
+    pytest.param(
+        "chicago", json.dumps(body(1, [{**result(0), "ok": "yes"}])).encode(), 422,
+        "body.results[0].ok", id="ok-text",
+    ),
+    pytest.param(
+        "chicago", json.dumps(body(1, [{**result(0), "error": "meltdown"}])).encode(), 422,
+        "body.results[0].error", id="unknown-failure-class",
+    ),
+    pytest.param(
+        "chicago", json.dumps(body(1, [{**result(0), "latency": -1}])).encode(), 422,
+        "latency", id="negative-latency",
+    ),
+    pytest.param(
+        "chicago", json.dumps(body(1, [], region="boston")).encode(), 422,
+        "unknown region 'boston'", id="unknown-region",
+    ),
+    pytest.param(
+        "atlanta", json.dumps(body(1, [])).encode(), 403,
+        "the token is for region 'atlanta'", id="other-regions-token",
+    ),
+    pytest.param(
+        "chicago", json.dumps(body(1, [], agent="atlanta-abc")).encode(), 422,
+        "starting with 'chicago-'", id="agent-of-another-region",
+    ),
+    pytest.param(
+        "chicago", json.dumps(body(1, [], agent="../etc")).encode(), 422,
+        "body.agent", id="agent-bad-characters",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("auth", "payload", "status", "message"), BAD_REQUESTS)
+async def test_bad_requests_get_a_4xx_with_a_json_message(
+    client: TestClient, auth: str | None, payload: bytes, status: int, message: str
+) -> None:
+    headers = {"Content-Type": "application/json"}
+    if auth in TOKENS:
+        headers.update(bearer(auth))
+    elif auth is not None:
+        headers["Authorization"] = auth
+    resp = await client.post("/api/v1/results", data=payload, headers=headers)
+    assert resp.status == status
+    error = (await resp.json())["error"]
+    assert message in error
+    if status == 401:
+        assert resp.headers["WWW-Authenticate"].startswith("Bearer")
+    assert stored_count(client) == 0
+
+
+def stored_count(client: TestClient) -> int:
+    return client.app[COLLECTOR].ingested
+
+
+async def test_status_and_healthz(client: TestClient) -> None:
+    resp = await client.post(
+        "/api/v1/results", json=body(1, [result(0), result(1, ok=False)]), headers=bearer()
+    )
+    assert resp.status == 200
+    health = await client.get("/healthz")
+    assert health.status == 200 and (await health.json()) == {"status": "ok"}
+    status = await (await client.get("/api/v1/status")).json()
+    (state,) = status["states"]
+    assert (state["vendor"], state["monitor"], state["region"]) == ("sim", "m0", "chicago")
+    # Long ago (2025), so no longer trusted: unknown since the stale limit (2 × 1 s + 1 s).
+    assert state["state"] == "unknown"
+    assert state["since"] == (T0 + timedelta(seconds=4)).isoformat()
+
+
+async def test_a_region_without_a_token_file_accepts_no_agent(
+    aiohttp_client: ClientFactory, config: Config, tmp_path: Path
+) -> None:
+    app = make_app(config, tmp_path / "uptime.db", probe_regions=())  # no token files
+    client = await aiohttp_client(app)
+    resp = await client.post("/api/v1/results", json=body(1, [result(0)]), headers=bearer())
+    assert resp.status == 401
+
+
+# ---------------------------------------------------------------- spool and replay
+
+
+async def start_collector(app: web.Application, port: int) -> web.AppRunner:
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner
+
+
+def agent_for(config: Config, port: int, spool: Path, target: str) -> Agent:
+    return Agent(
+        config,
+        "chicago",
+        f"http://127.0.0.1:{port}",
+        TOKENS["chicago"],
+        spool,
+        jobs=[
+            j for j in region_jobs(config, dict.fromkeys(TOKENS, target)) if j.region == "chicago"
+        ],
+        probing=FAST,
+        options=AgentOptions(backoff_min=0.1, backoff_max=0.3, drain_on_stop=3),
+    )
+
+
+async def test_spool_and_replay_lose_nothing_and_count_nothing_twice(
+    aiohttp_server: ServerFactory, tmp_path: Path
+) -> None:
+    target = await aiohttp_server(Timeline({}).app())
+    config = write_config(tmp_path, str(target.make_url("/")), monitors=3)
+    db, spool_path, port = tmp_path / "uptime.db", tmp_path / "agent.spool.db", free_port()
+
+    def collector() -> web.Application:
+        return make_app(config, db, probe_regions=(), tokens=TOKENS)
+
+    runner = await start_collector(collector(), port)
+    agent = agent_for(config, port, spool_path, str(target.make_url("/")))
+    stop = asyncio.Event()
+    running = asyncio.create_task(agent.run(stop))
+    assert await wait_for(lambda: agent.sent >= 3, 5)
+
+    await runner.cleanup()  # the collector goes away; the agent keeps probing and spools
+    produced_before = agent.scheduler.stats.results
+    assert await wait_for(lambda: agent.scheduler.stats.results >= produced_before + 6, 5)
+    await asyncio.sleep(0.5)
+    with Spool(spool_path, "chicago") as spooled:
+        assert spooled.pending() >= 6  # kept on disk, not in memory
+
+    runner = await start_collector(collector(), port)  # back on the same port
+    assert await wait_for(lambda: agent.sent >= agent.scheduler.stats.results, 8)
+    stop.set()
+    await running
+    first_id, first_results = agent.agent_id, agent.scheduler.stats.results
+    await runner.cleanup()
+
+    # A restarted agent is the same agent and continues its numbering.
+    runner = await start_collector(collector(), port)
+    again = agent_for(config, port, spool_path, str(target.make_url("/")))
+    stop = asyncio.Event()
+    running = asyncio.create_task(again.run(stop))
+    assert await wait_for(lambda: again.sent >= 3, 5)
+    stop.set()
+    await running
+    await runner.cleanup()
+    assert again.agent_id == first_id
+
+    rows = stored(db)
+    produced = first_results + again.scheduler.stats.results
+    assert len(rows) == produced  # nothing lost...
+    assert len(set(rows)) == len(rows)  # ...and nothing doubled
+    assert {row[-1] for row in rows} == {first_id}
+    storage = Storage(db)
+    try:
+        assert storage.last_seq(first_id) == produced
+    finally:
+        storage.close()
+    with Spool(spool_path, "chicago") as spool:
+        assert (spool.pending(), spool.next_seq) == (0, produced + 1)
+
+
+async def test_agent_with_a_wrong_token_is_refused_at_once_and_keeps_its_spool(
+    aiohttp_server: ServerFactory, tmp_path: Path
+) -> None:
+    target = await aiohttp_server(Timeline({}).app())
+    config = write_config(tmp_path, str(target.make_url("/")), interval="1m")
+    port = free_port()
+    runner = await start_collector(
+        make_app(config, tmp_path / "uptime.db", probe_regions=(), tokens=TOKENS), port
+    )
+    spool_path = tmp_path / "agent.db"
+    try:
+        agent = agent_for(config, port, spool_path, str(target.make_url("/")))
+        agent.token = "not-the-token-0123456789"
+        begun = time.monotonic()
+        # Refused by the first (empty) batch, not a minute later with the first result.
+        with pytest.raises(AgentRefused, match="HTTP 401: missing or wrong bearer token"):
+            await asyncio.wait_for(agent.run(asyncio.Event()), 5)
+        assert time.monotonic() - begun < 1.0
+        # With the right token, results spooled while it was refused are all delivered.
+        with Spool(spool_path, "chicago") as spool:
+            assert spool.agent_id == agent.agent_id
+            spool.append([result(0), result(1)])
+        agent = agent_for(config, port, spool_path, str(target.make_url("/")))
+        stop = asyncio.Event()
+        running = asyncio.create_task(agent.run(stop))
+        assert await wait_for(lambda: agent.sent >= 2, 3)
+        stop.set()
+        await running
+    finally:
+        await runner.cleanup()
+    assert len(stored(tmp_path / "uptime.db")) == 2 + agent.scheduler.stats.results
+    with pytest.raises(ValueError, match="spool of region 'chicago', not 'atlanta'"):
+        Spool(spool_path, "atlanta")
+
+
+# ---------------------------------------------------------------- unknown
+
+
+async def test_a_region_that_stops_reporting_becomes_unknown(
+    aiohttp_server: ServerFactory, tmp_path: Path
+) -> None:
+    target = await aiohttp_server(Timeline({}).app())
+    config = write_config(tmp_path, str(target.make_url("/")))
+    port = free_port()
+    runner = await start_collector(
+        make_app(config, tmp_path / "uptime.db", probe_regions=(), tokens=TOKENS), port
+    )
+    collector = runner.app[COLLECTOR]
+    agent = agent_for(config, port, tmp_path / "agent.db", str(target.make_url("/")))
+    stop = asyncio.Event()
+    running = asyncio.create_task(agent.run(stop))
+    try:
+        assert await wait_for(lambda: agent.sent >= 2, 5)
+        stop.set()
+        await running
+        states = await collector.states(datetime.now(UTC))
+        assert [s["state"] for s in states] == ["up"]
+        last_seen = states[0]["last_seen"]
+        # 2 × interval + timeout = 3 s after the last result, the region is unknown.
+        limit = last_seen + timedelta(seconds=3)
+        await asyncio.sleep(max(0.0, (limit - datetime.now(UTC)).total_seconds()) + 0.2)
+        now = datetime.now(UTC)
+        (state,) = await collector.states(now)
+        assert state["state"] == "unknown" and state["since"] == limit
+        down, unknown = await collector.call(
+            lambda s: s.state_views(Interval(now - timedelta(minutes=1), now), now)
+        )
+        assert unknown["sim"]["m0"]["chicago"] == [Interval(limit, now)]
+        assert "sim" not in down
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_site_that_cannot_reach_its_canary_is_unknown_not_down(
+    aiohttp_server: ServerFactory, tmp_path: Path
+) -> None:
+    t0 = time.time()
+    # The vendor fails for everyone from 1.5 s on; from 1 s on the chicago site cannot reach
+    # its canary either (its own network is broken).
+    vendor = Timeline({"/": [(1.5, 60)]}, t0)
+    canary = Timeline({"/": [(1.0, 60)]}, t0)
+    vendor_server = await aiohttp_server(vendor.app())
+    canary_server = await aiohttp_server(canary.app())
+    config = write_config(
+        tmp_path,
+        str(vendor_server.make_url("/")),
+        region_extra={"chicago": f', canary: "{canary_server.make_url("/")}"'},
+    )
+    app = make_app(
+        config,
+        tmp_path / "uptime.db",
+        probe_regions=("chicago", "atlanta"),
+        probing=FAST,
+        tokens={},
+    )
+    server = await aiohttp_server(app)
+    collector = server.app[COLLECTOR]
+    await asyncio.sleep(max(0.0, t0 + 5.5 - time.time()))
+    now = datetime.now(UTC)
+    states = {s["region"]: s["state"] for s in await collector.states(now)}
+    assert states == {"chicago": "unknown", "atlanta": "down"}
+    down, unknown = await collector.call(
+        lambda s: s.state_views(Interval(now - timedelta(minutes=1), now), now)
+    )
+    assert "chicago" not in down["sim"]["m0"]
+    assert unknown["sim"]["m0"]["chicago"]
+    assert down["sim"]["m0"]["atlanta"]

@@ -1,0 +1,367 @@
+"""A remote probe site: probes its region's monitors and sends the results to the collector.
+
+Every batch the scheduler produces gets the next sequence numbers and is written to a local
+SQLite *spool* before anything is sent. A sender posts the oldest spooled results to
+``POST /api/v1/results`` and deletes them only once the collector has acknowledged them (2xx).
+While the collector is unreachable (connection error, timeout, 5xx, 408, 429) the spool grows
+and the sender retries with exponential backoff; when the collector is back it replays in
+sequence order. The collector ingests idempotently by (agent, sequence), so a batch sent twice
+(acknowledgement lost, agent restarted) counts once. Any other 4xx (wrong token, unknown
+region, a body the collector refuses) stops the agent with a clear message: retrying would not
+help, and the spool keeps every result for when the cause is fixed.
+
+The agent id is ``<region>-<12 hex digits>``, made once and kept in the spool file with the next
+sequence number, so a restarted agent is the same agent and continues its numbering.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from sqlite_utils import Database
+
+from probes import CHECKS
+from probes.result import ProbeResult
+from uptime.config import Config, Probing
+from uptime.scheduler import Check, Job, Scheduler, config_jobs, probe_session
+from uptime.wire import encode_result
+from uptime.worker import Worker
+
+log = logging.getLogger(__name__)
+
+RESULTS_PATH = "/api/v1/results"
+#: Most results one replay POST carries (consecutive spooled batches are merged up to this).
+MAX_POST = 5000
+#: Status codes that mean "not now" rather than "never".
+RETRY_STATUSES = frozenset({408, 429})
+
+
+class AgentRefused(Exception):
+    """The collector refused the agent for good (4xx): log it, stop, keep the spool."""
+
+
+def default_spool(region: str) -> Path:
+    return Path(f"uptime-agent-{region}.spool.db")
+
+
+def results_url(collector: str) -> str:
+    """``http://host:port`` (or the full results URL) → the results endpoint."""
+    base = collector.rstrip("/")
+    return base if base.endswith(RESULTS_PATH) else base + RESULTS_PATH
+
+
+class Spool:
+    """Batches not yet acknowledged, in a local SQLite file; use from one thread."""
+
+    def __init__(self, path: str | Path, region: str) -> None:
+        self.path = Path(path)
+        self.db = Database(self.path)
+        self.db.enable_wal()
+        self.db.execute("PRAGMA busy_timeout = 5000")
+        self.db.execute("PRAGMA synchronous = NORMAL")
+        with self.db.atomic():
+            if "meta" not in self.db.table_names():
+                self.db["meta"].create({"key": str, "value": str}, pk="key")
+                self.db["batches"].create(
+                    {"first_seq": int, "count": int, "results": str, "spooled_at": str},
+                    pk="first_seq",
+                )
+            meta = {row["key"]: row["value"] for row in self.db["meta"].rows}
+            if "agent_id" not in meta:
+                meta = {
+                    "agent_id": f"{region}-{secrets.token_hex(6)}",
+                    "region": region,
+                    "next_seq": "1",
+                }
+                self.db["meta"].insert_all(
+                    [{"key": k, "value": v} for k, v in meta.items()], replace=True
+                )
+        if meta["region"] != region:
+            self.db.close()
+            raise ValueError(
+                f"{self.path} is the spool of region {meta['region']!r}, not {region!r}; "
+                "give each region's agent its own --spool file"
+            )
+        self.agent_id: str = meta["agent_id"]
+        self.next_seq = int(meta["next_seq"])
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Spool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def append(self, results: list[dict[str, Any]]) -> int:
+        """Spool a batch under the next sequence numbers; returns its first sequence number."""
+        first = self.next_seq
+        with self.db.atomic():
+            self.db.execute(
+                "insert into batches (first_seq, count, results, spooled_at) values (?, ?, ?, ?)",
+                [
+                    first,
+                    len(results),
+                    json.dumps(results, separators=(",", ":")),
+                    datetime.now(UTC).isoformat(),
+                ],
+            )
+            self.db.execute(
+                "update meta set value = ? where key = 'next_seq'", [str(first + len(results))]
+            )
+        self.next_seq = first + len(results)
+        return first
+
+    def oldest(self, limit: int = MAX_POST) -> tuple[int, int, str] | None:
+        """The oldest spooled results, consecutive batches merged up to ``limit`` results:
+        (first sequence number, count, JSON array text), or None when the spool is empty."""
+        rows = self.db.execute(
+            "select first_seq, count, results from batches order by first_seq limit 100"
+        ).fetchall()
+        if not rows:
+            return None
+        first, count, text = rows[0]
+        parts = [text[1:-1]] if count else []
+        for seq, n, more in rows[1:]:
+            if seq != first + count or count + n > limit:
+                break
+            if n:
+                parts.append(more[1:-1])
+            count += n
+        return first, count, "[" + ",".join(parts) + "]"
+
+    def acknowledge(self, through_seq: int) -> None:
+        """Forget every batch whose results all have sequence numbers up to ``through_seq``."""
+        with self.db.atomic():
+            self.db.execute("delete from batches where first_seq + count - 1 <= ?", [through_seq])
+
+    def pending(self) -> int:
+        """How many results wait to be acknowledged."""
+        row = self.db.execute("select coalesce(sum(count), 0) from batches").fetchone()
+        return int(row[0])
+
+
+@dataclass
+class AgentOptions:
+    """How an agent talks to its collector."""
+
+    backoff_min: float = 1.0
+    backoff_max: float = 30.0
+    post_timeout: float = 30.0
+    max_post: int = MAX_POST
+    drain_on_stop: float = 5.0  # seconds to try sending what is spooled when stopping
+
+
+class Agent:
+    """One region's probes, spool and uplink."""
+
+    def __init__(
+        self,
+        config: Config,
+        region: str,
+        collector: str,
+        token: str,
+        spool: str | Path,
+        *,
+        jobs: list[Job] | None = None,
+        probing: Probing | None = None,
+        checks: Mapping[str, Check] = CHECKS,
+        options: AgentOptions | None = None,
+    ) -> None:
+        config.region(region)  # KeyError naming the configured regions
+        self.config = config
+        self.region = region
+        self.url = results_url(collector)
+        self.token = token
+        self.spool_path = Path(spool)
+        self.jobs = config_jobs(config, [region]) if jobs is None else jobs
+        self.probing = probing or config.probing
+        self.checks = checks
+        self.options = options or AgentOptions()
+        self.agent_id = ""
+        self.scheduler: Scheduler | None = None
+        self.sent = 0  # results the collector acknowledged
+        self._worker: Worker[Spool] = Worker("uptime-spool")
+        self._wake = asyncio.Event()
+        self._collector_down_since: datetime | None = None
+
+    async def _spool_batch(self, results: list[ProbeResult]) -> None:
+        await self._worker.call(Spool.append, [encode_result(r) for r in results])
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Probe and send until ``stop`` is set; raises :class:`AgentRefused` on a 4xx."""
+        spool = await self._worker.open(lambda: Spool(self.spool_path, self.region))
+        self.agent_id = spool.agent_id
+        probing = self.probing
+        session = probe_session(probing.concurrency, probing.reuse_connections)
+        uplink = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=self.options.post_timeout),
+            headers={"Authorization": f"Bearer {self.token}"},
+        )
+        canary = self.config.region(self.region).canary
+        self.scheduler = Scheduler(
+            self.jobs,
+            session,
+            self._spool_batch,
+            checks=self.checks,
+            concurrency=probing.concurrency,
+            retries=probing.retries,
+            retry_within=probing.retry_within.total_seconds(),
+            canaries={self.region: canary} if canary else None,
+            batch=probing.batch,
+            flush_every=probing.flush_every.total_seconds(),
+        )
+        waiting = await self._worker.call(Spool.pending)
+        log.info(
+            "agent %s: %d monitors of region %s, collector %s, spool %s (%d results waiting)",
+            self.agent_id,
+            len(self.jobs),
+            self.region,
+            self.url,
+            self.spool_path,
+            waiting,
+        )
+        self._wake.set()
+        sender = asyncio.create_task(self._send_forever(uplink), name="uptime-agent-sender")
+        stopper = asyncio.create_task(stop.wait())
+        try:
+            await self.scheduler.start()
+            await asyncio.wait({sender, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            if sender.done():
+                sender.result()  # AgentRefused (or a bug) propagates
+        finally:
+            stopper.cancel()
+            refused = sender.done() and not sender.cancelled() and sender.exception() is not None
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError, AgentRefused):
+                await sender
+            await self.scheduler.stop()  # the last results go to the spool
+            if not refused and self.options.drain_on_stop > 0:
+                with contextlib.suppress(TimeoutError, AgentRefused):
+                    await asyncio.wait_for(self._drain(uplink), self.options.drain_on_stop)
+            left = await self._worker.call(Spool.pending)
+            if left:
+                log.info(
+                    "agent %s: %d results stay spooled for the next start", self.agent_id, left
+                )
+            await uplink.close()
+            await session.close()
+            await self._worker.close(Spool.close)
+
+    async def _drain(self, uplink: aiohttp.ClientSession) -> None:
+        while await self._send_one(uplink) is True:
+            pass
+
+    async def _hello(self, uplink: aiohttp.ClientSession) -> None:
+        """An empty batch first: a wrong token or region is refused at once, not at the first
+        result (which may be minutes away, or never while every failure is withheld)."""
+        next_seq = await self._worker.call(lambda spool: spool.next_seq)
+        outcome = await self._post(uplink, next_seq, "[]")
+        if outcome is not None:
+            status, reply = outcome
+            if 200 <= status < 300:
+                log.info("agent %s: the collector accepted the agent", self.agent_id)
+            else:
+                self._judge(status, reply)
+
+    async def _send_forever(self, uplink: aiohttp.ClientSession) -> None:
+        await self._hello(uplink)
+        delay = self.options.backoff_min
+        while True:
+            outcome = await self._send_one(uplink)
+            if outcome is True:
+                delay = self.options.backoff_min
+            elif outcome is None:
+                self._wake.clear()
+                await self._wake.wait()
+            else:
+                await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+                delay = min(delay * 2, self.options.backoff_max)
+
+    async def _send_one(self, uplink: aiohttp.ClientSession) -> bool | None:
+        """Send the oldest spooled results: True if acknowledged, None if nothing to send,
+        False if the collector cannot take them now."""
+        item = await self._worker.call(Spool.oldest, self.options.max_post)
+        if item is None:
+            return None
+        first_seq, count, results = item
+        outcome = await self._post(uplink, first_seq, results)
+        if outcome is None:
+            return False
+        status, reply = outcome
+        if not 200 <= status < 300:
+            self._judge(status, reply)
+            return False
+        await self._worker.call(Spool.acknowledge, first_seq + count - 1)
+        self.sent += count
+        if self._collector_down_since is not None:
+            log.warning(
+                "agent %s: collector reachable again (unreachable since %s); replaying "
+                "the spool in order",
+                self.agent_id,
+                self._collector_down_since.isoformat(timespec="seconds"),
+            )
+            self._collector_down_since = None
+        return True
+
+    async def _post(
+        self, uplink: aiohttp.ClientSession, first_seq: int, results: str
+    ) -> tuple[int, str] | None:
+        """POST one batch; (status, body text), or None when the collector is unreachable."""
+        body = (
+            f'{{"agent":{json.dumps(self.agent_id)},"region":{json.dumps(self.region)},'
+            f'"first_seq":{first_seq},"results":{results}}}'
+        )
+        try:
+            async with uplink.post(
+                self.url, data=body.encode(), headers={"Content-Type": "application/json"}
+            ) as resp:
+                return resp.status, await resp.text()
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            self._collector_unreachable(f"{type(exc).__name__}: {exc}")
+            return None
+
+    def _judge(self, status: int, reply: str) -> None:
+        """A refused POST: retry later (5xx, 408, 429) or stop for good (any other 4xx)."""
+        message = _error_message(reply)
+        if status >= 500 or status in RETRY_STATUSES:
+            self._collector_unreachable(f"HTTP {status}: {message}")
+            return
+        raise AgentRefused(
+            f"the collector at {self.url} refused agent {self.agent_id} of region "
+            f"{self.region}: HTTP {status}: {message}"
+        )
+
+    def _collector_unreachable(self, why: str) -> None:
+        if self._collector_down_since is None:
+            self._collector_down_since = datetime.now(UTC)
+            log.warning(
+                "agent %s: collector %s unreachable (%s); spooling to %s and retrying",
+                self.agent_id,
+                self.url,
+                why,
+                self.spool_path,
+            )
+
+
+def _error_message(text: str) -> str:
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        return text.strip()[:200] or "no details"
+    if isinstance(payload, dict) and isinstance(payload.get("error"), str):
+        return payload["error"]
+    return text.strip()[:200]

@@ -1,0 +1,538 @@
+"""The probe scheduler: every (monitor, region) on its own phase, one timer heap, bounded work.
+
+* **Spread.** Each job probes every ``interval`` at a fixed phase: a hash of (vendor, monitor,
+  region) picks an offset in ``[0, interval)`` of the wall clock, so thousands of monitors never
+  fire together and a restart keeps each one's phase.
+* **One heap.** One dispatcher task pops due entries from a heap and starts one short task per
+  probe; nothing sleeps per monitor. ``lateness`` (actual start − scheduled start) is recorded
+  for every probe and retry.
+* **Bounded.** At most ``concurrency`` probes run at once (the dispatcher waits for a free slot,
+  which shows up as lateness), and each probe is cut off at its timeout plus a small grace even
+  if a check misbehaves. A job whose previous probe is still running skips its tick.
+* **Confirmed failures.** A failure after an up (or no) result is retried ``retries`` times,
+  spaced evenly over ``retry_within`` from the first attempt's start (or as soon as the previous
+  attempt ended, if later). It is reported only when every retry failed, with ``at`` = the first
+  failed attempt's start (timing rule: a down interval starts at the first failed probe); if a
+  retry succeeds, an up result is reported with ``at`` = the first attempt's start. While a job
+  is already down, failures need no confirmation.
+* **Canary self-check.** A region with a canary URL probes it every ``canary_every`` seconds.
+  A failure is reported only if the canary answered in a check that started no earlier than
+  the failure (less ``canary_slack``, 1 s; a fresh check is made when needed, shared by all
+  failures waiting for it); otherwise the failure is
+  *withheld*: the region sends nothing for that monitor, and the collector turns the region
+  *unknown* once no result came for 2 × interval + timeout. Successes are always reported (the
+  site did reach the vendor). Storage needs no extra state for this, and a blind site never
+  claims a vendor outage.
+* **Batched output.** Results go to ``sink`` in lists of at most ``batch``, every
+  ``flush_every`` seconds or as soon as a batch is full; a failing sink keeps its results for the
+  next flush.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import heapq
+import inspect
+import itertools
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from time import perf_counter
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from probes import CHECKS
+from probes.http import new_session
+from probes.result import FailureClass, ProbeResult, ProbeTarget
+
+log = logging.getLogger(__name__)
+
+Sink = Callable[[list[ProbeResult]], Awaitable[object] | object]
+Check = Callable[..., Awaitable[ProbeResult]]
+
+#: Vendor name of canary results (they never leave the scheduler).
+CANARY_VENDOR = "_canary"
+
+_TICK, _RETRY = 0, 1
+#: Upper bounds (seconds) of the lateness histogram's buckets; the last bucket is "more".
+LATENESS_BUCKETS = (0.01, 0.1, 0.5, 1.0, 5.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One monitor probed from one region every ``interval`` seconds."""
+
+    target: ProbeTarget
+    region: str
+    interval: float
+
+    @property
+    def offset(self) -> float:
+        """This job's phase in ``[0, interval)``: stable across restarts and machines."""
+        return phase_offset(self.target.vendor, self.target.monitor, self.region, self.interval)
+
+
+def phase_offset(vendor: str, monitor: str, region: str, interval: float) -> float:
+    """A deterministic, evenly spread offset in ``[0, interval)`` for one (monitor, region)."""
+    digest = hashlib.blake2b(f"{vendor}\0{monitor}\0{region}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64 * interval
+
+
+def monitor_target(vendor_id: str, monitor: Any) -> ProbeTarget:
+    """The probe target for a configured ``uptime.config.Monitor``."""
+    return ProbeTarget(
+        vendor=vendor_id,
+        monitor=monitor.id,
+        url=monitor.url,
+        kind=monitor.kind,
+        method=monitor.method,
+        expect_status=tuple(monitor.expect.status),
+        body_contains=monitor.expect.body_contains,
+        max_latency=monitor.max_latency.total_seconds() if monitor.max_latency else None,
+        max_redirects=monitor.max_redirects,
+        timeout=monitor.timeout.total_seconds(),
+    )
+
+
+def config_jobs(config: Any, regions: Iterable[str] | None = None) -> list[Job]:
+    """Every (monitor, region) of ``config`` whose region is in ``regions`` (default: all)."""
+    wanted = set(config.region_ids if regions is None else regions)
+    return [
+        Job(monitor_target(vendor.id, monitor), region, monitor.interval.total_seconds())
+        for vendor in config.vendors
+        for monitor in vendor.monitors
+        for region in monitor.regions
+        if region in wanted
+    ]
+
+
+def stale_limits(config: Any) -> dict[tuple[str, str], timedelta]:
+    """How long each monitor's region state is trusted without a result: 2 × interval + timeout."""
+    return {
+        (vendor.id, monitor.id): 2 * monitor.interval + monitor.timeout
+        for vendor in config.vendors
+        for monitor in vendor.monitors
+    }
+
+
+def canary_target(region: str, url: str, timeout: float) -> ProbeTarget:
+    """The self-check target of a region: any answer with a status below 500 counts as up."""
+    kind = "tcp" if urlsplit(url).scheme == "tcp" else "http"
+    return ProbeTarget(
+        vendor=CANARY_VENDOR,
+        monitor=region,
+        url=url,
+        kind=kind,  # type: ignore[arg-type]
+        expect_status=tuple(range(200, 500)),
+        timeout=timeout,
+    )
+
+
+def probe_session(concurrency: int, reuse_connections: bool = False) -> aiohttp.ClientSession:
+    """The one ClientSession of an agent: at most ``concurrency`` connections; by default a
+    fresh connection per probe (DNS, TCP and TLS exercised every time, as blackbox_exporter)."""
+    connector = aiohttp.TCPConnector(
+        limit=concurrency, limit_per_host=0, force_close=not reuse_connections
+    )
+    return new_session(connector=connector)
+
+
+@dataclass
+class SchedulerStats:
+    """Counters for logs, the status API and the benchmark."""
+
+    started: int = 0  # probe attempts started (retries included)
+    retries: int = 0  # retry attempts started
+    results: int = 0  # results handed to the sink's buffer
+    unconfirmed: int = 0  # failures a retry contradicted
+    withheld: int = 0  # failures dropped because the region's canary failed
+    skipped: int = 0  # ticks skipped: the job's previous probe was still running, or we were late
+    guard_timeouts: int = 0  # probes cut off by the scheduler's own deadline
+    sink_errors: int = 0
+    dropped: int = 0  # results dropped because the sink kept failing and the buffer was full
+    lateness_max: float = 0.0
+    lateness_sum: float = 0.0
+    lateness_buckets: list[int] = field(default_factory=lambda: [0] * (len(LATENESS_BUCKETS) + 1))
+
+    def note_lateness(self, late: float) -> None:
+        self.lateness_sum += late
+        if late > self.lateness_max:
+            self.lateness_max = late
+        for index, bound in enumerate(LATENESS_BUCKETS):
+            if late <= bound:
+                self.lateness_buckets[index] += 1
+                return
+        self.lateness_buckets[-1] += 1
+
+    def as_dict(self) -> dict[str, object]:
+        data = {k: v for k, v in self.__dict__.items() if k != "lateness_buckets"}
+        data["lateness_buckets"] = {
+            **{
+                f"le_{bound:g}": n
+                for bound, n in zip(LATENESS_BUCKETS, self.lateness_buckets[:-1], strict=True)
+            },
+            "more": self.lateness_buckets[-1],
+        }
+        return data
+
+
+@dataclass
+class _Canary:
+    target: ProbeTarget
+    last_start: float = -math.inf  # loop time the last completed check started
+    last_ok: bool | None = None
+    inflight: asyncio.Task[bool] | None = None
+    inflight_start: float = -math.inf
+    last_result: ProbeResult | None = None
+
+
+class Scheduler:
+    """Probes ``jobs`` until stopped; results go to ``sink`` in batches.
+
+    ``canaries`` maps a region to its self-check URL. ``wall`` is the wall clock (seconds since
+    the epoch) used to place phases; tests may replace it.
+    """
+
+    def __init__(
+        self,
+        jobs: Sequence[Job],
+        session: aiohttp.ClientSession | None,
+        sink: Sink,
+        *,
+        checks: Mapping[str, Check] = CHECKS,
+        concurrency: int = 200,
+        retries: int = 2,
+        retry_within: float = 5.0,
+        canaries: Mapping[str, str] | None = None,
+        canary_every: float | None = None,
+        canary_timeout: float | None = None,
+        canary_slack: float = 1.0,
+        batch: int = 500,
+        flush_every: float = 1.0,
+        grace: float = 0.25,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        if concurrency < 1 or batch < 1 or retries < 0:
+            raise ValueError("concurrency and batch must be at least 1, retries at least 0")
+        self.jobs = list(jobs)
+        self.session = session
+        self.sink = sink
+        self.checks = dict(checks)
+        self.concurrency = concurrency
+        self.retries = retries
+        self.retry_within = retry_within
+        self.batch = batch
+        self.flush_every = flush_every
+        self.grace = grace
+        self.wall = wall
+        self.stats = SchedulerStats()
+        smallest = min((j.interval for j in self.jobs), default=10.0)
+        self.canary_every = canary_every or min(10.0, smallest)
+        # A canary check that started this long before a failure still vouches for it: bounds
+        # the canary's load to about one check per second however many monitors fail.
+        self.canary_slack = canary_slack
+        timeout = canary_timeout or min(5.0, self.canary_every)
+        self._canaries = {
+            region: _Canary(canary_target(region, url, timeout))
+            for region, url in (canaries or {}).items()
+            if url
+        }
+        n = len(self.jobs)
+        self._busy = [False] * n
+        self._down = [False] * n  # the last reported result was a failure
+        self._first_fail: dict[int, tuple[ProbeResult, float, int]] = {}  # result, start, tries
+        self._heap: list[tuple[float, int, int, int]] = []
+        self._counter = itertools.count()
+        self._slots = asyncio.Semaphore(concurrency)
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._buffer: list[ProbeResult] = []
+        self._buffer_limit = max(200 * batch, 100_000)
+        self._full = asyncio.Event()
+        self._flush_lock = asyncio.Lock()
+        self._wakeup: asyncio.Future[None] | None = None
+        self._wake_at: float | None = None
+        self._dispatcher: asyncio.Task[None] | None = None
+        self._flusher: asyncio.Task[None] | None = None
+        self._canary_ticker: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Place every job on its phase and start the dispatcher, flusher and canary checks."""
+        loop = asyncio.get_running_loop()
+        wall_now, mono_now = self.wall(), loop.time()
+        for index, job in enumerate(self.jobs):
+            offset = job.offset
+            cycles = math.ceil((wall_now - offset) / job.interval)
+            due_wall = cycles * job.interval + offset
+            self._push(mono_now + (due_wall - wall_now), index, _TICK)
+        self._dispatcher = loop.create_task(self._dispatch(), name="uptime-scheduler")
+        self._flusher = loop.create_task(self._flush_loop(), name="uptime-flusher")
+        if self._canaries:
+            self._canary_ticker = loop.create_task(self._canary_loop(), name="uptime-canaries")
+
+    async def stop(self) -> None:
+        """Stop probing (in-flight probes are cancelled) and hand what is buffered to the sink."""
+        background = [self._dispatcher, self._flusher, self._canary_ticker]
+        pending = [t for t in (*background, *self._tasks) if t is not None]
+        pending += [c.inflight for c in self._canaries.values() if c.inflight is not None]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        self._dispatcher = self._flusher = self._canary_ticker = None
+        await self.flush()
+
+    # ------------------------------------------------------------------ the heap
+
+    def _push(self, due: float, index: int, kind: int) -> None:
+        heapq.heappush(self._heap, (due, next(self._counter), index, kind))
+        wakeup = self._wakeup
+        if (
+            wakeup is not None
+            and not wakeup.done()
+            and (self._wake_at is None or due < self._wake_at)
+        ):
+            wakeup.set_result(None)
+
+    async def _sleep_until(self, when: float | None) -> None:
+        loop = asyncio.get_running_loop()
+        wakeup = self._wakeup = loop.create_future()
+        self._wake_at = when
+        handle = (
+            loop.call_at(when, lambda: wakeup.done() or wakeup.set_result(None))
+            if when is not None
+            else None
+        )
+        try:
+            await wakeup
+        finally:
+            if handle is not None:
+                handle.cancel()
+            self._wakeup = None
+
+    async def _dispatch(self) -> None:
+        loop = asyncio.get_running_loop()
+        heap = self._heap
+        while True:
+            if not heap:
+                await self._sleep_until(None)
+                continue
+            now = loop.time()
+            due = heap[0][0]
+            if due > now:
+                await self._sleep_until(due)
+                continue
+            due, _, index, kind = heapq.heappop(heap)
+            if kind == _TICK:
+                interval = self.jobs[index].interval
+                following = due + interval
+                if following <= now:  # we fell a whole cycle behind: skip, keep the phase
+                    missed = math.ceil((now - following) / interval)
+                    following += missed * interval
+                    if following <= now:
+                        following += interval
+                        missed += 1
+                    self.stats.skipped += missed
+                self._push(following, index, _TICK)
+                if self._busy[index]:
+                    self.stats.skipped += 1
+                    continue
+                self._busy[index] = True
+            await self._slots.acquire()
+            task = loop.create_task(self._attempt(index, due, kind))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    # ------------------------------------------------------------------ probing
+
+    async def _attempt(self, index: int, scheduled: float, kind: int) -> None:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        self.stats.note_lateness(max(0.0, started - scheduled))
+        self.stats.started += 1
+        if kind == _RETRY:
+            self.stats.retries += 1
+        job = self.jobs[index]
+        try:
+            result = await self.probe(job.target, job.region)
+        finally:
+            self._slots.release()
+        try:
+            await self._settle(index, result, started)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("settling a probe result failed")
+            self._busy[index] = False
+
+    async def probe(self, target: ProbeTarget, region: str) -> ProbeResult:
+        """One check, never longer than its timeout plus the grace, never raising."""
+        at = datetime.now(UTC)
+        begun = perf_counter()
+        check = self.checks[target.kind]
+        try:
+            async with asyncio.timeout(target.timeout + self.grace):
+                return await check(target, self.session, target.timeout, region)
+        except TimeoutError:
+            self.stats.guard_timeouts += 1
+            error, message = FailureClass.TIMEOUT, f"timed out after {target.timeout:g}s"
+        except Exception as exc:  # a check must not raise; if one does, it is a failed probe
+            error, message = FailureClass.CONNECT, f"probe error: {type(exc).__name__}: {exc}"[:200]
+        return ProbeResult(
+            vendor=target.vendor,
+            monitor=target.monitor,
+            region=region,
+            at=at,
+            ok=False,
+            latency=perf_counter() - begun,
+            error=error,
+            message=message,
+        )
+
+    async def _settle(self, index: int, result: ProbeResult, started: float) -> None:
+        region = self.jobs[index].region
+        pending = self._first_fail.get(index)
+        if result.ok:
+            if pending is not None:  # a retry answered: the failure is not confirmed
+                del self._first_fail[index]
+                self.stats.unconfirmed += 1
+                result = replace(result, at=pending[0].at)
+            self._down[index] = False
+            self._emit(result)
+            self._busy[index] = False
+            return
+        if pending is None:
+            if self._canary_known_down(region):
+                self._withhold(index)
+                return
+            if not self._down[index] and self.retries > 0:
+                self._first_fail[index] = (result, started, 0)
+                self._schedule_retry(index, started, 1)
+                return
+            confirmed, since = result, started
+        else:
+            first, first_started, tries = pending
+            tries += 1
+            if tries < self.retries:
+                self._first_fail[index] = (first, first_started, tries)
+                self._schedule_retry(index, first_started, tries + 1)
+                return
+            del self._first_fail[index]
+            confirmed, since = first, first_started
+        if not await self._canary_ok(region, since):
+            self._withhold(index)
+            return
+        self._down[index] = True
+        self._emit(confirmed)
+        self._busy[index] = False
+
+    def _schedule_retry(self, index: int, first_started: float, number: int) -> None:
+        now = asyncio.get_running_loop().time()
+        due = first_started + number * self.retry_within / self.retries
+        self._push(max(due, now), index, _RETRY)
+
+    def _withhold(self, index: int) -> None:
+        self.stats.withheld += 1
+        self._busy[index] = False
+
+    # ------------------------------------------------------------------ canaries
+
+    def _canary_known_down(self, region: str) -> bool:
+        canary = self._canaries.get(region)
+        return canary is not None and canary.last_ok is False
+
+    async def _canary_ok(self, region: str, since: float) -> bool:
+        """Did the region reach its canary in a check started at or after ``since``?"""
+        canary = self._canaries.get(region)
+        if canary is None:
+            return True
+        since -= self.canary_slack
+        if canary.last_ok is not None and canary.last_start >= since:
+            return canary.last_ok
+        if canary.inflight is None or canary.inflight_start < since:
+            self._check_canary(region)
+        assert canary.inflight is not None
+        return await asyncio.shield(canary.inflight)
+
+    def _check_canary(self, region: str) -> asyncio.Task[bool]:
+        canary = self._canaries[region]
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+
+        async def run() -> bool:
+            result = await self.probe(canary.target, region)
+            if start >= canary.last_start:
+                if result.ok != canary.last_ok:
+                    if result.ok and canary.last_ok is False:
+                        log.info("region %s: canary %s reachable again", region, canary.target.url)
+                    elif not result.ok:
+                        log.warning(
+                            "region %s: canary %s unreachable (%s); failures seen from this "
+                            "region are withheld, so it counts as unknown, not down",
+                            region,
+                            canary.target.url,
+                            result.message,
+                        )
+                canary.last_start, canary.last_ok, canary.last_result = start, result.ok, result
+            return result.ok
+
+        task = loop.create_task(run(), name=f"uptime-canary-{region}")
+        canary.inflight, canary.inflight_start = task, start
+        return task
+
+    async def _canary_loop(self) -> None:
+        while True:
+            for region, canary in self._canaries.items():
+                if canary.inflight is None or canary.inflight.done():
+                    self._check_canary(region)
+            await asyncio.sleep(self.canary_every)
+
+    def canary_states(self) -> dict[str, bool | None]:
+        """Each region's last canary outcome (None: not checked yet)."""
+        return {region: canary.last_ok for region, canary in self._canaries.items()}
+
+    # ------------------------------------------------------------------ output
+
+    def _emit(self, result: ProbeResult) -> None:
+        self._buffer.append(result)
+        self.stats.results += 1
+        if len(self._buffer) >= self.batch:
+            self._full.set()
+
+    async def _flush_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._full.wait(), self.flush_every)
+            self._full.clear()
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Hand every buffered result to the sink, ``batch`` at a time, in order."""
+        async with self._flush_lock:
+            while self._buffer:
+                chunk = self._buffer[: self.batch]
+                del self._buffer[: self.batch]
+                try:
+                    outcome = self.sink(chunk)
+                    if inspect.isawaitable(outcome):
+                        await outcome
+                except asyncio.CancelledError:
+                    self._buffer[:0] = chunk
+                    raise
+                except Exception:
+                    self.stats.sink_errors += 1
+                    log.exception("storing %d results failed; keeping them for later", len(chunk))
+                    self._buffer[:0] = chunk
+                    excess = len(self._buffer) - self._buffer_limit
+                    if excess > 0:
+                        del self._buffer[:excess]
+                        self.stats.dropped += excess
+                        log.error("dropped the %d oldest buffered results", excess)
+                    return
