@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -60,6 +60,35 @@ class VendorMonth:
     claim_deadlines: tuple[date, ...]
 
 
+def blind_before_first_result(
+    vendor: VendorSpec,
+    first_seen: Mapping[tuple[str, str], datetime],
+    period: Interval,
+    observed_until: datetime,
+) -> dict[str, dict[str, list[Interval]]]:
+    """Where a probed monitor's region had not reported yet: unknown, not up.
+
+    For every monitor that at least one region has ever probed (``first_seen[(monitor, region)]``
+    is when that region's first result came), each of its regions is blind from the start of the
+    period until its first result, or, for a region that never reported, until
+    ``observed_until`` (now). Without this, a site that was blind from the start would count as
+    up and, under quorum ``all``, veto every outage the other sites saw. Monitors nobody has
+    probed (a vendor known only from imported outage history) get nothing here.
+    """
+    end = min(period.end, observed_until)
+    probed = {monitor for monitor, _ in first_seen}
+    blind: dict[str, dict[str, list[Interval]]] = {}
+    for monitor in vendor.monitors:
+        if monitor.id not in probed:
+            continue
+        for region in monitor.regions:
+            first = first_seen.get((monitor.id, region))
+            until = end if first is None else min(first, end)
+            if until > period.start:
+                blind.setdefault(monitor.id, {})[region] = [Interval(period.start, until)]
+    return blind
+
+
 def vendor_month(
     vendor: VendorSpec,
     year: int,
@@ -67,15 +96,32 @@ def vendor_month(
     down: Seen,
     unknown: Seen | None = None,
     vendor_wide_down: Mapping[str, Sequence[Interval]] | None = None,
+    first_seen: Mapping[tuple[str, str], datetime] | None = None,
+    observed_until: datetime | None = None,
 ) -> VendorMonth:
     """Compute ``vendor``'s calendar month ``year``-``month`` (in the vendor's time zone).
 
     ``down`` and ``unknown`` give, per monitor and region, where that region saw the monitor
     down or could not see it. ``vendor_wide_down`` gives per region outages that apply to every
-    monitor of the vendor (imported outage history names a vendor, not a monitor).
+    monitor of the vendor (imported outage history names a vendor, not a monitor). With
+    ``first_seen`` and ``observed_until`` (now), regions are blind before their first result
+    (:func:`blind_before_first_result`).
     """
     unknown = unknown or {}
     vendor_wide_down = vendor_wide_down or {}
+    period = month_period(year, month, vendor.timezone)
+    if first_seen and observed_until is not None:
+        never = blind_before_first_result(vendor, first_seen, period, observed_until)
+        unknown = {
+            monitor: {
+                region: [
+                    *unknown.get(monitor, {}).get(region, ()),
+                    *never.get(monitor, {}).get(region, ()),
+                ]
+                for region in {*unknown.get(monitor, {}), *never.get(monitor, {})}
+            }
+            for monitor in {*unknown, *never}
+        }
     outcomes = {}
     for monitor in vendor.monitors:
         seen_down = down.get(monitor.id, {})
@@ -91,7 +137,6 @@ def vendor_month(
     interruptions = vendor_interruptions(outcomes, vendor.monitors)
     unmonitored = vendor_unmonitored(outcomes, vendor.monitors, interruptions)
     sla = vendor.sla
-    period = month_period(year, month, vendor.timezone)
     windows = vendor_windows(
         vendor.calendar, vendor.hosting, sla.emergency_notice, sla.business_calendar, period
     )

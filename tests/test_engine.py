@@ -13,6 +13,7 @@ import pytest
 from credits.availability import month_availability, month_period
 from credits.credit import month_credit
 from credits.intervals import Interval
+from credits.ledger import vendor_month
 from credits.model import (
     BusinessCalendar,
     CreditPolicy,
@@ -23,6 +24,7 @@ from credits.model import (
     SlaPolicy,
     Span,
     Tier,
+    VendorCalendar,
     WindowKind,
 )
 from credits.quorum import RegionView, combine_regions, vendor_interruptions, vendor_unmonitored
@@ -421,3 +423,49 @@ def test_vendor_interruptions_union_critical_monitors_and_keep_areas() -> None:
         Interruption(iv("2025-04-01", "10:00", "12:00"), ("Classroom app", "Hub"), REGIONS)
     ]
     assert vendor_unmonitored(outcomes, monitors, interruptions) == []
+
+
+# Regions that never reported ------------------------------------------------------------------
+
+
+class Vendor:
+    id = "v"
+    name = "Vendor"
+    timezone = UTC_ZONE
+    quorum = "all"
+    hosting = None
+    calendar = VendorCalendar()
+
+    def __init__(self) -> None:
+        self.monitors = (Mon("app", "Classroom app"),)
+        self.monitors[0].regions = REGIONS  # type: ignore[attr-defined]
+        self.sla = policy()
+
+
+def test_site_blind_from_the_start_does_not_veto_an_outage() -> None:
+    down = {"app": {"chicago": [DOWN], "atlanta": [DOWN]}}
+    vendor = Vendor()
+    # Without knowing who reported, california counts as up and vetoes the outage.
+    assert vendor_month(vendor, 2025, 4, down).availability.parts == ()
+    first_seen = {("app", "chicago"): t("2025-04-01"), ("app", "atlanta"): t("2025-04-01")}
+    month = vendor_month(
+        vendor, 2025, 4, down, first_seen=first_seen, observed_until=t("2025-05-01")
+    )
+    assert [p.interval for p in month.availability.parts] == [DOWN]
+    assert month.availability.parts[0].interruption.regions == ("atlanta", "chicago")
+
+
+def test_time_before_monitoring_started_is_unmonitored() -> None:
+    started = t("2025-04-11")
+    first_seen = {("app", r): started for r in REGIONS}
+    month = vendor_month(
+        Vendor(), 2025, 4, {}, first_seen=first_seen, observed_until=t("2025-04-20")
+    )
+    assert month.availability.unmonitored / 86400 == 10
+    # A vendor nobody probes (known only from imported history) is not called unmonitored.
+    assert (
+        vendor_month(
+            Vendor(), 2025, 4, {}, first_seen={}, observed_until=t("2025-04-20")
+        ).availability.unmonitored
+        == 0
+    )

@@ -116,3 +116,13 @@ def test_current_states(storage: Storage) -> None:
     assert states["chicago"]["state"] == "up" and states["atlanta"]["state"] == "down"
     later = {s["region"]: s["state"] for s in storage.current_states(at(1000))}
     assert later == {"chicago": "unknown", "atlanta": "unknown"}
+
+
+def test_first_result_per_region_is_remembered(tmp_path: Path) -> None:
+    first = Storage(tmp_path / "uptime.db")
+    first.record_results([result(30, True), result(60, True, region="atlanta")], STALE)
+    first.record_results([result(90, True)], STALE)
+    first.close()
+    again = Storage(tmp_path / "uptime.db")
+    assert again.first_seen == {("v", "app", "chicago"): at(30), ("v", "app", "atlanta"): at(60)}
+    again.close()

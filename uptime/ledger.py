@@ -26,6 +26,9 @@ def compute_month(
     )
     imported = storage.imported_outages(span)
     down, unknown = storage.state_views(span, now)
+    first_seen: dict[str, dict[tuple[str, str], datetime]] = {}
+    for (vendor_id, monitor, region), at in storage.first_seen.items():
+        first_seen.setdefault(vendor_id, {})[monitor, region] = at
     return [
         vendor_month(
             vendor,
@@ -34,6 +37,8 @@ def compute_month(
             down.get(vendor.id, {}),
             unknown.get(vendor.id, {}),
             vendor_wide_down=imported.get(vendor.id, {}).get(WHOLE_VENDOR, {}),
+            first_seen=first_seen.get(vendor.id),
+            observed_until=now,
         )
         for vendor in config.vendors
     ]

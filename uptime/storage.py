@@ -115,6 +115,23 @@ def m003_down_interval_index(db: Database) -> None:
     )
 
 
+@migrations()
+def m004_first_seen(db: Database) -> None:
+    # When each (monitor, region) first reported: before that, and for a configured region
+    # that never reported, nobody was looking from there.
+    db["first_seen"].create(
+        {"vendor": str, "monitor": str, "region": str, "at": str},
+        pk=("vendor", "monitor", "region"),
+    )
+    db.execute(
+        "insert into first_seen (vendor, monitor, region, at) "
+        "select vendor, monitor, region, min(start) from ("
+        "  select vendor, monitor, region, start from state_intervals"
+        "  union all select vendor, monitor, region, start from open_states"
+        ") group by vendor, monitor, region"
+    )
+
+
 def to_db_time(instant: datetime) -> str:
     """Fixed-width UTC text for an aware datetime."""
     return instant.astimezone(UTC).isoformat(timespec="microseconds")
@@ -144,7 +161,17 @@ class Storage:
             self.db.enable_wal()
         self.db.execute("PRAGMA busy_timeout = 5000")
         migrations.apply(self.db)
+        self._load_memory()
+
+    def _load_memory(self) -> None:
+        """What the storage keeps in memory for speed, as committed in the database."""
         self.tracker = StateTracker(self._load_open_states())
+        self.first_seen: dict[Key, datetime] = {
+            (vendor, monitor, region): from_db_time(at)
+            for vendor, monitor, region, at in self.db.execute(
+                "select vendor, monitor, region, at from first_seen"
+            )
+        }
 
     def _load_open_states(self) -> dict[Key, OpenState]:
         rows = self.db.execute(
@@ -235,7 +262,7 @@ class Storage:
                     )
         except BaseException:
             # The tracker moved in memory; the transaction did not: reload what was committed.
-            self.tracker = StateTracker(self._load_open_states())
+            self._load_memory()
             raise
         return len(batch)
 
@@ -268,11 +295,16 @@ class Storage:
         )
         closed: list[ClosedInterval] = []
         touched: set[Key] = set()
+        new_keys: list[tuple[str, str, str, str]] = []
         hourly: dict[tuple[str, str, str, str], list[float]] = {}
         for r in batch:
             limit = stale_after.get((r.vendor, r.monitor), DEFAULT_STALE_AFTER)
             closed.extend(self.tracker.observe(r, limit))
-            touched.add((r.vendor, r.monitor, r.region))
+            key = (r.vendor, r.monitor, r.region)
+            touched.add(key)
+            if key not in self.first_seen:
+                self.first_seen[key] = r.at
+                new_keys.append((*key, to_db_time(r.at)))
             hour = to_db_time(r.at.replace(minute=0, second=0, microsecond=0))
             bucket = hourly.setdefault((r.vendor, r.monitor, r.region, hour), [0, 0, 0, 0.0, 0.0])
             bucket[0] += 1
@@ -280,6 +312,10 @@ class Storage:
             bucket[2] += r.degraded
             bucket[3] += r.latency
             bucket[4] = max(bucket[4], r.latency)
+        conn.executemany(
+            "insert or ignore into first_seen (vendor, monitor, region, at) values (?, ?, ?, ?)",
+            new_keys,
+        )
         conn.executemany(
             'insert or replace into state_intervals (vendor, monitor, region, state, start, "end") '
             "values (?, ?, ?, ?, ?, ?)",
