@@ -372,3 +372,33 @@ async def test_a_failing_sink_keeps_results_in_order_and_stop_flushes() -> None:
     for i in range(5):
         ats = [r.at for r in delivered if r.monitor == f"m{i}"]
         assert ats == sorted(ats)
+
+
+async def test_stop_during_a_slow_sink_stores_each_result_once() -> None:
+    # A store in progress when `stop` comes finishes in its thread whatever happens to the
+    # coroutine awaiting it: the chunk must not be handed over a second time.
+    delivered: list[ProbeResult] = []
+
+    def store(results: list[ProbeResult]) -> None:
+        time.sleep(0.3)
+        delivered.extend(results)
+
+    async def slow_sink(results: list[ProbeResult]) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, store, list(results))
+
+    async def instant(target: ProbeTarget, session: object, timeout: float, region: str = ""):
+        return ProbeResult(target.vendor, target.monitor, region, datetime.now(UTC), True, 0.0)
+
+    jobs = [
+        Job(ProbeTarget("v", f"m{i}", "http://x.invalid/", "http", timeout=0.2), "chicago", 0.2)
+        for i in range(200)
+    ]
+    scheduler = Scheduler(
+        jobs, None, slow_sink, checks={**CHECKS, "http": instant}, batch=100, flush_every=0.1
+    )
+    await scheduler.start()
+    await asyncio.sleep(0.45)  # the flusher is inside the slow sink now
+    await scheduler.stop()
+    keys = Counter((r.monitor, r.at) for r in delivered)
+    assert len(delivered) == scheduler.stats.results > 0
+    assert max(keys.values()) == 1

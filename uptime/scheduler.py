@@ -62,7 +62,9 @@ CANARY_VENDOR = "_canary"
 
 _TICK, _RETRY = 0, 1
 #: Upper bounds (seconds) of the lateness histogram's buckets; the last bucket is "more".
-LATENESS_BUCKETS = (0.01, 0.1, 0.5, 1.0, 5.0)
+LATENESS_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0, 5.0)
+#: How late the dispatcher wakes on purpose (see ``_sleep_until``).
+TIMER_SLACK = 0.001
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +143,10 @@ def probe_session(concurrency: int, reuse_connections: bool = False) -> aiohttp.
     connector = aiohttp.TCPConnector(
         limit=concurrency, limit_per_host=0, force_close=not reuse_connections
     )
-    return new_session(connector=connector)
+    # Each check enforces its own deadline; aiohttp's default timeout would add timers per probe.
+    return new_session(
+        connector=connector, timeout=aiohttp.ClientTimeout(total=None, sock_connect=None)
+    )
 
 
 @dataclass
@@ -280,12 +285,18 @@ class Scheduler:
 
     async def stop(self) -> None:
         """Stop probing (in-flight probes are cancelled) and hand what is buffered to the sink."""
-        background = [self._dispatcher, self._flusher, self._canary_ticker]
+        background = [self._dispatcher, self._canary_ticker]
         pending = [t for t in (*background, *self._tasks) if t is not None]
         pending += [c.inflight for c in self._canaries.values() if c.inflight is not None]
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
+        if self._flusher is not None:
+            # Never cancel a flush half-way: the sink may already have stored the chunk, and
+            # putting it back in the buffer would store it twice.
+            async with self._flush_lock:
+                self._flusher.cancel()
+            await asyncio.gather(self._flusher, return_exceptions=True)
         self._dispatcher = self._flusher = self._canary_ticker = None
         await self.flush()
 
@@ -306,7 +317,9 @@ class Scheduler:
         wakeup = self._wakeup = loop.create_future()
         self._wake_at = when
         handle = (
-            loop.call_at(when, lambda: wakeup.done() or wakeup.set_result(None))
+            # uvloop's timers have millisecond resolution and fire a shorter delay at once: wake
+            # a millisecond late rather than spin until the due time.
+            loop.call_at(when + TIMER_SLACK, lambda: wakeup.done() or wakeup.set_result(None))
             if when is not None
             else None
         )
@@ -508,8 +521,11 @@ class Scheduler:
 
     async def _flush_loop(self) -> None:
         while True:
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation that
+            # lands as the event fires, and the flusher would then outlive `stop`.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._full.wait(), self.flush_every)
+                async with asyncio.timeout(self.flush_every):
+                    await self._full.wait()
             self._full.clear()
             await self.flush()
 

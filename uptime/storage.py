@@ -6,6 +6,8 @@ text order is time order and the file stays readable with the sqlite3 shell.
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -129,6 +131,24 @@ def m004_first_seen(db: Database) -> None:
         "  select vendor, monitor, region, start from state_intervals"
         "  union all select vendor, monitor, region, start from open_states"
         ") group by vendor, monitor, region"
+    )
+
+
+def insert_rows(
+    conn: sqlite3.Connection, insert: str, rows: Sequence[Sequence[object]], upsert: str = ""
+) -> None:
+    """Run ``insert`` for every row with ONE statement over a JSON array of the rows.
+
+    ``executemany`` releases the GIL for each row; with the event loop busy in the other thread
+    the two hand it back and forth thousands of times a batch. One statement per table keeps
+    the writer thread cheap. ``upsert`` is an optional ``on conflict ...`` clause."""
+    if not rows:
+        return
+    columns = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(rows[0])))
+    # "where true" lets SQLite's parser tell the upsert clause from a join constraint.
+    conn.execute(
+        f"{insert} select {columns} from json_each(?) where true {upsert}",
+        [json.dumps(rows, separators=(",", ":"))],
     )
 
 
@@ -272,10 +292,10 @@ class Storage:
         stale_after: Mapping[tuple[str, str], timedelta],
         agent: str | None,
     ) -> None:
-        conn = self.db.conn
-        conn.executemany(
+        insert_rows(
+            self.db.conn,
             "insert into results (vendor, monitor, region, at, ok, degraded, latency, status, "
-            "error, message, agent) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "error, message, agent)",
             [
                 (
                     r.vendor,
@@ -312,21 +332,22 @@ class Storage:
             bucket[2] += r.degraded
             bucket[3] += r.latency
             bucket[4] = max(bucket[4], r.latency)
-        conn.executemany(
-            "insert or ignore into first_seen (vendor, monitor, region, at) values (?, ?, ?, ?)",
-            new_keys,
+        conn = self.db.conn
+        insert_rows(
+            conn, "insert or ignore into first_seen (vendor, monitor, region, at)", new_keys
         )
-        conn.executemany(
-            'insert or replace into state_intervals (vendor, monitor, region, state, start, "end") '
-            "values (?, ?, ?, ?, ?, ?)",
+        insert_rows(
+            conn,
+            'insert or replace into state_intervals (vendor, monitor, region, state, start, "end")',
             [
                 (*c.key, c.state, to_db_time(c.interval.start), to_db_time(c.interval.end))
                 for c in closed
             ],
         )
-        conn.executemany(
+        insert_rows(
+            conn,
             "insert or replace into open_states (vendor, monitor, region, state, start, last_seen, "
-            "stale_after_s) values (?, ?, ?, ?, ?, ?, ?)",
+            "stale_after_s)",
             [
                 (
                     *key,
@@ -338,15 +359,16 @@ class Storage:
                 for key in touched
             ],
         )
-        conn.executemany(
+        insert_rows(
+            conn,
             "insert into hourly (vendor, monitor, region, hour, probes, failures, degraded, "
-            "latency_sum, latency_max) values (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "latency_sum, latency_max)",
+            [(*key, *values) for key, values in hourly.items()],
             "on conflict(vendor, monitor, region, hour) do update set "
             "probes = probes + excluded.probes, failures = failures + excluded.failures, "
             "degraded = degraded + excluded.degraded, "
             "latency_sum = latency_sum + excluded.latency_sum, "
             "latency_max = max(latency_max, excluded.latency_max)",
-            [(*key, *values) for key, values in hourly.items()],
         )
 
     def state_views(self, period: Interval, now: datetime) -> tuple[Seen, Seen]:
