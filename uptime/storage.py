@@ -27,6 +27,9 @@ from uptime.states import ClosedInterval, Key, OpenState, StateTracker, open_as_
 #: vendor → monitor → region → intervals
 Seen = dict[str, dict[str, dict[str, list[Interval]]]]
 
+#: What follows "YYYY-MM-DDTHH:" in the stored text of a whole hour.
+HOUR_SUFFIX = "00:00.000000+00:00"
+
 #: Used when a result's monitor has no configured staleness (e.g. removed from the config).
 DEFAULT_STALE_AFTER = timedelta(minutes=5)
 
@@ -292,6 +295,7 @@ class Storage:
         stale_after: Mapping[tuple[str, str], timedelta],
         agent: str | None,
     ) -> None:
+        at_texts = [to_db_time(r.at) for r in batch]
         insert_rows(
             self.db.conn,
             "insert into results (vendor, monitor, region, at, ok, degraded, latency, status, "
@@ -301,7 +305,7 @@ class Storage:
                     r.vendor,
                     r.monitor,
                     r.region,
-                    to_db_time(r.at),
+                    at_text,
                     int(r.ok),
                     int(r.degraded),
                     r.latency,
@@ -310,22 +314,22 @@ class Storage:
                     r.message,
                     agent,
                 )
-                for r in batch
+                for r, at_text in zip(batch, at_texts, strict=True)
             ],
         )
         closed: list[ClosedInterval] = []
         touched: set[Key] = set()
         new_keys: list[tuple[str, str, str, str]] = []
         hourly: dict[tuple[str, str, str, str], list[float]] = {}
-        for r in batch:
+        for r, at_text in zip(batch, at_texts, strict=True):
             limit = stale_after.get((r.vendor, r.monitor), DEFAULT_STALE_AFTER)
             closed.extend(self.tracker.observe(r, limit))
             key = (r.vendor, r.monitor, r.region)
             touched.add(key)
             if key not in self.first_seen:
                 self.first_seen[key] = r.at
-                new_keys.append((*key, to_db_time(r.at)))
-            hour = to_db_time(r.at.replace(minute=0, second=0, microsecond=0))
+                new_keys.append((*key, at_text))
+            hour = at_text[:14] + HOUR_SUFFIX  # the fixed-width text of the hour's start
             bucket = hourly.setdefault((r.vendor, r.monitor, r.region, hour), [0, 0, 0, 0.0, 0.0])
             bucket[0] += 1
             bucket[1] += not r.ok
