@@ -77,10 +77,6 @@ class Interval(tuple[datetime, datetime]):
         """True when the two intervals share at least an instant (an empty one shares none)."""
         return max(self.start, other.start) < min(self.end, other.end)
 
-    def contains(self, instant: datetime) -> bool:
-        """True when ``instant`` lies in ``[start, end)``."""
-        return self.start <= instant < self.end
-
 
 def _as_utc(instant: datetime) -> datetime:
     if instant.tzinfo is None or instant.utcoffset() is None:

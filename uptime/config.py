@@ -182,11 +182,6 @@ class Vendor:
     hosting: str | None = None
     calendar: VendorCalendar = field(default_factory=VendorCalendar)
 
-    @property
-    def critical_monitors(self) -> tuple[Monitor, ...]:
-        """The monitors whose outages make vendor interruptions."""
-        return tuple(m for m in self.monitors if m.critical)
-
     def monitor(self, monitor_id: str) -> Monitor:
         """The monitor with this id (``KeyError`` naming the known ids otherwise)."""
         for monitor in self.monitors:
