@@ -11,8 +11,8 @@ from typing import Any
 
 import aiohttp
 
-from probes.evidence import os_message, short
-from probes.result import FailureClass, ProbeResult, ProbeTarget
+from probes.evidence import os_message
+from probes.result import FailureClass, ProbeResult, ProbeTarget, outcome
 
 BODY_CAP = 1024 * 1024  # never read more than 1 MiB of a body
 
@@ -99,20 +99,14 @@ async def check(
         # aiohttp may turn the deadline's cancellation into its own error on the way out.
         error, message = FailureClass.TIMEOUT, f"timed out after {timeout:g}s"
     latency = perf_counter() - started
-    degraded = error is None and target.max_latency is not None and latency > target.max_latency
-    if degraded:
-        message = f"slow: {latency:.3f}s > {target.max_latency:g}s"
-    return ProbeResult(
-        vendor=target.vendor,
-        monitor=target.monitor,
-        region=region,
-        at=at,
-        ok=error is None,
-        latency=latency,
+    return outcome(
+        target,
+        region,
+        at,
+        latency,
+        error,
+        message,
         status=status,
-        error=error,
-        message=short(message) if message else None,
-        degraded=degraded,
         cert_expires_at=cert_expires_at,
     )
 

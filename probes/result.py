@@ -7,6 +7,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
+from probes.evidence import short
+
 
 class FailureClass(StrEnum):
     """Why a probe failed; one class per layer, so a report can say where it broke."""
@@ -55,3 +57,34 @@ class ProbeResult:
     message: str | None = None
     degraded: bool = False
     cert_expires_at: datetime | None = None
+
+
+def outcome(
+    target: ProbeTarget,
+    region: str,
+    at: datetime,
+    latency: float,
+    error: FailureClass | None,
+    message: str | None,
+    *,
+    status: int | None = None,
+    cert_expires_at: datetime | None = None,
+) -> ProbeResult:
+    """The result of one check of any kind: ok unless ``error``; an ok result slower than the
+    target's ``max_latency`` is degraded, with the latency as its evidence."""
+    degraded = error is None and target.max_latency is not None and latency > target.max_latency
+    if degraded:
+        message = f"slow: {latency:.3f}s > {target.max_latency:g}s"
+    return ProbeResult(
+        vendor=target.vendor,
+        monitor=target.monitor,
+        region=region,
+        at=at,
+        ok=error is None,
+        latency=latency,
+        status=status,
+        error=error,
+        message=short(message) if message else None,
+        degraded=degraded,
+        cert_expires_at=cert_expires_at,
+    )

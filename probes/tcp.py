@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from probes.evidence import os_message, short
-from probes.result import FailureClass, ProbeResult, ProbeTarget
+from probes.evidence import os_message
+from probes.result import FailureClass, ProbeResult, ProbeTarget, outcome
 
 
 def parse(url: str) -> tuple[str, int]:
@@ -60,17 +60,4 @@ async def check(
         error, message = FailureClass.CONNECT, f"{type(exc).__name__}: {exc}"
     if error is not None:
         latency = perf_counter() - started
-    degraded = error is None and target.max_latency is not None and latency > target.max_latency
-    if degraded:
-        message = f"slow: {latency:.3f}s > {target.max_latency:g}s"
-    return ProbeResult(
-        vendor=target.vendor,
-        monitor=target.monitor,
-        region=region,
-        at=at,
-        ok=error is None,
-        latency=latency,
-        error=error,
-        message=short(message) if message else None,
-        degraded=degraded,
-    )
+    return outcome(target, region, at, latency, error, message)

@@ -50,7 +50,7 @@ import aiohttp
 
 from probes import CHECKS
 from probes.http import new_session
-from probes.result import FailureClass, ProbeResult, ProbeTarget
+from probes.result import FailureClass, ProbeResult, ProbeTarget, outcome
 
 log = logging.getLogger(__name__)
 
@@ -397,17 +397,8 @@ class Scheduler:
             self.stats.guard_timeouts += 1
             error, message = FailureClass.TIMEOUT, f"timed out after {target.timeout:g}s"
         except Exception as exc:  # a check must not raise; if one does, it is a failed probe
-            error, message = FailureClass.CONNECT, f"probe error: {type(exc).__name__}: {exc}"[:200]
-        return ProbeResult(
-            vendor=target.vendor,
-            monitor=target.monitor,
-            region=region,
-            at=at,
-            ok=False,
-            latency=perf_counter() - begun,
-            error=error,
-            message=message,
-        )
+            error, message = FailureClass.CONNECT, f"probe error: {type(exc).__name__}: {exc}"
+        return outcome(target, region, at, perf_counter() - begun, error, message)
 
     async def _settle(self, index: int, result: ProbeResult, started: float) -> None:
         region = self.jobs[index].region
