@@ -46,7 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -166,26 +166,7 @@ async def _ours(spec: dict[str, Any]) -> dict[str, Any]:
     async def probe_one() -> None:
         emit(await direct.probe(*next_target()))
 
-    async def saturate(seconds: float) -> None:
-        stop_at = loop.time() + seconds
-
-        async def worker() -> None:
-            while loop.time() < stop_at:
-                await probe_one()
-
-        await asyncio.gather(*(worker() for _ in range(spec["concurrency"])))
-
-    tasks: set[asyncio.Task[None]] = set()
-
-    def launch() -> None:
-        task = loop.create_task(probe_one())
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
-
-    async def timer(seconds: float) -> None:
-        await _paced(spec["rate"], seconds, launch)
-        while tasks:
-            await asyncio.gather(*list(tasks))
+    run = _runner(spec, probe_one)
 
     flusher = loop.create_task(flush_loop())
     nginx = _Nginx(spec)
@@ -193,16 +174,14 @@ async def _ours(spec: dict[str, Any]) -> dict[str, Any]:
     try:
         # Warm up (unmeasured), then store everything before the window opens.
         if spec["warmup"] > 0:
-            await (saturate if spec["mode"] == "saturation" else timer)(spec["warmup"])
+            await run(spec["warmup"])
             await flush()
         counts.update(probes=0, ok=0)
         stored0 = collector.ingested
         before = nginx.snapshot()
         cpu0, wall0 = time.process_time(), time.perf_counter()
-        if spec["mode"] == "saturation":
-            await saturate(spec["duration"])
-        elif spec["rate_pipeline"] == "timer":
-            await timer(spec["duration"])
+        if spec["mode"] == "saturation" or spec["rate_pipeline"] == "timer":
+            await run(spec["duration"])
         else:
             # The real scheduler: rate × interval jobs with interval = duration, so every job
             # probes once in the window, at its hashed phase; then stop (flushes the sink).
@@ -281,30 +260,12 @@ async def _ours(spec: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-async def _blackbox(spec: dict[str, Any]) -> dict[str, Any]:
-    import aiohttp
-    from yarl import URL
-
+def _runner(
+    spec: dict[str, Any], probe_one: Callable[[], Awaitable[None]]
+) -> Callable[[float], Awaitable[None]]:
+    """How a side is driven for some seconds: at saturation, ``concurrency`` workers probing back
+    to back; at a fixed rate, a paced timer launching probes (and waiting for the last ones)."""
     loop = asyncio.get_running_loop()
-    probe_url = URL(spec["bb_url"], encoded=True)
-    pid = spec["bb_pid"]
-    counts = {"probes": 0, "ok": 0}
-    limit = spec["concurrency"] if spec["mode"] == "saturation" else 0
-    session = aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=limit),
-        timeout=aiohttp.ClientTimeout(total=30),
-    )
-
-    async def probe_one() -> None:
-        ok = False
-        try:
-            async with session.get(probe_url) as resp:
-                body = await resp.read()
-            ok = resp.status == 200 and b"\nprobe_success 1" in body
-        except (aiohttp.ClientError, TimeoutError):
-            pass
-        counts["probes"] += 1
-        counts["ok"] += ok
 
     async def saturate(seconds: float) -> None:
         stop_at = loop.time() + seconds
@@ -327,7 +288,34 @@ async def _blackbox(spec: dict[str, Any]) -> dict[str, Any]:
         while tasks:
             await asyncio.gather(*list(tasks))
 
-    run = saturate if spec["mode"] == "saturation" else timer
+    return saturate if spec["mode"] == "saturation" else timer
+
+
+async def _blackbox(spec: dict[str, Any]) -> dict[str, Any]:
+    import aiohttp
+    from yarl import URL
+
+    probe_url = URL(spec["bb_url"], encoded=True)
+    pid = spec["bb_pid"]
+    counts = {"probes": 0, "ok": 0}
+    limit = spec["concurrency"] if spec["mode"] == "saturation" else 0
+    session = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=limit),
+        timeout=aiohttp.ClientTimeout(total=30),
+    )
+
+    async def probe_one() -> None:
+        ok = False
+        try:
+            async with session.get(probe_url) as resp:
+                body = await resp.read()
+            ok = resp.status == 200 and b"\nprobe_success 1" in body
+        except (aiohttp.ClientError, TimeoutError):
+            pass
+        counts["probes"] += 1
+        counts["ok"] += ok
+
+    run = _runner(spec, probe_one)
     nginx = _Nginx(spec)
     try:
         if spec["warmup"] > 0:
@@ -357,7 +345,6 @@ async def _bare(spec: dict[str, Any]) -> dict[str, Any]:
     import aiohttp
     from yarl import URL
 
-    loop = asyncio.get_running_loop()
     url = URL(spec["url"])
     counts = {"probes": 0, "ok": 0}
     limit = spec["concurrency"] if spec["mode"] == "saturation" else 200
@@ -374,28 +361,7 @@ async def _bare(spec: dict[str, Any]) -> dict[str, Any]:
         counts["probes"] += 1
         counts["ok"] += ok
 
-    async def saturate(seconds: float) -> None:
-        stop_at = loop.time() + seconds
-
-        async def worker() -> None:
-            while loop.time() < stop_at:
-                await probe_one()
-
-        await asyncio.gather(*(worker() for _ in range(spec["concurrency"])))
-
-    tasks: set[asyncio.Task[None]] = set()
-
-    def launch() -> None:
-        task = loop.create_task(probe_one())
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
-
-    async def timer(seconds: float) -> None:
-        await _paced(spec["rate"], seconds, launch)
-        while tasks:
-            await asyncio.gather(*list(tasks))
-
-    run = saturate if spec["mode"] == "saturation" else timer
+    run = _runner(spec, probe_one)
     nginx = _Nginx(spec)
     try:
         if spec["warmup"] > 0:
