@@ -126,3 +126,11 @@ def test_first_result_per_region_is_remembered(tmp_path: Path) -> None:
     again = Storage(tmp_path / "uptime.db")
     assert again.first_seen == {("v", "app", "chicago"): at(30), ("v", "app", "atlanta"): at(60)}
     again.close()
+
+
+def test_certificate_expiry_is_kept_with_the_result(storage: Storage) -> None:
+    expires = datetime(2027, 1, 31, 23, 59, 59, tzinfo=UTC)
+    https = ProbeResult("v", "app", "chicago", T0, True, 0.1, 200, cert_expires_at=expires)
+    storage.record_results([https, result(60, False)], STALE)
+    stored = [r["cert_expires_at"] for r in storage.db["results"].rows_where(order_by="at")]
+    assert stored == ["2027-01-31T23:59:59.000000+00:00", None]

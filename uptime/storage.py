@@ -137,6 +137,12 @@ def m004_first_seen(db: Database) -> None:
     )
 
 
+@migrations()
+def m005_certificate_expiry(db: Database) -> None:
+    # The TLS certificate's notAfter as each HTTPS probe saw it: evidence, and a warning ahead.
+    db["results"].add_column("cert_expires_at", str)
+
+
 def insert_rows(
     conn: sqlite3.Connection, insert: str, rows: Sequence[Sequence[object]], upsert: str = ""
 ) -> None:
@@ -299,7 +305,7 @@ class Storage:
         insert_rows(
             self.db.conn,
             "insert into results (vendor, monitor, region, at, ok, degraded, latency, status, "
-            "error, message, agent)",
+            "error, message, agent, cert_expires_at)",
             [
                 (
                     r.vendor,
@@ -313,6 +319,7 @@ class Storage:
                     r.error.value if r.error else None,
                     r.message,
                     agent,
+                    to_db_time(r.cert_expires_at) if r.cert_expires_at else None,
                 )
                 for r, at_text in zip(batch, at_texts, strict=True)
             ],
