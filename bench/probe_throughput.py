@@ -291,6 +291,38 @@ def _runner(
     return saturate if spec["mode"] == "saturation" else timer
 
 
+async def _measure(
+    spec: dict[str, Any],
+    probe_one: Callable[[], Awaitable[None]],
+    counts: dict[str, int],
+    cpu_clock: Callable[[], float],
+    settle_first: bool,
+) -> dict[str, Any]:
+    """Warm up, then drive ``probe_one`` for the measured window; probes, wall, the CPU that
+    ``cpu_clock`` counts, and nginx's share."""
+    run = _runner(spec, probe_one)
+    nginx = _Nginx(spec)
+    if spec["warmup"] > 0:
+        await run(spec["warmup"])
+    counts.update(probes=0, ok=0)
+    if settle_first:
+        await asyncio.sleep(SETTLE)
+    before = nginx.snapshot()
+    cpu0, wall0 = cpu_clock(), time.perf_counter()
+    await run(spec["duration"])
+    wall = time.perf_counter() - wall0
+    await asyncio.sleep(SETTLE)
+    cpu = cpu_clock() - cpu0
+    after = nginx.snapshot()
+    return {
+        "probes": counts["probes"],
+        "ok": counts["ok"],
+        "wall": wall,
+        "cpu": cpu,
+        **_Nginx.delta(before, after),
+    }
+
+
 async def _blackbox(spec: dict[str, Any]) -> dict[str, Any]:
     import aiohttp
     from yarl import URL
@@ -315,29 +347,10 @@ async def _blackbox(spec: dict[str, Any]) -> dict[str, Any]:
         counts["probes"] += 1
         counts["ok"] += ok
 
-    run = _runner(spec, probe_one)
-    nginx = _Nginx(spec)
     try:
-        if spec["warmup"] > 0:
-            await run(spec["warmup"])
-        counts.update(probes=0, ok=0)
-        await asyncio.sleep(SETTLE)
-        before = nginx.snapshot()
-        cpu0, wall0 = cpu_seconds(pid), time.perf_counter()
-        await run(spec["duration"])
-        wall = time.perf_counter() - wall0
-        await asyncio.sleep(SETTLE)
-        cpu = cpu_seconds(pid) - cpu0
-        after = nginx.snapshot()
+        return await _measure(spec, probe_one, counts, lambda: cpu_seconds(pid), settle_first=True)
     finally:
         await session.close()
-    return {
-        "probes": counts["probes"],
-        "ok": counts["ok"],
-        "wall": wall,
-        "cpu": cpu,
-        **_Nginx.delta(before, after),
-    }
 
 
 async def _bare(spec: dict[str, Any]) -> dict[str, Any]:
@@ -361,28 +374,10 @@ async def _bare(spec: dict[str, Any]) -> dict[str, Any]:
         counts["probes"] += 1
         counts["ok"] += ok
 
-    run = _runner(spec, probe_one)
-    nginx = _Nginx(spec)
     try:
-        if spec["warmup"] > 0:
-            await run(spec["warmup"])
-        counts.update(probes=0, ok=0)
-        before = nginx.snapshot()
-        cpu0, wall0 = time.process_time(), time.perf_counter()
-        await run(spec["duration"])
-        wall = time.perf_counter() - wall0
-        await asyncio.sleep(SETTLE)
-        cpu = time.process_time() - cpu0
-        after = nginx.snapshot()
+        return await _measure(spec, probe_one, counts, time.process_time, settle_first=False)
     finally:
         await session.close()
-    return {
-        "probes": counts["probes"],
-        "ok": counts["ok"],
-        "wall": wall,
-        "cpu": cpu,
-        **_Nginx.delta(before, after),
-    }
 
 
 def worker_main(spec: dict[str, Any]) -> None:
