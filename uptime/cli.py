@@ -18,12 +18,10 @@ from credits.calendar import vendor_windows
 from credits.intervals import Interval
 from reports.json_report import dumps, report_json
 from reports.maintenance import windows_table
-from uptime.config import Config, ConfigError, load_config, render_config
+from uptime.config import Config, ConfigError, default_files, load_config, render_config
 from uptime.imports import ImportRejected, read_outages_csv
 from uptime.ledger import compute_month
 from uptime.storage import Storage
-
-DEFAULTS_DIR = Path(__file__).parent / "defaults"
 
 
 class UsageError(Exception):
@@ -36,7 +34,7 @@ def config_paths(vendors: str | None, maintenance: str | None) -> tuple[Path, Pa
     here, so a district's own vendors are never mixed with the seed vendors' windows."""
     local_vendors, local_windows = Path("vendors.yaml"), Path("maintenance_windows.yaml")
     if vendors is None and maintenance is None and not local_vendors.exists():
-        return DEFAULTS_DIR / "vendors.yaml", DEFAULTS_DIR / "maintenance_windows.yaml"
+        return default_files()
     return Path(vendors or local_vendors), Path(maintenance or local_windows)
 
 

@@ -182,14 +182,6 @@ class Vendor:
     hosting: str | None = None
     calendar: VendorCalendar = field(default_factory=VendorCalendar)
 
-    def monitor(self, monitor_id: str) -> Monitor:
-        """The monitor with this id (``KeyError`` naming the known ids otherwise)."""
-        for monitor in self.monitors:
-            if monitor.id == monitor_id:
-                return monitor
-        known = ", ".join(m.id for m in self.monitors)
-        raise KeyError(f"vendor {self.id!r} has no monitor {monitor_id!r}; monitors: {known}")
-
 
 @dataclass(frozen=True, slots=True)
 class Config:
