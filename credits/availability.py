@@ -31,6 +31,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from fractions import Fraction
+from itertools import pairwise
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -189,8 +190,9 @@ def month_availability(
     excluded_spans = normalise(Interval(e.start, e.end) for e in exclusions)
 
     def classify(down: list[Interval]) -> tuple[int, int, int, int]:
+        # ``down`` is normalised.
         if not window_list and not excluded_spans:
-            return 0, 0, total_micros(down), 0
+            return 0, 0, sum(i.micros for i in down), 0
         counted = difference(down, excluded_spans)
         scheduled = intersection(counted, scheduled_windows)
         emergency = intersection(counted, emergency_windows)
@@ -211,6 +213,7 @@ def month_availability(
     if declared:
         interruptions = merge_interruptions([*interruptions, *declared])
     parts: list[InterruptionPart] = []
+    down: list[Interval] = []
     for interruption in interruptions:
         whole = interruption.interval
         if whole.end <= period.start or whole.start >= period.end:
@@ -218,8 +221,10 @@ def month_availability(
         if whole.start < period.start or whole.end > period.end:
             whole = Interval(max(whole.start, period.start), min(whole.end, period.end))
         parts.append(InterruptionPart(interruption, whole, *classify([whole])))
+        down.append(whole)
+    if any(a.end >= b.start for a, b in pairwise(down)):
+        down = normalise(down)  # callers may pass overlapping interruptions
 
-    down = clip((i.interval for i in interruptions), period)
     blind = difference(clip(unmonitored, period), down)
     blind_us = total_micros(difference(blind, excluded_spans))
     if policy.unmonitored == "as_down":

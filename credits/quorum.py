@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 from typing import Protocol
 
 from credits.intervals import Interval, difference, normalise, union
@@ -76,58 +77,68 @@ def combine_regions(
     regions reaches :func:`required_down`; it is unmonitored when no region can see. Fewer down
     regions than the quorum is a regional advisory: shown elsewhere, never counted.
     """
-    # Sweep the boundaries in time order, keeping which regions are down and which are blind.
-    events: list[tuple[datetime, int, str, bool]] = []
-    for region in regions:
+    # Sweep the boundaries in time order. The state is one integer: bit ``k`` is set while
+    # region ``k`` is down, bit ``total + k`` while it is blind. Within one group a region's
+    # intervals are normalised (disjoint, not touching), so every boundary flips its bit.
+    total = len(regions)
+    events: list[tuple[datetime, int]] = []
+    for k, region in enumerate(regions):
         view = views.get(region)
         if view is None:
             continue
-        for blind, group in ((False, view.down), (True, view.unknown)):
-            for interval in normalise(group):
-                events.append((interval[0], 1, region, blind))
-                events.append((interval[1], -1, region, blind))
-    events.sort()
-    down_now: set[str] = set()
-    blind_now: set[str] = set()
+        for bit, group in ((1 << k, view.down), (1 << (total + k), view.unknown)):
+            for start, end in normalise(group):
+                events.append((start, bit))
+                events.append((end, bit))
+    events.sort(key=itemgetter(0))
+    verdicts: dict[int, frozenset[str] | None] = {}
     down: list[tuple[Interval, frozenset[str]]] = []
     unmonitored: list[Interval] = []
-    total = len(regions)
-    needed = [required_down(rule, known) for known in range(total + 1)]
     # The run of down segments being built: start, end, regions (merged while unchanged).
     run_start: datetime | None = None
     run_end: datetime | None = None
-    run_regions: frozenset[str] = frozenset()
+    run_regions: frozenset[str] | None = None
+    state = 0
     count = len(events)
     i = 0
     while i < count:
         start = events[i][0]
         while i < count and events[i][0] == start:
-            _, change, region, blind = events[i]
-            target = blind_now if blind else down_now
-            if change > 0:
-                target.add(region)
-            else:
-                target.discard(region)
+            state ^= events[i][1]
             i += 1
         if i == count:
             break
         end = events[i][0]
-        known = total - len(blind_now)
-        seen_down = down_now - blind_now if blind_now else down_now
-        is_down = known > 0 and bool(seen_down) and len(seen_down) >= needed[known]
-        if is_down and run_end == start and run_regions == seen_down:
+        if state not in verdicts:
+            verdicts[state] = _verdict(state, regions, rule)
+        seen_down = verdicts[state]
+        if seen_down and run_end == start and run_regions == seen_down:
             run_end = end
             continue
         if run_start is not None:
             down.append((Interval(run_start, run_end), run_regions))  # type: ignore[arg-type]
             run_start = None
-        if is_down:
-            run_start, run_end, run_regions = start, end, frozenset(seen_down)
-        elif known == 0:
+        if seen_down:
+            run_start, run_end, run_regions = start, end, seen_down
+        elif seen_down is None:
             unmonitored.append(Interval(start, end))
     if run_start is not None:
         down.append((Interval(run_start, run_end), run_regions))  # type: ignore[arg-type]
     return MonitorOutcome(down=tuple(down), unmonitored=tuple(normalise(unmonitored)))
+
+
+def _verdict(state: int, regions: Sequence[str], rule: QuorumRule) -> frozenset[str] | None:
+    """For a sweep state (down bits, then blind bits): the regions whose seeing down makes the
+    monitor down (empty when it is up), or None when no region can see."""
+    total = len(regions)
+    blind = state >> total
+    known = total - blind.bit_count()
+    if known == 0:
+        return None
+    seen = state & ~blind & ((1 << total) - 1)
+    if seen and seen.bit_count() >= required_down(rule, known):
+        return frozenset(r for k, r in enumerate(regions) if seen >> k & 1)
+    return frozenset()
 
 
 def vendor_interruptions(
@@ -138,32 +149,38 @@ def vendor_interruptions(
     Overlapping or touching monitor outages become one interruption; it carries the sorted
     functional areas of the monitors that were down in it and the regions that saw them down.
     """
-    pieces = [
-        Interruption(interval, (monitor.functional_area,), tuple(regions))
+    return _merge(
+        (interval, (monitor.functional_area,), regions)
         for monitor in monitors
         if monitor.critical and monitor.id in outcomes
         for interval, regions in outcomes[monitor.id].down
-    ]
-    return merge_interruptions(pieces)
+    )
 
 
 def merge_interruptions(pieces: Iterable[Interruption]) -> list[Interruption]:
     """Merge overlapping or touching interruptions into one, keeping the union of their areas
     and regions (each sorted); the result is in time order."""
+    return _merge(tuple(piece) for piece in pieces)
+
+
+def _merge(
+    pieces: Iterable[tuple[Interval, Iterable[str], Iterable[str]]],
+) -> list[Interruption]:
     merged: list[tuple[Interval, set[str], set[str]]] = []
-    for piece in sorted(pieces, key=lambda p: (p.interval.start, p.interval.end)):
-        if not piece.interval:
+    for interval, areas, regions in sorted(pieces, key=itemgetter(0)):
+        if not interval:
             continue
-        if merged and piece.interval.start <= merged[-1][0].end:
-            last, areas, regions = merged[-1]
-            merged[-1] = (Interval(last.start, max(last.end, piece.interval.end)), areas, regions)
-            areas.update(piece.areas)
-            regions.update(piece.regions)
+        if merged and interval[0] <= merged[-1][0][1]:
+            last, merged_areas, merged_regions = merged[-1]
+            if interval[1] > last[1]:
+                merged[-1] = (Interval(last[0], interval[1]), merged_areas, merged_regions)
+            merged_areas.update(areas)
+            merged_regions.update(regions)
         else:
-            merged.append((piece.interval, set(piece.areas), set(piece.regions)))
+            merged.append((interval, set(areas), set(regions)))
     return [
-        Interruption(interval=i, areas=tuple(sorted(a)), regions=tuple(sorted(r)))
-        for i, a, r in merged
+        Interruption(interval, tuple(sorted(areas)), tuple(sorted(regions)))
+        for interval, areas, regions in merged
     ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
@@ -24,6 +25,7 @@ from credits.model import (
     VendorCalendar,
     WindowKind,
 )
+from credits.quorum import RegionView, combine_regions, merge_interruptions
 
 BASE = datetime(2025, 2, 1, tzinfo=UTC)
 REGIONS = ("atlanta", "california", "chicago")
@@ -158,3 +160,58 @@ def test_result_does_not_depend_on_row_order(
     shuffled = list(recorded)
     rng.shuffle(shuffled)  # type: ignore[attr-defined]
     assert compute(recorded) == compute(shuffled)
+
+
+# Small lists on a coarse grid, so that boundaries often coincide and the brute force is cheap.
+grid_intervals = st.builds(
+    lambda start, length: Interval(
+        BASE + timedelta(minutes=start), BASE + timedelta(minutes=start + length)
+    ),
+    st.integers(min_value=0, max_value=40),
+    st.integers(min_value=0, max_value=12),
+)
+grid_lists = st.lists(grid_intervals, max_size=4)
+
+
+def covers(group: list[Interval], instant: datetime) -> bool:
+    return any(i.start <= instant < i.end for i in group)
+
+
+@given(
+    st.fixed_dictionaries({r: st.tuples(grid_lists, grid_lists) for r in REGIONS}),
+    st.sampled_from(["all", "majority", 1, 2, 3]),
+)
+def test_quorum_sweep_matches_minute_by_minute_vote(
+    seen: dict[str, tuple[list[Interval], list[Interval]]], rule: str | int
+) -> None:
+    views = {r: RegionView(down=tuple(d), unknown=tuple(u)) for r, (d, u) in seen.items()}
+    outcome = combine_regions(views, REGIONS, rule)  # type: ignore[arg-type]
+    for minute in range(60):
+        instant = BASE + timedelta(minutes=minute)
+        blind = {r for r, (_, u) in seen.items() if covers(u, instant)}
+        down = {r for r, (d, _) in seen.items() if covers(d, instant)} - blind
+        known = len(REGIONS) - len(blind)
+        needed = {"all": known, "majority": known // 2 + 1}.get(rule, rule)  # type: ignore[call-overload]
+        expect_down = known > 0 and bool(down) and len(down) >= needed
+        regions = {r for i, rs in outcome.down if i.start <= instant < i.end for r in rs}
+        assert covers(outcome.down_intervals, instant) == expect_down
+        assert regions == (down if expect_down else set())
+        assert covers(list(outcome.unmonitored), instant) == (known == 0)
+    # Adjacent pieces are merged unless the regions seeing them changed.
+    for (a, ra), (b, rb) in pairwise(outcome.down):
+        assert a.end < b.start or ra != rb
+
+
+@given(st.lists(st.tuples(grid_intervals, st.sampled_from(["app", "docs"])), max_size=8))
+def test_merged_interruptions_cover_the_pieces_and_touch_nothing(
+    pieces: list[tuple[Interval, str]],
+) -> None:
+    merged = merge_interruptions(Interruption(i, (area,), ("chicago",)) for i, area in pieces)
+    assert [m.interval for m in merged] == normalise(i for i, _ in pieces)
+    for m in merged:
+        inside = {
+            area
+            for i, area in pieces
+            if i and i.start < m.interval.end and m.interval.start < i.end
+        }
+        assert m.areas == tuple(sorted(inside))
