@@ -20,6 +20,7 @@ fall-back day (the repeated hour is 01:00–02:00, before the window starts), an
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -41,6 +42,7 @@ __all__ = [
     "add_business_days",
     "applies_to",
     "claim_deadline",
+    "claim_deadlines",
     "classify_announced",
     "expand_recurring",
     "is_business_day",
@@ -171,6 +173,26 @@ def claim_deadline(end: datetime, within: Span, calendar: BusinessCalendar) -> d
     if within.delta is not None:
         return (end + within.delta).astimezone(zone).date()
     raise ValueError(f"claim period {within.text!r} has neither a duration nor business days")
+
+
+def claim_deadlines(
+    ends: Iterable[datetime], within: Span, calendar: BusinessCalendar
+) -> list[date]:
+    """``claim_deadline`` for each of ``ends``, in order; the business days are counted once per
+    local end date (a month's report asks for tens of thousands)."""
+    if within.business_days is None:
+        return [claim_deadline(end, within, calendar) for end in ends]
+    zone, days = calendar.timezone, within.business_days
+    by_day: dict[date, date] = {}
+    deadlines = []
+    for end in ends:
+        _require_aware("end", end)
+        day = end.astimezone(zone).date()
+        deadline = by_day.get(day)
+        if deadline is None:
+            deadline = by_day[day] = add_business_days(day, days, calendar)
+        deadlines.append(deadline)
+    return deadlines
 
 
 def notice_deadline(announced_at: datetime, notice: Span, calendar: BusinessCalendar) -> datetime:

@@ -13,7 +13,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from credits.availability import MonthAvailability, month_availability, month_period
-from credits.calendar import claim_deadline, vendor_windows
+from credits.calendar import claim_deadlines, vendor_windows
 from credits.credit import Credit, month_credit
 from credits.intervals import Interval
 from credits.model import MaintenanceWindow, QuorumRule, SlaPolicy, VendorCalendar
@@ -150,8 +150,11 @@ def vendor_month(
         unmonitored=unmonitored,
     )
     deadlines = tuple(
-        claim_deadline(part.interruption.interval.end, sla.claim_within, sla.business_calendar)
-        for part in availability.parts
+        claim_deadlines(
+            (part.interruption.interval.end for part in availability.parts),
+            sla.claim_within,
+            sla.business_calendar,
+        )
     )
     return VendorMonth(
         vendor=vendor,

@@ -85,19 +85,23 @@ def vendor_json(month: VendorMonth) -> dict[str, Any]:
     }
 
 
-def report_json(
-    months: Iterable[VendorMonth], month: str, generated_at: datetime
-) -> dict[str, Any]:
-    """The whole report document for ``month`` (``YYYY-MM``)."""
-    return {
-        "schema": SCHEMA,
-        "month": month,
-        "generated_at": generated_at.isoformat(timespec="seconds"),
-        "vendors": [vendor_json(m) for m in months],
-    }
+def vendor_json_text(month: VendorMonth) -> str:
+    """One vendor's entry of the report as JSON text, for :func:`report_text`."""
+    return json.dumps(vendor_json(month), ensure_ascii=False)
 
 
-def dumps(document: dict[str, Any]) -> str:
-    """The document as JSON text on one line (``jq .`` pretty-prints it): the compact form
-    keeps json's C encoder, which matters for a thousand vendors."""
-    return json.dumps(document, ensure_ascii=False) + "\n"
+def report_text(vendor_entries: Iterable[str], month: str, generated_at: datetime) -> str:
+    """The whole report document for ``month`` (``YYYY-MM``) as JSON text on one line (``jq .``
+    pretty-prints it), from each vendor's entry as :func:`vendor_json_text` gives it.
+
+    Built from text so the vendors' entries can be rendered in other processes and joined here;
+    the compact form keeps json's C encoder, which matters for a thousand vendors."""
+    head = json.dumps(
+        {
+            "schema": SCHEMA,
+            "month": month,
+            "generated_at": generated_at.isoformat(timespec="seconds"),
+            "vendors": [],
+        }
+    )
+    return f"{head[: -len('[]}')]}[{', '.join(vendor_entries)}]}}\n"

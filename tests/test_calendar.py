@@ -14,6 +14,7 @@ from credits.calendar import (
     add_business_days,
     applies_to,
     claim_deadline,
+    claim_deadlines,
     classify_announced,
     expand_recurring,
     is_business_day,
@@ -173,6 +174,12 @@ def test_claim_deadline(
     end: datetime, within: Span, calendar: BusinessCalendar, expected: date
 ) -> None:
     assert claim_deadline(end, within, calendar) == expected
+    # The batch form gives the same answer, alone and among others that share its local date.
+    ends = [end, end - timedelta(seconds=1), end, end + timedelta(hours=30)]
+    assert claim_deadlines(ends, within, calendar) == [
+        claim_deadline(e, within, calendar) for e in ends
+    ]
+    assert claim_deadlines([end], within, calendar) == [expected]
 
 
 def test_claim_deadline_needs_aware_end_and_a_rule() -> None:
@@ -180,6 +187,8 @@ def test_claim_deadline_needs_aware_end_and_a_rule() -> None:
         claim_deadline(datetime(2025, 11, 20, 12), FIVE_BD, US_LA)
     with pytest.raises(ValueError):
         claim_deadline(utc(2025, 11, 20, 12), Span("nothing"), US_LA)
+    with pytest.raises(ValueError):
+        claim_deadlines([utc(2025, 11, 20, 12), datetime(2025, 11, 20, 12)], FIVE_BD, US_LA)
 
 
 # --------------------------------------------------------------------------- notice

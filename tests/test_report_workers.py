@@ -1,0 +1,188 @@
+"""The report computed by forked worker processes is the report computed in one process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from concurrent.futures.process import BrokenProcessPool
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from credits.intervals import Interval
+from credits.ledger import VendorMonth
+from reports.json_report import vendor_json_text
+from uptime.config import Config, load_config
+from uptime.ledger import VENDORS_PER_WORKER, MonthInputs, read_month, render_month
+from uptime.storage import OutageRow, Storage
+
+REGIONS = ("atlanta", "california", "chicago")
+VENDORS = 3 * VENDORS_PER_WORKER + 7  # enough for three workers, in slices of unequal size
+ZONES = ("America/Los_Angeles", "America/New_York", "UTC", "Australia/Sydney")
+NOW = datetime(2025, 4, 2, tzinfo=UTC)
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="workers fork on Linux only")
+
+
+def write_config(directory: Path) -> Config:
+    lines = ["regions:", *(f"  {r}: {{name: {r}}}" for r in REGIONS), "vendors:"]
+    for n in range(VENDORS):
+        lines += [
+            f"  v{n:03d}:",
+            f"    name: Vendor {n}",
+            f"    timezone: {ZONES[n % len(ZONES)]}",
+            "    monitors:",
+            "      - {id: app, functional_area: App, url: 'https://app.example.invalid/',"
+            " interval: 60s, timeout: 10s, critical: true}",
+            "    sla:",
+            f"      target_pct: {99 + n % 10 / 10}",
+            "      maintenance: counts",
+            "      credit: {kind: full_hours, rounding: incident, percent_per_hour: 100}",
+            "      fee: {amount: '744.00', per: month, currency: USD}",
+        ]
+    (directory / "vendors.yaml").write_text("\n".join(lines) + "\n")
+    (directory / "maintenance_windows.yaml").write_text("{}\n")
+    return load_config(directory / "vendors.yaml", directory / "maintenance_windows.yaml")
+
+
+def fill_outages(db: Path) -> None:
+    rows = []
+    for n in range(VENDORS):
+        start = datetime(2025, 3, 1, tzinfo=UTC) + timedelta(hours=n % 50, minutes=n)
+        for k in range(n % 4):  # some vendors have no outage, one crosses into April
+            at = start + timedelta(days=9 * k)
+            for region in REGIONS:
+                rows.append(OutageRow(f"v{n:03d}", region, Interval(at, at + timedelta(hours=3))))
+    storage = Storage(db)
+    try:
+        storage.add_outages(rows, imported_at=NOW)
+    finally:
+        storage.close()
+
+
+@pytest.fixture(scope="module")
+def month(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, MonthInputs]:
+    directory = tmp_path_factory.mktemp("workers")
+    config = write_config(directory)
+    fill_outages(directory / "uptime.db")
+    storage = Storage(directory / "uptime.db")
+    try:
+        return directory, read_month(config, storage, 2025, 3, NOW)
+    finally:
+        storage.close()
+
+
+def with_pid(month: VendorMonth) -> tuple[int, str]:
+    return os.getpid(), vendor_json_text(month)
+
+
+def test_workers_render_every_vendor_in_order_as_one_process_does(
+    month: tuple[Path, MonthInputs],
+) -> None:
+    _, inputs = month
+    alone = render_month(inputs, with_pid, jobs=1)
+    shared = render_month(inputs, with_pid, jobs=3)
+    assert {pid for pid, _ in alone} == {os.getpid()}
+    # The first vendor is rendered here before forking; the rest by three other processes.
+    assert len({pid for pid, _ in shared[1:]} - {os.getpid()}) == 3
+    assert [text for _, text in shared] == [text for _, text in alone]
+    vendors = [json.loads(text)["vendor"] for _, text in shared]
+    assert vendors == [f"v{n:03d}" for n in range(VENDORS)]
+    assert sum(len(json.loads(t)["interruptions"]) for _, t in shared) > VENDORS
+
+
+def test_jobs_beyond_the_vendors_worth_a_worker_use_fewer_processes(
+    month: tuple[Path, MonthInputs],
+) -> None:
+    _, inputs = month
+    rendered = render_month(inputs, with_pid, jobs=64)
+    assert len({pid for pid, _ in rendered[1:]}) == VENDORS // VENDORS_PER_WORKER
+
+
+class Refused(Exception):
+    pass
+
+
+def fail_on_v150(month: VendorMonth) -> str:
+    if month.vendor.id == "v150":
+        raise Refused(f"cannot render {month.vendor.id}")
+    return vendor_json_text(month)
+
+
+def test_an_error_in_a_worker_is_raised_here(month: tuple[Path, MonthInputs]) -> None:
+    _, inputs = month
+    with pytest.raises(Refused, match="cannot render v150"):
+        render_month(inputs, fail_on_v150, jobs=2)
+
+
+def test_report_command_gives_the_same_bytes_with_any_jobs(month: tuple[Path, MonthInputs]) -> None:
+    directory, _ = month
+    texts = []
+    for jobs in ("1", "2"):
+        out = directory / f"report-{jobs}.json"
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "uptime.cli",
+                "--db",
+                "uptime.db",
+                "report",
+                "--month",
+                "2025-03",
+                "--jobs",
+                jobs,
+                "--out",
+                str(out),
+            ],
+            cwd=directory,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        document = json.loads(out.read_text())
+        document.pop("generated_at")
+        texts.append(document)
+    assert texts[0] == texts[1]
+    assert [v["vendor"] for v in texts[0]["vendors"]] == [f"v{n:03d}" for n in range(VENDORS)]
+
+
+def test_jobs_must_be_a_positive_count(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "uptime.cli", "report", "--month", "2025-03", "--jobs", "0"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "'0' is not a count; expected 1 or more" in done.stderr
+
+
+def die_on_v150(month: VendorMonth) -> str:
+    if month.vendor.id == "v150":
+        os._exit(9)  # as if the kernel had killed the worker
+    return vendor_json_text(month)
+
+
+def test_a_worker_that_dies_fails_the_report_instead_of_hanging(
+    month: tuple[Path, MonthInputs],
+) -> None:
+    _, inputs = month
+
+    def hung(signum: int, frame: object) -> None:
+        raise TimeoutError("render_month still waiting 60 s after a worker died")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(60)
+    try:
+        with pytest.raises(BrokenProcessPool):
+            render_month(inputs, die_on_v150, jobs=2)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
