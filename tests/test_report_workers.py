@@ -17,7 +17,7 @@ from credits.intervals import Interval
 from credits.ledger import VendorMonth
 from reports.json_report import vendor_json_text
 from uptime.config import Config, load_config
-from uptime.ledger import VENDORS_PER_WORKER, MonthInputs, read_month, render_month
+from uptime.ledger import VENDORS_PER_WORKER, Month, render_month
 from uptime.storage import OutageRow, Storage
 
 REGIONS = ("atlanta", "california", "chicago")
@@ -65,15 +65,11 @@ def fill_outages(db: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def month(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, MonthInputs]:
+def month(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Month]:
     directory = tmp_path_factory.mktemp("workers")
     config = write_config(directory)
     fill_outages(directory / "uptime.db")
-    storage = Storage(directory / "uptime.db")
-    try:
-        return directory, read_month(config, storage, 2025, 3, NOW)
-    finally:
-        storage.close()
+    return directory / "uptime.db", Month(config, 2025, 3, NOW)
 
 
 def with_pid(month: VendorMonth) -> tuple[int, str]:
@@ -81,11 +77,11 @@ def with_pid(month: VendorMonth) -> tuple[int, str]:
 
 
 def test_workers_render_every_vendor_in_order_as_one_process_does(
-    month: tuple[Path, MonthInputs],
+    month: tuple[Path, Month],
 ) -> None:
-    _, inputs = month
-    alone = render_month(inputs, with_pid, jobs=1)
-    shared = render_month(inputs, with_pid, jobs=3)
+    db, inputs = month
+    alone = render_month(inputs, db, with_pid, jobs=1)
+    shared = render_month(inputs, db, with_pid, jobs=3)
     assert {pid for pid, _ in alone} == {os.getpid()}
     # The first vendor is rendered here before forking; the rest by three other processes.
     assert len({pid for pid, _ in shared[1:]} - {os.getpid()}) == 3
@@ -96,10 +92,10 @@ def test_workers_render_every_vendor_in_order_as_one_process_does(
 
 
 def test_jobs_beyond_the_vendors_worth_a_worker_use_fewer_processes(
-    month: tuple[Path, MonthInputs],
+    month: tuple[Path, Month],
 ) -> None:
-    _, inputs = month
-    rendered = render_month(inputs, with_pid, jobs=64)
+    db, inputs = month
+    rendered = render_month(inputs, db, with_pid, jobs=64)
     assert len({pid for pid, _ in rendered[1:]}) == VENDORS // VENDORS_PER_WORKER
 
 
@@ -113,14 +109,14 @@ def fail_on_v150(month: VendorMonth) -> str:
     return vendor_json_text(month)
 
 
-def test_an_error_in_a_worker_is_raised_here(month: tuple[Path, MonthInputs]) -> None:
-    _, inputs = month
+def test_an_error_in_a_worker_is_raised_here(month: tuple[Path, Month]) -> None:
+    db, inputs = month
     with pytest.raises(Refused, match="cannot render v150"):
-        render_month(inputs, fail_on_v150, jobs=2)
+        render_month(inputs, db, fail_on_v150, jobs=2)
 
 
-def test_report_command_gives_the_same_bytes_with_any_jobs(month: tuple[Path, MonthInputs]) -> None:
-    directory, _ = month
+def test_report_command_gives_the_same_bytes_with_any_jobs(month: tuple[Path, Month]) -> None:
+    directory = month[0].parent
     texts = []
     for jobs in ("1", "2"):
         out = directory / f"report-{jobs}.json"
@@ -171,9 +167,9 @@ def die_on_v150(month: VendorMonth) -> str:
 
 
 def test_a_worker_that_dies_fails_the_report_instead_of_hanging(
-    month: tuple[Path, MonthInputs],
+    month: tuple[Path, Month],
 ) -> None:
-    _, inputs = month
+    db, inputs = month
 
     def hung(signum: int, frame: object) -> None:
         raise TimeoutError("render_month still waiting 60 s after a worker died")
@@ -182,7 +178,7 @@ def test_a_worker_that_dies_fails_the_report_instead_of_hanging(
     signal.alarm(60)
     try:
         with pytest.raises(BrokenProcessPool):
-            render_month(inputs, die_on_v150, jobs=2)
+            render_month(inputs, db, die_on_v150, jobs=2)
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)

@@ -22,7 +22,7 @@ from reports.json_report import report_text, vendor_json_text
 from reports.maintenance import windows_table
 from uptime.config import Config, ConfigError, default_files, load_config, render_config
 from uptime.imports import ImportRejected, read_outages_csv
-from uptime.ledger import VENDORS_PER_WORKER, read_month, render_month, usable_cpus
+from uptime.ledger import VENDORS_PER_WORKER, Month, render_month, usable_cpus
 from uptime.storage import Storage
 
 
@@ -121,21 +121,16 @@ def cmd_import_outages(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    year, month = args.month
+    year, month_number = args.month
     with _without_cycle_collector():
         config = _load(args)
         if not Path(args.db).exists():
             raise UsageError(
                 f"--db {args.db}: no such database; import outages or run the monitor first"
             )
-        storage = Storage(args.db)
+        month = Month(config, year, month_number, datetime.now(UTC))
         try:
-            now = datetime.now(UTC)
-            inputs = read_month(config, storage, year, month, now)
-        finally:
-            storage.close()
-        try:
-            entries = render_month(inputs, vendor_json_text, jobs=args.jobs)
+            entries = render_month(month, Path(args.db), vendor_json_text, jobs=args.jobs)
         except BrokenProcessPool:
             print(
                 "uptime-ledger: error: a report worker process died (out of memory?); "
@@ -143,7 +138,7 @@ def cmd_report(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 1
-        text = report_text(entries, f"{year:04d}-{month:02d}", now)
+        text = report_text(entries, f"{year:04d}-{month_number:02d}", month.now)
     if args.out:
         _write_atomically(Path(args.out), text)
         print(f"wrote {args.out}", file=sys.stderr)

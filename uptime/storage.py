@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -161,6 +161,13 @@ def insert_rows(
     )
 
 
+def _vendor_filter(vendors: Collection[str] | None) -> tuple[str, list[str]]:
+    """An ``and vendor in (...)`` clause and its parameter, or nothing for every vendor."""
+    if vendors is None:
+        return "", []
+    return " and vendor in (select value from json_each(?))", [json.dumps(list(vendors))]
+
+
 def to_db_time(instant: datetime) -> str:
     """Fixed-width UTC text for an aware datetime."""
     return instant.astimezone(UTC).isoformat(timespec="microseconds")
@@ -238,14 +245,15 @@ class Storage:
             self.db["outages"].insert_all(records, ignore=True, batch_size=1000)
             return self.db["outages"].count - before
 
-    def imported_outages(self, period: Interval) -> Seen:
-        """Every stored down interval overlapping ``period``, as vendor → monitor → region →
-        intervals (unclipped, so an outage's real end is kept). Imported outages appear under
-        the monitor id :data:`WHOLE_VENDOR`."""
+    def imported_outages(self, period: Interval, vendors: Collection[str] | None = None) -> Seen:
+        """Every stored down interval overlapping ``period`` (of ``vendors`` only, if given), as
+        vendor → monitor → region → intervals (unclipped, so an outage's real end is kept).
+        Imported outages appear under the monitor id :data:`WHOLE_VENDOR`."""
         found: Seen = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+        only, parameters = _vendor_filter(vendors)
         cursor = self.db.execute(
-            'select vendor, region, start, "end" from outages where start < ? and "end" > ?',
-            [to_db_time(period.end), to_db_time(period.start)],
+            f'select vendor, region, start, "end" from outages where start < ? and "end" > ?{only}',
+            [to_db_time(period.end), to_db_time(period.start), *parameters],
         )
         for vendor, region, start, end in cursor:
             found[vendor][WHOLE_VENDOR][region].append(
@@ -382,20 +390,27 @@ class Storage:
             "latency_max = max(latency_max, excluded.latency_max)",
         )
 
-    def state_views(self, period: Interval, now: datetime) -> tuple[Seen, Seen]:
+    def state_views(
+        self, period: Interval, now: datetime, vendors: Collection[str] | None = None
+    ) -> tuple[Seen, Seen]:
         """Where each region saw each monitor down, and where it was blind, overlapping
-        ``period``: ``(down, unknown)`` as vendor → monitor → region → intervals. Open states
-        are read as of ``now`` (trusted until stale, then unknown)."""
+        ``period`` (of ``vendors`` only, if given): ``(down, unknown)`` as vendor → monitor →
+        region → intervals. Open states are read as of ``now`` (trusted until stale, then
+        unknown)."""
         found: dict[tuple[str, str, str, str], list[Interval]] = defaultdict(list)
+        only, parameters = _vendor_filter(vendors)
+        wanted = None if vendors is None else frozenset(vendors)
         rows = self.db.execute(
             'select state, vendor, monitor, region, start, "end" from state_intervals '
-            "where state != 'up' and \"end\" > ? and start < ?",
-            [to_db_time(period.start), to_db_time(period.end)],
+            f"where state != 'up' and \"end\" > ? and start < ?{only}",
+            [to_db_time(period.start), to_db_time(period.end), *parameters],
         )
         parse = datetime.fromisoformat
         for state, vendor, monitor, region, start, end in rows:
             found[state, vendor, monitor, region].append(Interval(parse(start), parse(end)))
         for (vendor, monitor, region), current in self.tracker.open.items():
+            if wanted is not None and vendor not in wanted:
+                continue
             for state, interval in open_as_intervals(current, now):
                 if state != "up" and interval.overlaps(period):
                     found[state, vendor, monitor, region].append(interval)
