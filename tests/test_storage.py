@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 
 from credits.intervals import Interval
 from probes.result import FailureClass, ProbeResult
-from uptime.storage import Storage
+from uptime.storage import OutageRow, Storage
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 STALE = {("v", "app"): timedelta(seconds=130)}  # 2 × 60 s + 10 s
@@ -134,3 +135,29 @@ def test_certificate_expiry_is_kept_with_the_result(storage: Storage) -> None:
     storage.record_results([https, result(60, False)], STALE)
     stored = [r["cert_expires_at"] for r in storage.db["results"].rows_where(order_by="at")]
     assert stored == ["2027-01-31T23:59:59.000000+00:00", None]
+
+
+def test_reads_can_be_limited_to_some_vendors(storage: Storage) -> None:
+    vendors = ("v", "w", "o'neil")  # a quote must not break the query
+    stale = {(v, "app"): timedelta(seconds=130) for v in vendors}
+    for vendor in vendors:
+        # A closed down interval, then an open one still running at "now".
+        storage.record_results(
+            [
+                replace(result(seconds, ok), vendor=vendor)
+                for seconds, ok in ((0, True), (60, False), (120, True), (180, False))
+            ],
+            stale,
+        )
+    storage.add_outages(
+        [OutageRow(v, "chicago", Interval(at(600), at(900))) for v in vendors], imported_at=T0
+    )
+    period = Interval(T0 - timedelta(hours=1), T0 + timedelta(hours=1))
+    everyone, _ = storage.state_views(period, at(200))
+    some, _ = storage.state_views(period, at(200), ["w", "o'neil"])
+    assert set(everyone) == set(vendors)
+    assert some == {"w": everyone["w"], "o'neil": everyone["o'neil"]}
+    assert some["w"]["app"]["chicago"] == [Interval(at(60), at(120)), Interval(at(180), at(200))]
+    assert set(storage.imported_outages(period)) == set(vendors)
+    assert set(storage.imported_outages(period, ["o'neil"])) == {"o'neil"}
+    assert storage.state_views(period, at(200), []) == ({}, {})
