@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import subprocess
@@ -89,51 +90,47 @@ def fill_database(path: Path, vendors: int) -> int:
     return rows
 
 
-def run_once(workdir: Path) -> tuple[float, int]:
+def run_once(workdir: Path, jobs: int) -> dict[str, float]:
+    """One ``report`` run in a fresh process: its wall time from spawn to exit, the wall time
+    of its ``main()``, and the peak RSS of the process and of its largest worker."""
     child = (
         "import resource, sys, time\n"
         "from uptime.cli import main\n"
         "start = time.perf_counter()\n"
         "code = main(sys.argv[1:])\n"
         "wall = time.perf_counter() - start\n"
-        "print(wall, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+        "own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+        "print(wall, own, workers, file=sys.stderr)\n"
         "sys.exit(code)\n"
     )
     out = workdir / "report.json"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            child,
-            "--vendors",
-            str(workdir / "vendors.yaml"),
-            "--maintenance",
-            str(workdir / "maintenance_windows.yaml"),
-            "--db",
-            str(workdir / "uptime.db"),
-            "report",
-            "--month",
-            "2025-03",
-            "--format",
-            "json",
-            "--out",
-            str(out),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    wall, maxrss_kib = proc.stderr.strip().splitlines()[-1].split()
+    command = [sys.executable, "-c", child]
+    command += ["--vendors", str(workdir / "vendors.yaml")]
+    command += ["--maintenance", str(workdir / "maintenance_windows.yaml")]
+    command += ["--db", str(workdir / "uptime.db"), "report", "--month", "2025-03"]
+    command += ["--format", "json", "--jobs", str(jobs), "--out", str(out)]
+    started = time.perf_counter()
+    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
+    process_wall = time.perf_counter() - started
+    main_wall, own_kib, workers_kib = proc.stderr.strip().splitlines()[-1].split()
     report = json.loads(out.read_text())
     assert len(report["vendors"]) > 0
-    return float(wall), int(maxrss_kib)
+    return {
+        "process_wall": process_wall,
+        "main_wall": float(main_wall),
+        "own_mib": int(own_kib) / 1024,
+        "worker_mib": int(workers_kib) / 1024,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vendors", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--jobs", type=int, nargs="+", default=[1, 2], help="report --jobs values to measure"
+    )
     parser.add_argument("--workdir", type=Path, default=ROOT / "bench" / "out" / "report_month")
     args = parser.parse_args()
     workdir = args.workdir / str(args.vendors)
@@ -144,16 +141,24 @@ def main() -> None:
         started = time.perf_counter()
         rows = fill_database(workdir / "uptime.db", args.vendors)
         print(f"prepared {rows} results in {time.perf_counter() - started:.1f}s", file=sys.stderr)
-    runs = [run_once(workdir) for _ in range(args.runs)]
-    walls = sorted(w for w, _ in runs)
-    peak_mib = max(m for _, m in runs) / 1024
-    report = json.loads((workdir / "report.json").read_text())
-    interruptions = sum(len(v["interruptions"]) for v in report["vendors"])
-    print(
-        f"vendors={args.vendors} interruptions={interruptions} runs={args.runs} "
-        f"median_wall_s={statistics.median(walls):.3f} min_wall_s={walls[0]:.3f} "
-        f"max_wall_s={walls[-1]:.3f} peak_rss_mib={peak_mib:.1f}"
-    )
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    for jobs in args.jobs:
+        runs = [run_once(workdir, jobs) for _ in range(args.runs)]
+        report = json.loads((workdir / "report.json").read_text())
+        interruptions = sum(len(v["interruptions"]) for v in report["vendors"])
+        figures = []
+        for key in ("process_wall", "main_wall"):
+            values = sorted(r[key] for r in runs)
+            figures.append(
+                f"{key}_s={statistics.median(values):.3f} ({values[0]:.3f}-{values[-1]:.3f})"
+            )
+        figures.append(f"peak_rss_mib={max(r['own_mib'] for r in runs):.1f}")
+        figures.append(f"worker_peak_rss_mib={max(r['worker_mib'] for r in runs):.1f}")
+        print(
+            f"vendors={args.vendors} interruptions={interruptions} jobs={jobs} "
+            f"runs={args.runs} " + " ".join(figures)
+        )
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -25,7 +25,6 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import holidays as holidays_lib
-from croniter import CroniterBadDateError, croniter
 
 from credits.intervals import Interval
 from credits.model import (
@@ -257,6 +256,10 @@ def expand_recurring(window: RecurringWindow, period: Interval) -> list[Maintena
 
     Returned in order of start, as scheduled maintenance from the ``recurring`` source.
     """
+    # Imported here, when a recurring window exists: importing croniter runs `file` on the
+    # interpreter (platform.architecture), 20 ms and a child process for every command.
+    from croniter import CroniterBadDateError, croniter
+
     zone = window.timezone
     if window.duration <= timedelta(0) or not period:
         return []

@@ -28,7 +28,6 @@ from zoneinfo import ZoneInfo, available_timezones
 
 import holidays
 import yaml
-from croniter import croniter
 
 from credits.model import (
     AnnouncedWindow,
@@ -1098,6 +1097,8 @@ _CRON_FIELDS = (
 
 
 def _cron(value: object, at: _At) -> str:
+    from croniter import croniter  # see credits.calendar.expand_recurring for why it is here
+
     if (
         not isinstance(value, str)
         or len(value.split()) != 5
