@@ -91,6 +91,18 @@ def test_workers_render_every_vendor_in_order_as_one_process_does(
     assert sum(len(json.loads(t)["interruptions"]) for _, t in shared) > VENDORS
 
 
+def niceness(month: VendorMonth) -> int:
+    return os.nice(0)
+
+
+def test_workers_yield_the_cpu_to_a_busy_monitor(month: tuple[Path, Month]) -> None:
+    db, inputs = month
+    here = os.nice(0)
+    rendered = render_month(inputs, db, niceness, jobs=2)
+    assert rendered[0] == here  # the first vendor, before forking
+    assert set(rendered[1:]) == {min(here + 5, 19)}
+
+
 def test_jobs_beyond_the_vendors_worth_a_worker_use_fewer_processes(
     month: tuple[Path, Month],
 ) -> None:

@@ -103,7 +103,7 @@ def render_month(
         with ProcessPoolExecutor(
             workers,
             mp_context=multiprocessing.get_context("fork"),
-            initializer=_open_storage,
+            initializer=_start_worker,
             initargs=(db_path,),
         ) as executor:
             parts = list(executor.map(_render_slice, slices))
@@ -125,8 +125,11 @@ _job: tuple[Month, Callable[[VendorMonth], object]] | None = None
 _worker_storage: Storage | None = None
 
 
-def _open_storage(db_path: Path) -> None:
+def _start_worker(db_path: Path) -> None:
     global _worker_storage
+    # A report is batch work and may run beside `uptime-ledger run`, whose probes must start
+    # on time: on a busy machine the workers yield to it (on an idle one this changes nothing).
+    os.nice(5)
     _worker_storage = Storage(db_path)
 
 
