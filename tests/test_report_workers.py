@@ -15,6 +15,7 @@ import pytest
 
 from credits.intervals import Interval
 from credits.ledger import VendorMonth
+from probes.result import FailureClass, ProbeResult
 from reports.json_report import vendor_json_text
 from uptime.config import Config, load_config
 from uptime.ledger import VENDORS_PER_WORKER, Month, render_month
@@ -49,26 +50,55 @@ def write_config(directory: Path) -> Config:
     return load_config(directory / "vendors.yaml", directory / "maintenance_windows.yaml")
 
 
-def fill_outages(db: Path) -> None:
+def fill_database(db: Path) -> None:
+    """Imported outages for three vendors in four, and probe results for one in five: sparse
+    (stale, so unknown, two minutes after each), with failures seen from every site, the last
+    one still open at the end of March, and nothing before the first results (blind)."""
     rows = []
+    results = []
     for n in range(VENDORS):
+        vendor = f"v{n:03d}"
         start = datetime(2025, 3, 1, tzinfo=UTC) + timedelta(hours=n % 50, minutes=n)
-        for k in range(n % 4):  # some vendors have no outage, one crosses into April
+        for k in range(n % 4):
             at = start + timedelta(days=9 * k)
-            for region in REGIONS:
-                rows.append(OutageRow(f"v{n:03d}", region, Interval(at, at + timedelta(hours=3))))
+            rows.extend(
+                OutageRow(vendor, r, Interval(at, at + timedelta(hours=3))) for r in REGIONS
+            )
+        if n % 5 == 0:
+            first = datetime(2025, 3, 10, tzinfo=UTC) + timedelta(minutes=n)
+            last = datetime(2025, 3, 31, 23, tzinfo=UTC)
+            for k, region in enumerate(REGIONS):
+                for at, ok in ((first, True), (first + timedelta(minutes=10 + k), False)):
+                    results.append(result(vendor, region, at, ok))
+                results.append(result(vendor, region, first + timedelta(minutes=40), True))
+                results.append(result(vendor, region, last, False))
     storage = Storage(db)
     try:
         storage.add_outages(rows, imported_at=NOW)
+        stale = {(f"v{n:03d}", "app"): timedelta(seconds=130) for n in range(VENDORS)}
+        storage.record_results(sorted(results, key=lambda r: r.at), stale)
     finally:
         storage.close()
+
+
+def result(vendor: str, region: str, at: datetime, ok: bool) -> ProbeResult:
+    return ProbeResult(
+        vendor,
+        "app",
+        region,
+        at,
+        ok,
+        0.05,
+        status=200 if ok else 503,
+        error=None if ok else FailureClass.STATUS,
+    )
 
 
 @pytest.fixture(scope="module")
 def month(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Month]:
     directory = tmp_path_factory.mktemp("workers")
     config = write_config(directory)
-    fill_outages(directory / "uptime.db")
+    fill_database(directory / "uptime.db")
     return directory / "uptime.db", Month(config, 2025, 3, NOW)
 
 
@@ -88,7 +118,12 @@ def test_workers_render_every_vendor_in_order_as_one_process_does(
     assert [text for _, text in shared] == [text for _, text in alone]
     vendors = [json.loads(text)["vendor"] for _, text in shared]
     assert vendors == [f"v{n:03d}" for n in range(VENDORS)]
-    assert sum(len(json.loads(t)["interruptions"]) for _, t in shared) > VENDORS
+    entries = [json.loads(text) for _, text in shared]
+    assert sum(len(e["interruptions"]) for e in entries) > VENDORS
+    # What the probes saw reached the workers: blind before the first results, stale at the end.
+    probed = [e for e in entries if int(e["vendor"][1:]) % 5 == 0]
+    assert all(e["minutes"]["unmonitored"] > 9 * 24 * 60 for e in probed)
+    assert all(e["minutes"]["unmonitored"] == 0 for e in entries if e not in probed)
 
 
 def niceness(month: VendorMonth) -> int:
