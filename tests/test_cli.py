@@ -492,3 +492,50 @@ def test_report_without_a_database_says_so(tmp_path: Path) -> None:
     assert "missing.db" in message and "no such database" in message
     assert not out.exists()
     assert not (tmp_path / "missing.db").exists()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["report", "--month", "2025-02"],
+        ["import-outages", "outages.csv"],
+        ["run", "--port", "0"],
+    ],
+    ids=["report", "import-outages", "run"],
+)
+@pytest.mark.parametrize("what", ["not-sqlite", "directory"])
+def test_unusable_database_is_one_line_not_a_traceback(
+    command: list[str], what: str, tmp_path: Path
+) -> None:
+    db = tmp_path / "uptime.db"
+    if what == "directory":
+        db.mkdir()
+    else:
+        db.write_text("these are notes, not a database\n")
+    write_csv(
+        tmp_path / "outages.csv", everywhere("2025-02-10T10:00:00Z", "2025-02-10T11:00:00Z", "")
+    )
+    done = uptime_ledger(*shipped("--db", db, *command), cwd=tmp_path)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert error_lines(done.stderr)[-1].startswith(
+        f"uptime-ledger: error: {db}: cannot be used as the uptime-ledger database ("
+    )
+
+
+def test_unusable_agent_spool_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    spool = tmp_path / "spool.db"
+    spool.write_text("not a database\n")
+    token = tmp_path / "token"
+    token.write_text("0123456789abcdef0123\n")
+    done = uptime_ledger(
+        *shipped("agent", "--region", "chicago", "--collector", "http://127.0.0.1:9"),
+        *("--token-file", token, "--spool", spool),
+        cwd=tmp_path,
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert error_lines(done.stderr) == [
+        f"uptime-ledger: error: {spool}: cannot be used as the agent's spool "
+        "(file is not a database)"
+    ]

@@ -22,6 +22,7 @@ import json
 import logging
 import random
 import secrets
+import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,6 +36,7 @@ from probes import CHECKS
 from probes.result import ProbeResult
 from uptime.config import Config, Probing
 from uptime.scheduler import Check, Job, Scheduler, config_jobs, probe_session
+from uptime.storage import StorageError
 from uptime.wire import encode_result
 from uptime.worker import Worker
 
@@ -66,6 +68,20 @@ class Spool:
 
     def __init__(self, path: str | Path, region: str) -> None:
         self.path = Path(path)
+        try:
+            meta = self._open(region)
+        except sqlite3.DatabaseError as error:  # OperationalError included
+            raise StorageError(f"{path}: cannot be used as the agent's spool ({error})") from None
+        if meta["region"] != region:
+            self.db.close()
+            raise ValueError(
+                f"{self.path} is the spool of region {meta['region']!r}, not {region!r}; "
+                "give each region's agent its own --spool file"
+            )
+        self.agent_id: str = meta["agent_id"]
+        self.next_seq = int(meta["next_seq"])
+
+    def _open(self, region: str) -> dict[str, str]:
         self.db = Database(self.path)
         self.db.enable_wal()
         self.db.execute("PRAGMA busy_timeout = 5000")
@@ -87,14 +103,7 @@ class Spool:
                 self.db["meta"].insert_all(
                     [{"key": k, "value": v} for k, v in meta.items()], replace=True
                 )
-        if meta["region"] != region:
-            self.db.close()
-            raise ValueError(
-                f"{self.path} is the spool of region {meta['region']!r}, not {region!r}; "
-                "give each region's agent its own --spool file"
-            )
-        self.agent_id: str = meta["agent_id"]
-        self.next_seq = int(meta["next_seq"])
+        return meta
 
     def close(self) -> None:
         self.db.close()

@@ -23,7 +23,7 @@ from reports.maintenance import windows_table
 from uptime.config import Config, ConfigError, default_files, load_config, render_config
 from uptime.imports import ImportRejected, read_outages_csv
 from uptime.ledger import VENDORS_PER_WORKER, Month, render_month, usable_cpus
-from uptime.storage import Storage
+from uptime.storage import Storage, StorageError
 
 
 class UsageError(Exception):
@@ -419,6 +419,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, UsageError) as error:
         print(f"uptime-ledger: error: {error}", file=sys.stderr)
         return 2
+    except StorageError as error:
+        print(f"uptime-ledger: error: {error}", file=sys.stderr)
+        return 1
     except ImportRejected as error:
         for problem in error.problems:
             print(f"uptime-ledger: error: {problem}", file=sys.stderr)

@@ -187,17 +187,26 @@ class OutageRow:
     note: str = ""
 
 
+class StorageError(Exception):
+    """The database file cannot be used (not SQLite, a directory, unreadable...): one line."""
+
+
 class Storage:
     """The one database of a running uptime-ledger; use from one thread at a time."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.db = Database(self.path)
-        if str(path) != ":memory:":
-            self.db.enable_wal()
-        self.db.execute("PRAGMA busy_timeout = 5000")
-        migrations.apply(self.db)
-        self._load_memory()
+        try:
+            self.db = Database(self.path)
+            if str(path) != ":memory:":
+                self.db.enable_wal()
+            self.db.execute("PRAGMA busy_timeout = 5000")
+            migrations.apply(self.db)
+            self._load_memory()
+        except sqlite3.DatabaseError as error:  # OperationalError included
+            raise StorageError(
+                f"{path}: cannot be used as the uptime-ledger database ({error})"
+            ) from None
 
     def _load_memory(self) -> None:
         """What the storage keeps in memory for speed, as committed in the database."""
