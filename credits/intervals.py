@@ -15,7 +15,18 @@ from operator import itemgetter
 
 MICROSECOND = timedelta(microseconds=1)
 
+#: The span of time the engine works in: instants from ``EARLIEST`` up to (not including)
+#: ``LATEST``. Periods are widened by days on either side and read in every time zone, which must
+#: stay inside what ``datetime`` can represent (years 1 to 9999); nothing was monitored before 1970.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 1, 1, tzinfo=UTC)
+#: The same in words, for error messages.
+IN_RANGE = f"a time from {EARLIEST:%Y-%m-%d} to {LATEST - MICROSECOND:%Y-%m-%d} UTC"
+
 __all__ = [
+    "EARLIEST",
+    "IN_RANGE",
+    "LATEST",
     "Interval",
     "clip",
     "difference",

@@ -208,6 +208,8 @@ def test_import_with_bad_rows_names_every_line_and_imports_nothing(tmp_path: Pat
             "nosuchvendor,chicago,2025-02-14T10:00:00Z,2025-02-14T11:00:00Z,bad file",  # line 3
             "classswift,atlanta,2025-02-14T10:00:00Z,2025-02-14T11:00:00Z,bad file",  # line 4
             "classswift,california,2025-02-14T10:00:00,2025-02-14T11:00:00Z,bad file",  # line 5
+            "classswift,chicago,0001-01-01T00:00:00+05:00,2025-02-14T11:00:00Z,bad file",  # 6
+            "classswift,chicago,2025-02-14T10:00:00Z,9999-12-31T23:00:00-05:00,bad file",  # 7
         ],
     )
     done = uptime_ledger(*shipped("--db", db, "import-outages", bad), cwd=tmp_path)
@@ -216,6 +218,11 @@ def test_import_with_bad_rows_names_every_line_and_imports_nothing(tmp_path: Pat
     lines = error_lines(done.stderr)
     assert any(f"{bad}:3:" in line and "nosuchvendor" in line for line in lines), lines
     assert any(f"{bad}:5:" in line and "offset" in line for line in lines), lines
+    for line_number, column in ((6, "start"), (7, "end")):
+        assert any(
+            f"{bad}:{line_number}: {column}:" in line and "is out of range" in line
+            for line in lines
+        ), lines
     assert not any(f"{bad}:2:" in line or f"{bad}:4:" in line for line in lines), lines
     assert outage_rows(db) == before
     assert not [row for row in outage_rows(db) if row[4] == "bad file"]
@@ -539,3 +546,41 @@ def test_unusable_agent_spool_is_one_line_not_a_traceback(tmp_path: Path) -> Non
         f"uptime-ledger: error: {spool}: cannot be used as the agent's spool "
         "(file is not a database)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["report", "--month", "0000-01"],
+            "'0000-01' is out of range; expected a month from 1970-01",
+        ),
+        (["report", "--month", "9999-12"], "to 9998-12"),
+        (
+            ["maintenance", "--vendor", "classswift", "--from", "9999-12-01", "--to", "9999-12-31"],
+            "'9999-12-01' is out of range; expected a date from 1970-01-01 to 9998-12-31",
+        ),
+    ],
+    ids=["month-0", "month-9999", "dates-9999"],
+)
+def test_dates_beyond_what_can_be_computed_are_refused(
+    args: list[str], message: str, tmp_path: Path
+) -> None:
+    done = uptime_ledger(*shipped(*args), cwd=tmp_path)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert message in done.stderr
+
+
+def test_the_last_month_that_can_be_computed_reports(tmp_path: Path) -> None:
+    db = tmp_path / "uptime.db"
+    csv = write_csv(
+        tmp_path / "late.csv",
+        everywhere("9998-12-31T10:00:00Z", "9998-12-31T12:30:00Z", "far future"),
+    )
+    assert uptime_ledger(*shipped("--db", db, "import-outages", csv), cwd=tmp_path).returncode == 0
+    for month in ("1970-01", "9998-12"):
+        done = uptime_ledger(*shipped("--db", db, "report", "--month", month), cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        swift = json.loads(done.stdout)["vendors"][0]
+        assert swift["minutes"]["downtime"] == (150.0 if month == "9998-12" else 0.0)

@@ -154,6 +154,15 @@ BAD_REQUESTS = [
         422, "no UTC offset", id="naive-time",
     ),
     pytest.param(
+        "chicago", json.dumps(body(1, [{**result(0), "at": "0001-01-01T00:00:00+05:00"}])).encode(),
+        422, "is out of range; expected a time from 1970-01-01", id="time-before-1970",
+    ),
+    pytest.param(
+        "chicago",
+        json.dumps(body(1, [{**result(0), "cert_expires_at": "9999-12-31T23:00-05:00"}])).encode(),
+        422, "body.results[0].cert_expires_at", id="certificate-beyond-9998",
+    ),
+    pytest.param(
         "chicago", json.dumps(body(1, [{**result(0), "ok": "yes"}])).encode(), 422,
         "body.results[0].ok", id="ok-text",
     ),

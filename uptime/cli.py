@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from credits.calendar import vendor_windows
-from credits.intervals import Interval
+from credits.intervals import EARLIEST, LATEST, Interval
 from reports.json_report import report_text, vendor_json_text
 from reports.maintenance import windows_table
 from uptime.config import Config, ConfigError, default_files, load_config, render_config
@@ -60,11 +60,20 @@ def _write_atomically(path: Path, text: str) -> None:
         raise
 
 
+# The years whose dates and months a command accepts (see credits.intervals.EARLIEST).
+FIRST_YEAR, LAST_YEAR = EARLIEST.year, LATEST.year - 1
+
+
 def _month(text: str) -> tuple[int, int]:
     match = re.fullmatch(r"(\d{4})-(\d{2})", text)
     if not match or not 1 <= int(match.group(2)) <= 12:
         raise argparse.ArgumentTypeError(f"{text!r} is not a month; expected YYYY-MM, e.g. 2025-02")
-    return int(match.group(1)), int(match.group(2))
+    year = int(match.group(1))
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is out of range; expected a month from {FIRST_YEAR}-01 to {LAST_YEAR}-12"
+        )
+    return year, int(match.group(2))
 
 
 def _positive(text: str) -> int:
@@ -75,11 +84,17 @@ def _positive(text: str) -> int:
 
 def _date(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a date; expected YYYY-MM-DD, e.g. 2025-03-01"
         ) from None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is out of range; expected a date from {FIRST_YEAR}-01-01 "
+            f"to {LAST_YEAR}-12-31"
+        )
+    return day
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo, available_timezones
 import holidays
 import yaml
 
+from credits.intervals import EARLIEST, IN_RANGE, LATEST
 from credits.model import (
     AnnouncedWindow,
     BusinessCalendar,
@@ -642,6 +643,8 @@ def _datetime(value: object, at: _At) -> datetime:
         raise at.got(value, DATETIME_FORMS)
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise at.error(f"{_show(value)} needs a UTC offset", DATETIME_FORMS)
+    if not EARLIEST <= moment < LATEST:
+        raise at.got(value, IN_RANGE)
     return moment
 
 

@@ -7,7 +7,7 @@ from collections.abc import Collection
 from datetime import datetime
 from pathlib import Path
 
-from credits.intervals import Interval
+from credits.intervals import EARLIEST, IN_RANGE, LATEST, Interval
 from uptime.storage import OutageRow
 
 REQUIRED_COLUMNS = ("vendor", "region", "start", "end")
@@ -33,6 +33,8 @@ def _parse_time(text: str, column: str) -> datetime:
         raise ValueError(
             f"{column}: {text!r} has no UTC offset; expected e.g. 2025-02-03T09:00:00Z"
         )
+    if not EARLIEST <= value < LATEST:
+        raise ValueError(f"{column}: {text!r} is out of range; expected {IN_RANGE}")
     return value
 
 

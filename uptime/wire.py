@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from credits.intervals import EARLIEST, IN_RANGE, LATEST
 from probes.evidence import short
 from probes.result import FailureClass, ProbeResult
 
@@ -86,6 +87,8 @@ def _instant(text: str | None, where: str) -> datetime | None:
         raise WireError(f"{where}: {text[:40]!r} is not an ISO 8601 time") from None
     if instant.tzinfo is None:
         raise WireError(f"{where}: {text[:40]!r} has no UTC offset")
+    if not EARLIEST <= instant < LATEST:
+        raise WireError(f"{where}: {text[:40]!r} is out of range; expected {IN_RANGE}")
     return instant
 
 
