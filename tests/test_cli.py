@@ -584,3 +584,20 @@ def test_the_last_month_that_can_be_computed_reports(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr
         swift = json.loads(done.stdout)["vendors"][0]
         assert swift["minutes"]["downtime"] == (150.0 if month == "9998-12" else 0.0)
+
+
+def test_import_of_a_file_that_is_not_utf8_names_the_line(tmp_path: Path) -> None:
+    db = tmp_path / "uptime.db"
+    latin1 = tmp_path / "latin1.csv"
+    latin1.write_bytes(
+        b"vendor,region,start,end,note\n"
+        b"classswift,chicago,2025-02-10T10:00:00Z,2025-02-10T12:30:00Z,ok\n"
+        b"classswift,atlanta,2025-02-10T10:00:00Z,2025-02-10T12:30:00Z,caf\xe9\n"
+    )
+    done = uptime_ledger(*shipped("--db", db, "import-outages", latin1), cwd=tmp_path)
+    assert done.returncode == 1
+    assert error_lines(done.stderr) == [
+        f"uptime-ledger: error: {latin1}:3: not UTF-8 text (invalid continuation byte); "
+        "expected a UTF-8 CSV file",
+        "uptime-ledger: nothing was imported",
+    ]

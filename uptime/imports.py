@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Collection
 from datetime import datetime
 from pathlib import Path
@@ -46,11 +47,18 @@ def read_outages_csv(
     problems: list[str] = []
     rows: list[OutageRow] = []
     try:
-        handle = path.open(newline="", encoding="utf-8-sig")
+        data = path.read_bytes()
     except OSError as error:
         raise ImportRejected([f"{path}: cannot read: {error.strerror}"]) from None
-    with handle:
-        reader = csv.reader(handle)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise ImportRejected(
+            [f"{path}:{line}: not UTF-8 text ({error.reason}); expected a UTF-8 CSV file"]
+        ) from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
         header = [h.strip().lower() for h in next(reader, [])]
         missing = [c for c in REQUIRED_COLUMNS if c not in header]
         unknown = [c for c in header if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
@@ -100,6 +108,8 @@ def read_outages_csv(
             rows.append(
                 OutageRow(vendor, region, Interval(start, end), record.get("note", "").strip())
             )
+    except csv.Error as error:
+        raise ImportRejected([f"{path}:{reader.line_num}: not readable as CSV ({error})"]) from None
     if problems:
         raise ImportRejected(problems)
     return rows
