@@ -38,6 +38,7 @@ from credits.model import (
 )
 
 __all__ = [
+    "CalendarRangeError",
     "add_business_days",
     "applies_to",
     "claim_deadline",
@@ -59,6 +60,10 @@ _SEARCH_MARGIN = timedelta(days=2)
 # --------------------------------------------------------------------------- business days
 
 
+class CalendarRangeError(ValueError):
+    """Business days were asked of a year the public holiday calendar does not cover."""
+
+
 @functools.lru_cache(maxsize=256)
 def _holiday_dates(country: str, subdivision: str | None, year: int) -> frozenset[date]:
     """The public holidays (observed dates included) of one country/subdivision in one year.
@@ -68,8 +73,19 @@ def _holiday_dates(country: str, subdivision: str | None, year: int) -> frozense
     run in worker threads. A year's set holds every date that falls in that year, including
     an observed date pulled in from the next year's holiday (US: New Year's Day on a Saturday
     is observed on Friday 31 December).
+
+    The ``holidays`` package knows each country's holidays for a range of years only (the US:
+    1777 to 2100) and silently gives none outside it; counting business days there would be
+    wrong, so it raises :class:`CalendarRangeError` instead.
     """
-    return frozenset(holidays_lib.country_holidays(country, subdiv=subdivision, years=year))
+    table = holidays_lib.country_holidays(country, subdiv=subdivision, years=year)
+    if not table.start_year <= year <= table.end_year:
+        region = f"{country}-{subdivision}" if subdivision else country
+        raise CalendarRangeError(
+            f"the {region} public holiday calendar covers {table.start_year} to "
+            f"{table.end_year}; business days in {year} cannot be counted"
+        )
+    return frozenset(table)
 
 
 def is_business_day(day: date, calendar: BusinessCalendar) -> bool:

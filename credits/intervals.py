@@ -16,10 +16,11 @@ from operator import itemgetter
 MICROSECOND = timedelta(microseconds=1)
 
 #: The span of time the engine works in: instants from ``EARLIEST`` up to (not including)
-#: ``LATEST``. Periods are widened by days on either side and read in every time zone, which must
-#: stay inside what ``datetime`` can represent (years 1 to 9999); nothing was monitored before 1970.
+#: ``LATEST``. Periods are widened by days on either side, read in every time zone and followed
+#: by claim deadlines and windows of up to ten years, all of which must stay inside what
+#: ``datetime`` can represent (years 1 to 9999); nothing was monitored before 1970.
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(9999, 1, 1, tzinfo=UTC)
+LATEST = datetime(9900, 1, 1, tzinfo=UTC)
 #: The same in words, for error messages.
 IN_RANGE = f"a time from {EARLIEST:%Y-%m-%d} to {LATEST - MICROSECOND:%Y-%m-%d} UTC"
 

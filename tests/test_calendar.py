@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from credits.calendar import (
+    CalendarRangeError,
     add_business_days,
     applies_to,
     claim_deadline,
@@ -631,3 +632,12 @@ def test_empty_period_has_no_windows() -> None:
     instant = utc(2025, 7, 3, 8)  # inside the US window 06:00–10:00 UTC
     assert expand_recurring(CC_US, Interval(instant, instant)) == []
     assert vendor_windows(CLASS_COLLABORATE, "us", TWO_BD, US_NY, Interval(instant, instant)) == []
+
+
+def test_business_days_beyond_the_holiday_calendar_are_refused() -> None:
+    # The holidays package knows US holidays up to 2100 and silently has none after.
+    assert add_business_days(date(2100, 12, 20), 5, US_LA) == date(2100, 12, 28)  # Christmas
+    with pytest.raises(CalendarRangeError, match="US public holiday calendar covers 1777 to 2100"):
+        add_business_days(date(2100, 12, 28), 5, US_LA)
+    no_holidays = BusinessCalendar(timezone=ZoneInfo("UTC"), holidays=None)
+    assert add_business_days(date(2100, 12, 28), 5, no_holidays) == date(2101, 1, 4)

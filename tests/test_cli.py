@@ -555,10 +555,10 @@ def test_unusable_agent_spool_is_one_line_not_a_traceback(tmp_path: Path) -> Non
             ["report", "--month", "0000-01"],
             "'0000-01' is out of range; expected a month from 1970-01",
         ),
-        (["report", "--month", "9999-12"], "to 9998-12"),
+        (["report", "--month", "9999-12"], "to 9899-12"),
         (
             ["maintenance", "--vendor", "classswift", "--from", "9999-12-01", "--to", "9999-12-31"],
-            "'9999-12-01' is out of range; expected a date from 1970-01-01 to 9998-12-31",
+            "'9999-12-01' is out of range; expected a date from 1970-01-01 to 9899-12-31",
         ),
     ],
     ids=["month-0", "month-9999", "dates-9999"],
@@ -572,18 +572,36 @@ def test_dates_beyond_what_can_be_computed_are_refused(
     assert message in done.stderr
 
 
-def test_the_last_month_that_can_be_computed_reports(tmp_path: Path) -> None:
+def test_far_months_report_while_the_holiday_calendar_lasts(tmp_path: Path) -> None:
+    # The longest claim window there can be, counted in US business days.
+    vendors = tmp_path / "vendors.yaml"
+    vendors.write_text(
+        VENDORS.read_text().replace(
+            "claim_within: 5 business days", "claim_within: 2610 business days"
+        )
+    )
     db = tmp_path / "uptime.db"
     csv = write_csv(
         tmp_path / "late.csv",
-        everywhere("9998-12-31T10:00:00Z", "9998-12-31T12:30:00Z", "far future"),
+        everywhere("2089-12-29T10:00:00Z", "2089-12-29T12:30:00Z", "far")
+        + everywhere("9899-12-31T10:00:00Z", "9899-12-31T12:30:00Z", "farther"),
     )
-    assert uptime_ledger(*shipped("--db", db, "import-outages", csv), cwd=tmp_path).returncode == 0
-    for month in ("1970-01", "9998-12"):
-        done = uptime_ledger(*shipped("--db", db, "report", "--month", month), cwd=tmp_path)
+    files = ["--vendors", vendors, "--maintenance", MAINTENANCE, "--db", db]
+    assert uptime_ledger(*files, "import-outages", csv, cwd=tmp_path).returncode == 0
+    for month in ("1970-01", "2089-12"):
+        done = uptime_ledger(*files, "report", "--month", month, cwd=tmp_path)
         assert done.returncode == 0, done.stderr
         swift = json.loads(done.stdout)["vendors"][0]
-        assert swift["minutes"]["downtime"] == (150.0 if month == "9998-12" else 0.0)
+        assert swift["minutes"]["downtime"] == (150.0 if month == "2089-12" else 0.0)
+    # 2,610 weekdays are ten years; skipping the public holidays takes a little longer.
+    assert swift["interruptions"][0]["claim_deadline"][:4] == "2100"
+    # The holidays package knows US holidays up to 2100 only: refused, not counted wrong.
+    done = uptime_ledger(*files, "report", "--month", "9899-12", cwd=tmp_path)
+    assert done.returncode == 1
+    assert error_lines(done.stderr) == [
+        "uptime-ledger: error: the US public holiday calendar covers 1777 to 2100; "
+        "business days in 9900 cannot be counted"
+    ]
 
 
 def test_import_of_a_file_that_is_not_utf8_names_the_line(tmp_path: Path) -> None:

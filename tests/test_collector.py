@@ -160,7 +160,7 @@ BAD_REQUESTS = [
     pytest.param(
         "chicago",
         json.dumps(body(1, [{**result(0), "cert_expires_at": "9999-12-31T23:00-05:00"}])).encode(),
-        422, "body.results[0].cert_expires_at", id="certificate-beyond-9998",
+        422, "body.results[0].cert_expires_at", id="certificate-beyond-9899",
     ),
     pytest.param(
         "chicago", json.dumps(body(1, [{**result(0), "ok": "yes"}])).encode(), 422,

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from credits.calendar import vendor_windows
+from credits.calendar import CalendarRangeError, vendor_windows
 from credits.intervals import EARLIEST, LATEST, Interval
 from reports.json_report import report_text, vendor_json_text
 from reports.maintenance import windows_table
@@ -434,7 +434,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, UsageError) as error:
         print(f"uptime-ledger: error: {error}", file=sys.stderr)
         return 2
-    except StorageError as error:
+    except (StorageError, CalendarRangeError) as error:
         print(f"uptime-ledger: error: {error}", file=sys.stderr)
         return 1
     except ImportRejected as error:

@@ -221,8 +221,15 @@ class Config:
 # --------------------------------------------------------------------------------------------
 # Durations
 
-DURATION_FORMS = "an integer with a unit: 90s, 5m, 4h, 2d, 1w, or N business days"
-PLAIN_DURATION_FORMS = "a positive integer with a unit: 90s, 5m, 4h, 2d or 1w"
+# No contract or probe needs a span longer than ten years; longer ones could carry a deadline
+# or a window past what the engine computes (credits.intervals.LATEST).
+_LONGEST = timedelta(days=3660)
+_MOST_BUSINESS_DAYS = 2610
+
+DURATION_FORMS = (
+    "an integer with a unit: 90s, 5m, 4h, 2d, 1w, or N business days (at most 10 years)"
+)
+PLAIN_DURATION_FORMS = "a positive integer with a unit: 90s, 5m, 4h, 2d or 1w (at most 10 years)"
 
 _UNITS = {
     "s": timedelta(seconds=1),
@@ -241,9 +248,11 @@ def _span_or_none(value: object) -> Span | None:
     text = value.strip()
     try:
         if match := _DELTA_RE.fullmatch(text):
-            return Span(text=text, delta=int(match[1]) * _UNITS[match[2]])
+            delta = int(match[1]) * _UNITS[match[2]]
+            return Span(text=text, delta=delta) if delta <= _LONGEST else None
         if match := _BUSINESS_RE.fullmatch(text):
-            return Span(text=text, business_days=int(match[1]))
+            days = int(match[1])
+            return Span(text=text, business_days=days) if days <= _MOST_BUSINESS_DAYS else None
     except OverflowError:
         return None
     return None
