@@ -71,6 +71,8 @@ class Spool:
         try:
             meta = self._open(region)
         except sqlite3.DatabaseError as error:  # OperationalError included
+            if hasattr(self, "db"):
+                self.db.close()
             raise StorageError(f"{path}: cannot be used as the agent's spool ({error})") from None
         if meta["region"] != region:
             self.db.close()

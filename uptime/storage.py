@@ -204,6 +204,8 @@ class Storage:
             migrations.apply(self.db)
             self._load_memory()
         except sqlite3.DatabaseError as error:  # OperationalError included
+            if hasattr(self, "db"):
+                self.db.close()
             raise StorageError(
                 f"{path}: cannot be used as the uptime-ledger database ({error})"
             ) from None
