@@ -35,7 +35,7 @@ from sqlite_utils import Database
 from probes import CHECKS
 from probes.result import ProbeResult
 from uptime.config import Config, Probing
-from uptime.scheduler import Check, Job, Scheduler, config_jobs, probe_session
+from uptime.scheduler import Check, Job, Scheduler, config_jobs
 from uptime.storage import StorageError
 from uptime.wire import encode_result
 from uptime.worker import Worker
@@ -216,24 +216,17 @@ class Agent:
         """Probe and send until ``stop`` is set; raises :class:`AgentRefused` on a 4xx."""
         spool = await self._worker.open(lambda: Spool(self.spool_path, self.region))
         self.agent_id = spool.agent_id
-        probing = self.probing
-        session = probe_session(probing.concurrency, probing.reuse_connections)
+        canary = self.config.region(self.region).canary
+        self.scheduler = Scheduler.from_probing(
+            self.jobs,
+            self._spool_batch,
+            self.probing,
+            checks=self.checks,
+            canaries={self.region: canary} if canary else None,
+        )
         uplink = aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=self.options.post_timeout),
             headers={"Authorization": f"Bearer {self.token}"},
-        )
-        canary = self.config.region(self.region).canary
-        self.scheduler = Scheduler(
-            self.jobs,
-            session,
-            self._spool_batch,
-            checks=self.checks,
-            concurrency=probing.concurrency,
-            retries=probing.retries,
-            retry_within=probing.retry_within.total_seconds(),
-            canaries={self.region: canary} if canary else None,
-            batch=probing.batch,
-            flush_every=probing.flush_every.total_seconds(),
         )
         waiting = await self._worker.call(Spool.pending)
         log.info(
@@ -269,7 +262,7 @@ class Agent:
                     "agent %s: %d results stay spooled for the next start", self.agent_id, left
                 )
             await uplink.close()
-            await session.close()
+            await self.scheduler.session.close()
             await self._worker.close(Spool.close)
 
     async def _drain(self, uplink: aiohttp.ClientSession) -> None:

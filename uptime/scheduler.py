@@ -43,7 +43,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from time import perf_counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -51,6 +51,9 @@ import aiohttp
 from probes import CHECKS
 from probes.http import new_session
 from probes.result import FailureClass, ProbeResult, ProbeTarget, outcome
+
+if TYPE_CHECKING:
+    from uptime.config import Probing
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +198,6 @@ class _Canary:
     last_ok: bool | None = None
     inflight: asyncio.Task[bool] | None = None
     inflight_start: float = -math.inf
-    last_result: ProbeResult | None = None
 
 
 class Scheduler:
@@ -204,6 +206,31 @@ class Scheduler:
     ``canaries`` maps a region to its self-check URL. ``wall`` is the wall clock (seconds since
     the epoch) used to place phases; tests may replace it.
     """
+
+    @classmethod
+    def from_probing(
+        cls,
+        jobs: Sequence[Job],
+        sink: Sink,
+        probing: Probing,
+        *,
+        checks: Mapping[str, Check] = CHECKS,
+        canaries: Mapping[str, str] | None = None,
+    ) -> Scheduler:
+        """A scheduler with vendors.yaml's ``probing:`` settings and an HTTP session of its own
+        (``scheduler.session``: close it after :meth:`stop`)."""
+        return cls(
+            jobs,
+            probe_session(probing.concurrency, probing.reuse_connections),
+            sink,
+            checks=checks,
+            concurrency=probing.concurrency,
+            retries=probing.retries,
+            retry_within=probing.retry_within.total_seconds(),
+            canaries=canaries,
+            batch=probing.batch,
+            flush_every=probing.flush_every.total_seconds(),
+        )
 
     def __init__(
         self,
@@ -484,7 +511,7 @@ class Scheduler:
                             canary.target.url,
                             result.message,
                         )
-                canary.last_start, canary.last_ok, canary.last_result = start, result.ok, result
+                canary.last_start, canary.last_ok = start, result.ok
             return result.ok
 
         task = loop.create_task(run(), name=f"uptime-canary-{region}")

@@ -25,13 +25,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 
 from probes import CHECKS
 from probes.result import ProbeResult
 from uptime.config import Config, Probing
-from uptime.scheduler import Check, Job, Scheduler, config_jobs, probe_session, stale_limits
+from uptime.scheduler import Check, Job, Scheduler, config_jobs, stale_limits
 from uptime.storage import Storage
 from uptime.wire import MAX_RESULTS, Batch, WireError, decode_batch
 from uptime.worker import Worker
@@ -176,7 +175,6 @@ class Probes:
     """The in-process agents of ``run``: one scheduler over the local regions' jobs."""
 
     scheduler: Scheduler
-    session: aiohttp.ClientSession
     regions: tuple[str, ...]
 
 
@@ -318,27 +316,17 @@ def make_app(
         if not chosen:
             yield
             return
-        session = probe_session(probing.concurrency, probing.reuse_connections)
         canaries = {r.id: r.canary for r in config.regions if r.id in set(regions) and r.canary}
-        scheduler = Scheduler(
-            chosen,
-            session,
-            collector.ingest,
-            checks=checks,
-            concurrency=probing.concurrency,
-            retries=probing.retries,
-            retry_within=probing.retry_within.total_seconds(),
-            canaries=canaries,
-            batch=probing.batch,
-            flush_every=probing.flush_every.total_seconds(),
+        scheduler = Scheduler.from_probing(
+            chosen, collector.ingest, probing, checks=checks, canaries=canaries
         )
-        app[PROBES] = Probes(scheduler, session, regions)
+        app[PROBES] = Probes(scheduler, regions)
         await scheduler.start()
         try:
             yield
         finally:
             await scheduler.stop()
-            await session.close()
+            await scheduler.session.close()
 
     async def prune_ctx(app: web.Application) -> AsyncIterator[None]:
         async def prune_forever() -> None:
