@@ -48,6 +48,23 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
     await s.close()
 
 
+async def answering(
+    aiohttp_server: ServerFactory, status: Callable[[int], int]
+) -> tuple[str, list[float]]:
+    """A local server answering ``GET /`` with ``status(n)`` to its n-th request (from 1); the
+    list receives the time of each request."""
+    hits: list[float] = []
+
+    async def handle(request: web.Request) -> web.Response:
+        hits.append(time.time())
+        return web.Response(status=status(len(hits)))
+
+    app = web.Application()
+    app.router.add_get("/", handle)
+    server = await aiohttp_server(app)
+    return str(server.make_url("/")), hits
+
+
 async def run_for(scheduler: Scheduler, seconds: float) -> None:
     await scheduler.start()
     try:
@@ -114,18 +131,10 @@ async def test_each_job_probed_every_interval_at_its_own_phase(
 async def test_failure_counts_only_after_every_retry_failed(
     aiohttp_server: ServerFactory, session: aiohttp.ClientSession
 ) -> None:
-    hits: list[float] = []
-
-    async def down(request: web.Request) -> web.Response:
-        hits.append(time.time())
-        return web.Response(status=503)
-
-    app = web.Application()
-    app.router.add_get("/", down)
-    server = await aiohttp_server(app)
+    url, hits = await answering(aiohttp_server, lambda n: 503)
     sink = Collected()
     scheduler = Scheduler(
-        [job(str(server.make_url("/")), interval=1.0)],
+        [job(url, interval=1.0)],
         session,
         sink,
         retries=2,
@@ -149,18 +158,10 @@ async def test_failure_counts_only_after_every_retry_failed(
 async def test_a_retry_that_succeeds_reports_up_at_the_first_attempt(
     aiohttp_server: ServerFactory, session: aiohttp.ClientSession
 ) -> None:
-    hits: list[float] = []
-
-    async def flaky(request: web.Request) -> web.Response:
-        hits.append(time.time())
-        return web.Response(status=503 if len(hits) == 1 else 200)
-
-    app = web.Application()
-    app.router.add_get("/", flaky)
-    server = await aiohttp_server(app)
+    url, hits = await answering(aiohttp_server, lambda n: 503 if n == 1 else 200)
     sink = Collected()
     scheduler = Scheduler(
-        [job(str(server.make_url("/")), interval=1.0)],
+        [job(url, interval=1.0)],
         session,
         sink,
         retries=2,
@@ -181,18 +182,10 @@ async def test_a_retry_that_succeeds_reports_up_at_the_first_attempt(
 async def test_while_down_failures_need_no_confirmation(
     aiohttp_server: ServerFactory, session: aiohttp.ClientSession
 ) -> None:
-    hits: list[float] = []
-
-    async def down(request: web.Request) -> web.Response:
-        hits.append(time.time())
-        return web.Response(status=503)
-
-    app = web.Application()
-    app.router.add_get("/", down)
-    server = await aiohttp_server(app)
+    url, _ = await answering(aiohttp_server, lambda n: 503)
     sink = Collected()
     scheduler = Scheduler(
-        [job(str(server.make_url("/")), interval=0.5)],
+        [job(url, interval=0.5)],
         session,
         sink,
         retries=1,
