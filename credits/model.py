@@ -85,7 +85,7 @@ class VendorCalendar:
     exclusions: tuple[Exclusion, ...] = ()
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class MaintenanceWindow:
     """One expanded window occurrence: UTC interval, kind, and where it came from."""
 

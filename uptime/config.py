@@ -16,19 +16,21 @@ import difflib
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, available_timezones
 
 import holidays
 import yaml
 
+from credits.calendar import applies_to
+from credits.credit import CENT, monthly_fee, to_cents
 from credits.intervals import EARLIEST, IN_RANGE, LATEST
 from credits.model import (
     AnnouncedWindow,
@@ -285,22 +287,20 @@ def format_duration(delta: timedelta) -> str:
 
 
 class _Map(dict):  # type: ignore[type-arg]
-    """A YAML mapping that remembers where it and each of its keys and values start."""
+    """A YAML mapping that remembers where each of its keys and values start."""
 
-    def __init__(self, line: int) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.line = line
         self.key_lines: dict[object, int] = {}
         self.value_lines: dict[object, int] = {}
         self.duplicates: list[tuple[object, int, int]] = []  # (key, line, first line)
 
 
 class _Seq(list):  # type: ignore[type-arg]
-    """A YAML sequence that remembers where it and each item start."""
+    """A YAML sequence that remembers where each item starts."""
 
-    def __init__(self, line: int) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.line = line
         self.item_lines: list[int] = []
 
 
@@ -333,7 +333,7 @@ def _construct(loader: _Loader, node: yaml.Node) -> object:
 
 def _construct_map(loader: _Loader, node: yaml.MappingNode) -> _Map:
     loader.flatten_mapping(node)
-    result = _Map(node.start_mark.line + 1)
+    result = _Map()
     for key_node, value_node in node.value:
         key = _construct(loader, key_node)
         try:
@@ -353,7 +353,7 @@ def _construct_map(loader: _Loader, node: yaml.MappingNode) -> _Map:
 
 
 def _construct_seq(loader: _Loader, node: yaml.SequenceNode) -> _Seq:
-    result = _Seq(node.start_mark.line + 1)
+    result = _Seq()
     for item in node.value:
         result.append(_construct(loader, item))
         result.item_lines.append(item.start_mark.line + 1)
@@ -504,7 +504,7 @@ def _id_map(value: object, at: _At, what: str) -> _Map:
 
 def _items(value: object, at: _At, what: str, *, allow_null: bool = False) -> _Seq:
     if value is None and allow_null:
-        return _Seq(at.line)
+        return _Seq()
     if not isinstance(value, _Seq):
         raise at.got(value, f"a list of {what}")
     return value
@@ -579,13 +579,12 @@ def _positive_number(value: object, at: _At) -> Decimal:
 
 
 MONEY_FORMS = 'an amount of at least 0 with at most 2 decimals, as a string: "672.00"'
-_CENT = Decimal("0.01")
 
 
 def _money(value: object, at: _At) -> Decimal:
     number = _decimal_or_none(value)
     try:
-        cents = None if number is None else number.quantize(_CENT)
+        cents = None if number is None else number.quantize(CENT)
     except InvalidOperation:  # too many digits to hold
         cents = None
     if number is None or cents is None or number < 0 or number != cents:
@@ -613,8 +612,14 @@ def _delta(value: object, at: _At) -> timedelta:
     return span.delta
 
 
-def _optional_delta(value: object, at: _At) -> timedelta | None:
-    return None if value is None else _delta(value, at)
+def _default(cls: type, name: str) -> Any:
+    """The default the dataclass ``cls`` gives its field ``name``: defaults live in one place."""
+    return next(f.default for f in fields(cls) if f.name == name)
+
+
+def _optional(read: Callable[[object, _At], _T]) -> Callable[[object, _At], _T | None]:
+    """``read``, letting null through as None."""
+    return lambda value, at: None if value is None else read(value, at)
 
 
 # Files of the time zone database that are not zones a contract could name.
@@ -780,10 +785,8 @@ def _expect(value: object, at: _At) -> Expect:
         return Expect()
     fields = _fields(value, at, {}, ("status", "body_contains"))
     return Expect(
-        status=_get(fields, at, "status", _status_codes, (200,)),
-        body_contains=_get(
-            fields, at, "body_contains", lambda v, a: None if v is None else _nonblank(v, a), None
-        ),
+        status=_get(fields, at, "status", _status_codes, _default(Expect, "status")),
+        body_contains=_get(fields, at, "body_contains", _optional(_nonblank), None),
     )
 
 
@@ -815,14 +818,16 @@ def _monitor(value: object, at: _At, region_ids: tuple[str, ...]) -> Monitor:
             f"{format_duration(interval)}",
             "a timeout no longer than the interval",
         )
-    max_latency = _get(fields, at, "max_latency", _optional_delta, None)
+    max_latency = _get(fields, at, "max_latency", _optional(_delta), None)
     if max_latency is not None and max_latency > timeout:
         raise at.key(fields, "max_latency").error(
             f"max_latency {format_duration(max_latency)} is longer than the timeout "
             f"{format_duration(timeout)}",
             "a latency limit no longer than the timeout",
         )
-    method = _get(fields, at, "method", lambda v, a: _choice(v, a, _METHODS), "GET")
+    method = _get(
+        fields, at, "method", lambda v, a: _choice(v, a, _METHODS), _default(Monitor, "method")
+    )
     return Monitor(
         id=_id(fields["id"], at.key(fields, "id"), "monitor"),
         functional_area=_text(fields["functional_area"], at.key(fields, "functional_area")),
@@ -834,7 +839,13 @@ def _monitor(value: object, at: _At, region_ids: tuple[str, ...]) -> Monitor:
         kind=kind,  # type: ignore[arg-type]
         method=method,
         max_latency=max_latency,
-        max_redirects=_get(fields, at, "max_redirects", lambda v, a: _int(v, a, 0, 30), 5),
+        max_redirects=_get(
+            fields,
+            at,
+            "max_redirects",
+            lambda v, a: _int(v, a, 0, 30),
+            _default(Monitor, "max_redirects"),
+        ),
         regions=_get(
             fields, at, "regions", lambda v, a: _monitor_regions(v, a, region_ids), region_ids
         ),
@@ -894,10 +905,20 @@ def _quorum(value: object, at: _At, monitors: tuple[Monitor, ...]) -> QuorumRule
     return value
 
 
+@cache
+def _holiday_problem(code: str, subdivision: str | None) -> str | None:
+    # Once per calendar, not once per vendor: a district's vendors share a few calendars.
+    try:
+        holidays.country_holidays(code, subdiv=subdivision)
+    except (NotImplementedError, ValueError) as exc:
+        return str(exc)
+    return None
+
+
 def _holiday_calendar(value: object, at: _At, vendor_zone: ZoneInfo) -> BusinessCalendar:
     fields = _fields(value, at, {}, ("holidays", "timezone", "subdivision"))
     countries = holidays.list_supported_countries()
-    code = fields.get("holidays", "US")
+    code = fields.get("holidays", _default(BusinessCalendar, "holidays"))
     code_at = at.key(fields, "holidays")
     if code is not None and (not isinstance(code, str) or code not in countries):
         raise code_at.got(
@@ -916,11 +937,8 @@ def _holiday_calendar(value: object, at: _At, vendor_zone: ZoneInfo) -> Business
                 subdivision,
                 f"a subdivision of {code}: {', '.join(subdivisions) or 'none exist'}",
             )
-    if code is not None:
-        try:
-            holidays.country_holidays(code, subdiv=subdivision)
-        except (NotImplementedError, ValueError) as exc:
-            raise code_at.error(str(exc), "a country code of the holidays package") from None
+    if code is not None and (problem := _holiday_problem(code, subdivision)):
+        raise code_at.error(problem, "a country code of the holidays package")
     zone = _get(fields, at, "timezone", _zone, vendor_zone)
     return BusinessCalendar(timezone=zone, holidays=code, subdivision=subdivision)
 
@@ -970,18 +988,30 @@ def _credit(value: object, at: _At) -> CreditPolicy:
         )
     else:
         tiers = ()
-    cap = _get(
-        fields, at, "cap_pct_of_fee", lambda v, a: None if v is None else _percent(v, a), None
-    )
+    cap = _get(fields, at, "cap_pct_of_fee", _optional(_percent), None)
     return CreditPolicy(
         kind=kind,  # type: ignore[arg-type]
         rounding=_get(  # type: ignore[arg-type]
-            fields, at, "rounding", lambda v, a: _choice(v, a, ("month", "incident")), "month"
+            fields,
+            at,
+            "rounding",
+            lambda v, a: _choice(v, a, ("month", "incident")),
+            _default(CreditPolicy, "rounding"),
         ),
         scope=_get(  # type: ignore[arg-type]
-            fields, at, "scope", lambda v, a: _choice(v, a, ("all", "excess")), "all"
+            fields,
+            at,
+            "scope",
+            lambda v, a: _choice(v, a, ("all", "excess")),
+            _default(CreditPolicy, "scope"),
         ),
-        percent_per_hour=_get(fields, at, "percent_per_hour", _positive_number, Decimal(100)),
+        percent_per_hour=_get(
+            fields,
+            at,
+            "percent_per_hour",
+            _positive_number,
+            _default(CreditPolicy, "percent_per_hour"),
+        ),
         cap_pct_of_fee=cap,
         tiers=tiers,
     )
@@ -1003,9 +1033,9 @@ def _fee(value: object, at: _At) -> Fee | None:
     return Fee(
         amount=_money(fields["amount"], at.key(fields, "amount")),
         per=_get(  # type: ignore[arg-type]
-            fields, at, "per", lambda v, a: _choice(v, a, ("month", "year")), "month"
+            fields, at, "per", lambda v, a: _choice(v, a, ("month", "year")), _default(Fee, "per")
         ),
-        currency=_get(fields, at, "currency", currency, "USD"),
+        currency=_get(fields, at, "currency", currency, _default(Fee, "currency")),
     )
 
 
@@ -1056,12 +1086,14 @@ def _sla(value: object, at: _At, vendor_zone: ZoneInfo) -> SlaPolicy:
             at,
             "unmonitored",
             lambda v, a: _choice(v, a, ("as_up", "as_down", "exclude")),
-            "as_up",
+            _default(SlaPolicy, "unmonitored"),
         ),
         credit=credit,
         fee=fee,
-        eligible=_get(fields, at, "eligible", _bool, True),
-        invoices_in_default=_get(fields, at, "invoices_in_default", _bool, False),
+        eligible=_get(fields, at, "eligible", _bool, _default(SlaPolicy, "eligible")),
+        invoices_in_default=_get(
+            fields, at, "invoices_in_default", _bool, _default(SlaPolicy, "invoices_in_default")
+        ),
     )
 
 
@@ -1092,9 +1124,7 @@ def _vendor(vendor_id: str, value: object, at: _At, region_ids: tuple[str, ...])
         quorum=_get(fields, at, "quorum", lambda v, a: _quorum(v, a, monitors), "all"),
         monitors=monitors,
         sla=_sla(fields["sla"], at.key(fields, "sla"), zone),
-        hosting=_get(
-            fields, at, "hosting", lambda v, a: None if v is None else _id(v, a, "hosting"), None
-        ),
+        hosting=_get(fields, at, "hosting", _optional(lambda v, a: _id(v, a, "hosting")), None),
     )
     return _VendorDraft(vendor, at, fields)
 
@@ -1137,9 +1167,7 @@ def _recurring(value: object, at: _At) -> RecurringWindow:
         cron=_cron(fields["cron"], at.key(fields, "cron")),
         duration=_delta(fields["duration"], at.key(fields, "duration")),
         timezone=_zone(fields["timezone"], at.key(fields, "timezone")),
-        hosting=_get(
-            fields, at, "hosting", lambda v, a: None if v is None else _id(v, a, "hosting"), None
-        ),
+        hosting=_get(fields, at, "hosting", _optional(lambda v, a: _id(v, a, "hosting")), None),
     )
 
 
@@ -1214,8 +1242,7 @@ def _check_hosting(draft: _VendorDraft, calendar: VendorCalendar, mlabel: str) -
             f"required key is missing: its recurring windows in {mlabel} are per hosting",
             f"one of: {', '.join(hostings)}",
         )
-    generic = any(w.hosting is None for w in calendar.recurring)
-    if vendor.hosting not in hostings and not generic:
+    if not any(applies_to(w, vendor.hosting) for w in calendar.recurring):
         raise draft.at.key(draft.fields, "hosting").got(
             vendor.hosting,
             f"one of the hostings of its maintenance windows: {', '.join(hostings)}",
@@ -1324,8 +1351,7 @@ def _fee_text(fee: Fee | None) -> str:
         return "not given"
     text = f"{fee.amount} {fee.currency} per {fee.per}"
     if fee.per == "year":
-        monthly = (fee.amount / 12).quantize(_CENT, rounding=ROUND_HALF_UP)
-        text += f" ({monthly} {fee.currency} per month)"
+        text += f" ({to_cents(monthly_fee(fee))} {fee.currency} per month)"
     return text
 
 
@@ -1425,7 +1451,7 @@ def render_config(config: Config) -> str:
         out.append(f"  recurring windows ({len(cal.recurring)}):")
         for w in cal.recurring:
             hosting = f", hosting {w.hosting}" if w.hosting else ", any hosting"
-            applies = "" if w.hosting in (None, vendor.hosting) else " (not this vendor's hosting)"
+            applies = "" if applies_to(w, vendor.hosting) else " (not this vendor's hosting)"
             out.append(
                 f"    {w.name}: cron {w.cron!r} in {w.timezone.key}, "
                 f"{format_duration(w.duration)}{hosting}{applies}"
