@@ -49,6 +49,11 @@ def _seconds(micros: int) -> Fraction:
     return Fraction(micros, MICROS)
 
 
+def counted_us(scheduled_us: int, emergency_us: int, downtime_us: int, maintenance: str) -> int:
+    """The microseconds that lower availability: D + E, plus M when ``maintenance`` counts."""
+    return downtime_us + emergency_us + (scheduled_us if maintenance == "counts" else 0)
+
+
 class InterruptionPart(NamedTuple):
     """An interruption's share of one month, split into the contract's buckets.
 
@@ -63,23 +68,11 @@ class InterruptionPart(NamedTuple):
     downtime_us: int
     excluded_us: int
 
-    @property
-    def seconds(self) -> Fraction:
-        """The part's full length inside the month, excluded seconds included."""
-        return self.interval.seconds
-
-    scheduled = property(lambda self: _seconds(self.scheduled_us), doc="M seconds")
-    emergency = property(lambda self: _seconds(self.emergency_us), doc="E seconds")
-    downtime = property(lambda self: _seconds(self.downtime_us), doc="D seconds")
     excluded = property(lambda self: _seconds(self.excluded_us), doc="excluded seconds")
 
     def counted_us(self, maintenance: str) -> int:
         """Microseconds that lower availability under the ``maintenance`` policy."""
-        return (
-            self.downtime_us
-            + self.emergency_us
-            + (self.scheduled_us if maintenance == "counts" else 0)
-        )
+        return counted_us(self.scheduled_us, self.emergency_us, self.downtime_us, maintenance)
 
     def counted(self, maintenance: str) -> Fraction:
         """Seconds that lower availability under the ``maintenance`` policy."""
@@ -120,10 +113,7 @@ class MonthAvailability:
     @property
     def counted_us(self) -> int:
         """Un-availability: D + E, plus M when maintenance counts."""
-        counted = self.downtime_us + self.emergency_us
-        if self.maintenance == "counts":
-            counted += self.scheduled_us
-        return counted
+        return counted_us(self.scheduled_us, self.emergency_us, self.downtime_us, self.maintenance)
 
     total = property(lambda self: _seconds(self.total_us), doc="T seconds")
     scheduled = property(lambda self: _seconds(self.scheduled_us), doc="M seconds")
@@ -222,14 +212,24 @@ def month_availability(
             whole = Interval(max(whole.start, period.start), min(whole.end, period.end))
         parts.append(InterruptionPart(interruption, whole, *classify([whole])))
         down.append(whole)
+    # The buckets add up over disjoint intervals, so the month is the sum of its parts unless
+    # a caller passed overlapping interruptions.
     if any(a.end >= b.start for a, b in pairwise(down)):
-        down = normalise(down)  # callers may pass overlapping interruptions
+        down = normalise(down)
+        buckets = list(classify(down))
+    else:
+        buckets = [
+            sum(p.scheduled_us for p in parts),
+            sum(p.emergency_us for p in parts),
+            sum(p.downtime_us for p in parts),
+            sum(p.excluded_us for p in parts),
+        ]
 
     blind = difference(clip(unmonitored, period), down)
     blind_us = total_micros(difference(blind, excluded_spans))
     if policy.unmonitored == "as_down":
-        down = normalise([*down, *blind])
-    scheduled, emergency, downtime, excluded = classify(down)
+        buckets = [a + b for a, b in zip(buckets, classify(blind), strict=True)]
+    scheduled, emergency, downtime, excluded = buckets
     return MonthAvailability(
         period=period,
         days=days,

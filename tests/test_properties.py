@@ -113,6 +113,18 @@ def test_availability_bounds_and_maintenance_policy(
         assert month.scheduled + month.downtime + month.emergency <= month.total
         assert month.counted <= month.denominator or month.denominator <= 0
         results[rule] = month.availability_pct
+        # The month's buckets are the sum of its parts' (classified one by one) and the same as
+        # classifying the union: an interruption given twice changes none of them.
+        doubled = month_availability(
+            date(2025, 2, 1),
+            ZoneInfo(zone),
+            interruptions + interruptions[:1],
+            maintenance,
+            sla(rule, unmonitored),
+            unmonitored=blind,
+        )
+        buckets = ("scheduled_us", "emergency_us", "downtime_us", "excluded_us", "unmonitored_us")
+        assert [getattr(doubled, b) for b in buckets] == [getattr(month, b) for b in buckets]
     # Excluding maintenance never lowers availability.
     assert results["excluded"] >= results["counts"]
 
