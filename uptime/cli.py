@@ -378,13 +378,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--format", default="json", choices=["json"], help="output format (json)")
     report.add_argument("--out", metavar="PATH", help="write here instead of standard output")
+    cpus = usable_cpus()
     report.add_argument(
         "--jobs",
         type=_positive,
-        default=usable_cpus(),
+        default=cpus,
         metavar="N",
         help="processes computing vendors in parallel (default: this machine's CPUs, "
-        f"{usable_cpus()}; one per {VENDORS_PER_WORKER} vendors at most)",
+        f"{cpus}; one per {VENDORS_PER_WORKER} vendors at most)",
     )
     run = command(
         "run",

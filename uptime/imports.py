@@ -44,6 +44,7 @@ def read_outages_csv(
 ) -> list[OutageRow]:
     """Parse and check every row; raise :class:`ImportRejected` listing every bad row (by its
     line number in the file) so nothing is half-imported."""
+    vendors, regions = frozenset(vendors), frozenset(regions)
     problems: list[str] = []
     rows: list[OutageRow] = []
     try:

@@ -17,7 +17,7 @@ from credits.availability import month_period
 from credits.intervals import Interval
 from credits.ledger import VendorMonth, vendor_month
 from uptime.config import Config, Vendor
-from uptime.storage import WHOLE_VENDOR, Storage
+from uptime.storage import Storage
 
 Rendered = TypeVar("Rendered")
 
@@ -60,7 +60,7 @@ class Month:
                 self.month,
                 down.get(vendor.id, {}),
                 unknown.get(vendor.id, {}),
-                vendor_wide_down=imported.get(vendor.id, {}).get(WHOLE_VENDOR, {}),
+                vendor_wide_down=imported.get(vendor.id, {}),
                 first_seen=first_seen.get(vendor.id),
                 observed_until=self.now,
             )

@@ -35,9 +35,6 @@ DEFAULT_STALE_AFTER = timedelta(minutes=5)
 
 migrations = Migrations("uptime-ledger")
 
-#: Monitor id of an imported outage: it applies to every critical monitor of the vendor.
-WHOLE_VENDOR = "*"
-
 
 @migrations()
 def m001_outages(db: Database) -> None:
@@ -240,6 +237,7 @@ class Storage:
 
         Returns how many rows were new.
         """
+        imported = to_db_time(imported_at)
         records = [
             {
                 "vendor": row.vendor,
@@ -247,29 +245,30 @@ class Storage:
                 "start": to_db_time(row.interval.start),
                 "end": to_db_time(row.interval.end),
                 "note": row.note,
-                "imported_at": to_db_time(imported_at),
+                "imported_at": imported,
             }
             for row in rows
         ]
         with self.db.atomic():
-            before = self.db["outages"].count
+            # "insert or ignore" changes only the rows it inserts.
+            before = self.db.conn.total_changes
             self.db["outages"].insert_all(records, ignore=True, batch_size=1000)
-            return self.db["outages"].count - before
+            return self.db.conn.total_changes - before
 
-    def imported_outages(self, period: Interval, vendors: Collection[str] | None = None) -> Seen:
-        """Every stored down interval overlapping ``period`` (of ``vendors`` only, if given), as
-        vendor → monitor → region → intervals (unclipped, so an outage's real end is kept).
-        Imported outages appear under the monitor id :data:`WHOLE_VENDOR`."""
-        found: Seen = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+    def imported_outages(
+        self, period: Interval, vendors: Collection[str] | None = None
+    ) -> dict[str, dict[str, list[Interval]]]:
+        """Every imported outage overlapping ``period`` (of ``vendors`` only, if given), as
+        vendor → region → intervals (unclipped, so an outage's real end is kept). An imported
+        outage names a vendor, not a monitor: it applies to all of the vendor's monitors."""
+        found: dict[str, dict[str, list[Interval]]] = defaultdict(lambda: defaultdict(list))
         only, parameters = _vendor_filter(vendors)
         cursor = self.db.execute(
             f'select vendor, region, start, "end" from outages where start < ? and "end" > ?{only}',
             [to_db_time(period.end), to_db_time(period.start), *parameters],
         )
         for vendor, region, start, end in cursor:
-            found[vendor][WHOLE_VENDOR][region].append(
-                Interval(from_db_time(start), from_db_time(end))
-            )
+            found[vendor][region].append(Interval(from_db_time(start), from_db_time(end)))
         return found
 
     def last_seq(self, agent: str) -> int:
