@@ -20,6 +20,11 @@ def short(text: str) -> str:
     return text if len(text) <= MESSAGE_MAX else text[: MESSAGE_MAX - 1] + "…"
 
 
+def timed_out(seconds: float) -> str:
+    """The evidence of a probe that hit its time limit."""
+    return f"timed out after {seconds:g}s"
+
+
 def os_message(err: OSError) -> str:
     """'connection refused' rather than "[Errno 111] Connect call failed ('10.0.0.1', 443)"."""
     if err.errno in _ERRNO_TEXT:

@@ -11,7 +11,7 @@ from typing import Any
 
 import aiohttp
 
-from probes.evidence import os_message
+from probes.evidence import os_message, timed_out
 from probes.result import FailureClass, ProbeResult, ProbeTarget, outcome
 
 BODY_CAP = 1024 * 1024  # never read more than 1 MiB of a body
@@ -79,7 +79,7 @@ async def check(
     except TimeoutError as exc:
         # Ours, or one of the session's own ClientTimeout limits if that is tighter.
         error = FailureClass.TIMEOUT
-        message = f"timed out after {timeout:g}s" if deadline.expired() else f"timed out: {exc!r}"
+        message = timed_out(timeout) if deadline.expired() else f"timed out: {exc!r}"
     except aiohttp.TooManyRedirects as exc:
         status = exc.history[-1].status if exc.history else None
         error, message = FailureClass.STATUS, f"too many redirects (>{target.max_redirects})"
@@ -97,7 +97,7 @@ async def check(
         error, message = FailureClass.CONNECT, f"{type(exc).__name__}: {exc}"
     if error is not None and error is not FailureClass.TIMEOUT and deadline.expired():
         # aiohttp may turn the deadline's cancellation into its own error on the way out.
-        error, message = FailureClass.TIMEOUT, f"timed out after {timeout:g}s"
+        error, message = FailureClass.TIMEOUT, timed_out(timeout)
     latency = perf_counter() - started
     return outcome(
         target,

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from probes.evidence import os_message
+from probes.evidence import os_message, timed_out
 from probes.result import FailureClass, ProbeResult, ProbeTarget, outcome
 
 
@@ -51,7 +51,7 @@ async def check(
         except (OSError, TimeoutError):
             pass  # we got in; how the peer takes our close is not the vendor's outage
     except TimeoutError:
-        error, message = FailureClass.TIMEOUT, f"timed out after {timeout:g}s"
+        error, message = FailureClass.TIMEOUT, timed_out(timeout)
     except socket.gaierror as exc:
         error, message = FailureClass.DNS, f"cannot resolve {host}: {exc.strerror}"
     except OSError as exc:

@@ -22,7 +22,6 @@ import json
 import logging
 import random
 import secrets
-import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,19 +29,17 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from sqlite_utils import Database
 
 from probes import CHECKS
 from probes.result import ProbeResult
 from uptime.config import Config, Probing
 from uptime.scheduler import Check, Job, Scheduler, config_jobs
-from uptime.storage import StorageError
-from uptime.wire import encode_result
+from uptime.storage import open_database, refusing_unusable
+from uptime.wire import RESULTS_PATH, encode_result
 from uptime.worker import Worker
 
 log = logging.getLogger(__name__)
 
-RESULTS_PATH = "/api/v1/results"
 #: Most results one replay POST carries (consecutive spooled batches are merged up to this).
 MAX_POST = 5000
 #: Status codes that mean "not now" rather than "never".
@@ -68,12 +65,10 @@ class Spool:
 
     def __init__(self, path: str | Path, region: str) -> None:
         self.path = Path(path)
-        try:
-            meta = self._open(region)
-        except sqlite3.DatabaseError as error:  # OperationalError included
-            if hasattr(self, "db"):
-                self.db.close()
-            raise StorageError(f"{path}: cannot be used as the agent's spool ({error})") from None
+        with refusing_unusable(path, "the agent's spool"):
+            self.db = open_database(self.path)
+            self.db.execute("PRAGMA synchronous = NORMAL")
+            meta = self._meta(region)
         if meta["region"] != region:
             self.db.close()
             raise ValueError(
@@ -83,11 +78,7 @@ class Spool:
         self.agent_id: str = meta["agent_id"]
         self.next_seq = int(meta["next_seq"])
 
-    def _open(self, region: str) -> dict[str, str]:
-        self.db = Database(self.path)
-        self.db.enable_wal()
-        self.db.execute("PRAGMA busy_timeout = 5000")
-        self.db.execute("PRAGMA synchronous = NORMAL")
+    def _meta(self, region: str) -> dict[str, str]:
         with self.db.atomic():
             if "meta" not in self.db.table_names():
                 self.db["meta"].create({"key": str, "value": str}, pk="key")
@@ -138,14 +129,16 @@ class Spool:
     def oldest(self, limit: int = MAX_POST) -> tuple[int, int, str] | None:
         """The oldest spooled results, consecutive batches merged up to ``limit`` results:
         (first sequence number, count, JSON array text), or None when the spool is empty."""
+        # Row by row: SQLite reads no further than the last batch that fits.
         rows = self.db.execute(
             "select first_seq, count, results from batches order by first_seq limit 100"
-        ).fetchall()
-        if not rows:
+        )
+        head = rows.fetchone()
+        if head is None:
             return None
-        first, count, text = rows[0]
+        first, count, text = head
         parts = [text[1:-1]] if count else []
-        for seq, n, more in rows[1:]:
+        for seq, n, more in rows:
             if seq != first + count or count + n > limit:
                 break
             if n:
@@ -222,7 +215,7 @@ class Agent:
             self._spool_batch,
             self.probing,
             checks=self.checks,
-            canaries={self.region: canary} if canary else None,
+            canaries={self.region: canary},
         )
         uplink = aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=self.options.post_timeout),

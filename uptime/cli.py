@@ -206,16 +206,17 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from uptime.scheduler import config_jobs
     from uptime.server import SetupError, event_loop_factory, local_regions, make_app, serve
+    from uptime.wire import RESULTS_PATH
 
     config = _load(args)
     _setup_logging()
+    regions = local_regions(config)
+    jobs = config_jobs(config, regions)
     try:
-        app = make_app(config, args.db)
+        app = make_app(config, args.db, probe_regions=regions, jobs=jobs)
     except SetupError as error:
         raise UsageError(str(error)) from None
-    regions = local_regions(config)
     remote = [r.id for r in config.regions if r.token_file is not None]
-    jobs = config_jobs(config, regions)
     monitors = {(j.target.vendor, j.target.monitor) for j in jobs}
 
     def say(line: str) -> None:
@@ -232,7 +233,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     say(f"database {args.db}; stop with Ctrl-C or SIGTERM (buffered results are stored)")
 
     def ready(address: str) -> None:
-        say(f"collector listening on {address} (POST /api/v1/results, GET /api/v1/status)")
+        say(f"collector listening on {address} (POST {RESULTS_PATH}, GET /api/v1/status)")
 
     loop_factory = event_loop_factory(not args.no_uvloop)
     try:

@@ -49,6 +49,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from probes import CHECKS
+from probes.evidence import timed_out
 from probes.http import new_session
 from probes.result import FailureClass, ProbeResult, ProbeTarget, outcome
 
@@ -203,8 +204,8 @@ class _Canary:
 class Scheduler:
     """Probes ``jobs`` until stopped; results go to ``sink`` in batches.
 
-    ``canaries`` maps a region to its self-check URL. ``wall`` is the wall clock (seconds since
-    the epoch) used to place phases; tests may replace it.
+    ``canaries`` maps a region to its self-check URL (None: the region has none). ``wall`` is
+    the wall clock (seconds since the epoch) used to place phases; tests may replace it.
     """
 
     @classmethod
@@ -215,7 +216,7 @@ class Scheduler:
         probing: Probing,
         *,
         checks: Mapping[str, Check] = CHECKS,
-        canaries: Mapping[str, str] | None = None,
+        canaries: Mapping[str, str | None] | None = None,
     ) -> Scheduler:
         """A scheduler with vendors.yaml's ``probing:`` settings and an HTTP session of its own
         (``scheduler.session``: close it after :meth:`stop`)."""
@@ -242,7 +243,7 @@ class Scheduler:
         concurrency: int = 200,
         retries: int = 2,
         retry_within: float = 5.0,
-        canaries: Mapping[str, str] | None = None,
+        canaries: Mapping[str, str | None] | None = None,
         canary_every: float | None = None,
         canary_timeout: float | None = None,
         canary_slack: float = 1.0,
@@ -257,7 +258,6 @@ class Scheduler:
         self.session = session
         self.sink = sink
         self.checks = dict(checks)
-        self.concurrency = concurrency
         self.retries = retries
         self.retry_within = retry_within
         self.batch = batch
@@ -422,7 +422,7 @@ class Scheduler:
                 return await check(target, self.session, target.timeout, region)
         except TimeoutError:
             self.stats.guard_timeouts += 1
-            error, message = FailureClass.TIMEOUT, f"timed out after {target.timeout:g}s"
+            error, message = FailureClass.TIMEOUT, timed_out(target.timeout)
         except Exception as exc:  # a check must not raise; if one does, it is a failed probe
             error, message = FailureClass.CONNECT, f"probe error: {type(exc).__name__}: {exc}"
         return outcome(target, region, at, perf_counter() - begun, error, message)

@@ -32,7 +32,7 @@ from probes.result import ProbeResult
 from uptime.config import Config, Probing
 from uptime.scheduler import Check, Job, Scheduler, config_jobs, stale_limits
 from uptime.storage import Storage
-from uptime.wire import MAX_RESULTS, Batch, WireError, decode_batch
+from uptime.wire import MAX_RESULTS, RESULTS_PATH, Batch, WireError, decode_batch
 from uptime.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -134,9 +134,6 @@ class Collector:
         self.ingested += new
         return new, ignored, last
 
-    async def last_seq(self, agent: str) -> int:
-        return await self._worker.call(Storage.last_seq, agent)
-
     async def states(self, now: datetime) -> list[dict[str, object]]:
         return await self._worker.call(Storage.current_states, now)
 
@@ -167,7 +164,7 @@ def _ingest_known(
     if not keep:
         return 0, len(fresh), last
     new = storage.record_results(keep, stale_after, batch.agent, end - len(keep) + 1)
-    return new, len(fresh) - len(keep), storage.last_seq(batch.agent)
+    return new, len(fresh) - len(keep), end  # record_results moved the agent's progress there
 
 
 @dataclass
@@ -291,7 +288,8 @@ def make_app(
 
     ``probe_regions`` are probed in-process (default: regions without a ``token_file``; pass
     ``()`` for a collector only); ``jobs`` replaces the jobs the config gives them (tests,
-    benchmark). ``tokens`` replaces the tokens read from the regions' token files.
+    benchmark, or a caller that built them already). ``tokens`` replaces the tokens read from
+    the regions' token files.
     """
     probing = probing or config.probing
     regions = tuple(local_regions(config) if probe_regions is None else probe_regions)
@@ -300,7 +298,7 @@ def make_app(
     app[TOKENS] = dict(region_tokens(config) if tokens is None else tokens)
     collector = Collector.for_config(config, db)
     app[COLLECTOR] = collector
-    app.router.add_post("/api/v1/results", post_results)
+    app.router.add_post(RESULTS_PATH, post_results)
     app.router.add_get("/api/v1/status", get_status)
     app.router.add_get("/healthz", healthz)
 
@@ -316,7 +314,7 @@ def make_app(
         if not chosen:
             yield
             return
-        canaries = {r.id: r.canary for r in config.regions if r.id in set(regions) and r.canary}
+        canaries = {r.id: r.canary for r in config.regions if r.id in regions}
         scheduler = Scheduler.from_probing(
             chosen, collector.ingest, probing, checks=checks, canaries=canaries
         )

@@ -6,10 +6,11 @@ text order is time order and the file stays readable with the sqlite3 shell.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -188,24 +189,34 @@ class StorageError(Exception):
     """The database file cannot be used (not SQLite, a directory, unreadable...): one line."""
 
 
+@contextlib.contextmanager
+def refusing_unusable(path: str | Path, what: str) -> Iterator[None]:
+    """Turn SQLite's complaint about a file that cannot be ``what`` into a :class:`StorageError`
+    naming the file."""
+    try:
+        yield
+    except sqlite3.DatabaseError as error:  # OperationalError included
+        raise StorageError(f"{path}: cannot be used as {what} ({error})") from None
+
+
+def open_database(path: str | Path) -> Database:
+    """An SQLite file in WAL mode that waits up to 5 s for another writer."""
+    db = Database(path)
+    if str(path) != ":memory:":
+        db.enable_wal()
+    db.execute("PRAGMA busy_timeout = 5000")
+    return db
+
+
 class Storage:
     """The one database of a running uptime-ledger; use from one thread at a time."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        try:
-            self.db = Database(self.path)
-            if str(path) != ":memory:":
-                self.db.enable_wal()
-            self.db.execute("PRAGMA busy_timeout = 5000")
+        with refusing_unusable(path, "the uptime-ledger database"):
+            self.db = open_database(path)
             migrations.apply(self.db)
             self._load_memory()
-        except sqlite3.DatabaseError as error:  # OperationalError included
-            if hasattr(self, "db"):
-                self.db.close()
-            raise StorageError(
-                f"{path}: cannot be used as the uptime-ledger database ({error})"
-            ) from None
 
     def _load_memory(self) -> None:
         """What the storage keeps in memory for speed, as committed in the database."""

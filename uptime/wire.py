@@ -18,6 +18,9 @@ from credits.intervals import EARLIEST, IN_RANGE, LATEST
 from probes.evidence import short
 from probes.result import FailureClass, ProbeResult
 
+#: Where agents POST their batches on the collector.
+RESULTS_PATH = "/api/v1/results"
+
 #: The most results one POST may carry (the agent sends fewer).
 MAX_RESULTS = 20_000
 
