@@ -62,11 +62,24 @@ def status_kib(pid: int | str, key: str) -> int:
     raise KeyError(key)
 
 
+def pss_kib(pid: int) -> int:
+    """Proportional set size of a process: its private pages plus its share of shared ones, so
+    that a parent and its forked workers add up to the memory they really use together (0 once
+    the process is gone)."""
+    with contextlib.suppress(OSError), open(f"/proc/{pid}/smaps_rollup") as rollup:
+        for line in rollup:
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    return 0
+
+
 def children(pid: int) -> list[int]:
+    """The processes ``pid``'s threads started (none once it is gone)."""
     found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        with contextlib.suppress(OSError):
-            found += [int(c) for c in (task / "children").read_text().split()]
+    with contextlib.suppress(OSError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(OSError):
+                found += [int(c) for c in (task / "children").read_text().split()]
     return found
 
 

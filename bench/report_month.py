@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import statistics
 import subprocess
@@ -28,6 +27,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from _harness import children, loadavg, pss_kib  # noqa: E402
 
 from probes.result import FailureClass, ProbeResult  # noqa: E402
 from uptime.storage import Storage  # noqa: E402
@@ -93,28 +94,37 @@ def fill_database(path: Path, vendors: int) -> int:
     return rows
 
 
+def report_args(workdir: Path, jobs: int, out: Path) -> list[str]:
+    """The command line of the measured report, after the interpreter's own arguments."""
+    return [
+        *("--vendors", str(workdir / "vendors.yaml")),
+        *("--maintenance", str(workdir / "maintenance_windows.yaml")),
+        *("--db", str(workdir / "uptime.db")),
+        *("report", "--month", "2025-03", "--format", "json"),
+        *("--jobs", str(jobs), "--out", str(out)),
+    ]
+
+
 def run_once(workdir: Path, jobs: int) -> dict[str, float]:
     """One ``report`` run in a fresh process: its wall time from spawn to exit, the wall time
     of its ``main()``, and the peak RSS of the process and of its largest worker."""
     child = (
         "import resource, sys, time\n"
+        "sys.path.insert(0, 'bench')\n"
+        "from _harness import status_kib\n"
         "from uptime.cli import main\n"
         "start = time.perf_counter()\n"
         "code = main(sys.argv[1:])\n"
         "wall = time.perf_counter() - start\n"
         # Not ru_maxrss for this process: Linux carries it over exec from the forking parent
         # (this benchmark), so it would report the benchmark's own size when that is larger.
-        "own = next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1]\n"
+        "own = status_kib('self', 'VmHWM')\n"
         "workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
         "print(wall, own, workers, file=sys.stderr)\n"
         "sys.exit(code)\n"
     )
     out = workdir / "report.json"
-    command = [sys.executable, "-c", child]
-    command += ["--vendors", str(workdir / "vendors.yaml")]
-    command += ["--maintenance", str(workdir / "maintenance_windows.yaml")]
-    command += ["--db", str(workdir / "uptime.db"), "report", "--month", "2025-03"]
-    command += ["--format", "json", "--jobs", str(jobs), "--out", str(out)]
+    command = [sys.executable, "-c", child, *report_args(workdir, jobs, out)]
     started = time.perf_counter()
     proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
     process_wall = time.perf_counter() - started
@@ -129,40 +139,15 @@ def run_once(workdir: Path, jobs: int) -> dict[str, float]:
     }
 
 
-def _pss_kib(pid: int) -> int:
-    """Proportional set size of a process: its private pages plus its share of shared ones, so
-    that a parent and its forked workers add up to the memory they really use together."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as rollup:
-            for line in rollup:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
-        pass
-    return 0
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as listing:
-            return [int(child) for child in listing.read().split()]
-    except FileNotFoundError:
-        return []
-
-
 def peak_total_pss(workdir: Path, jobs: int) -> float:
     """One more run, sampling every 5 ms the summed PSS of the report process and its workers
     (a separate run: the sampling costs CPU the timed runs should not share). MiB."""
     out = workdir / "report-pss.json"
-    command = [sys.executable, "-m", "uptime.cli"]
-    command += ["--vendors", str(workdir / "vendors.yaml")]
-    command += ["--maintenance", str(workdir / "maintenance_windows.yaml")]
-    command += ["--db", str(workdir / "uptime.db"), "report", "--month", "2025-03"]
-    command += ["--jobs", str(jobs), "--out", str(out)]
+    command = [sys.executable, "-m", "uptime.cli", *report_args(workdir, jobs, out)]
     proc = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.DEVNULL)
     peak = 0
     while proc.poll() is None:
-        peak = max(peak, _pss_kib(proc.pid) + sum(map(_pss_kib, _children(proc.pid))))
+        peak = max(peak, pss_kib(proc.pid) + sum(map(pss_kib, children(proc.pid))))
         time.sleep(0.005)
     assert proc.returncode == 0
     return peak / 1024
@@ -185,7 +170,7 @@ def main() -> None:
         started = time.perf_counter()
         rows = fill_database(workdir / "uptime.db", args.vendors)
         print(f"prepared {rows} results in {time.perf_counter() - started:.1f}s", file=sys.stderr)
-    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in loadavg())}")
     for jobs in args.jobs:
         runs = [run_once(workdir, jobs) for _ in range(args.runs)]
         report = json.loads((workdir / "report.json").read_text())
@@ -203,7 +188,7 @@ def main() -> None:
             f"vendors={args.vendors} interruptions={interruptions} jobs={jobs} "
             f"runs={args.runs} " + " ".join(figures)
         )
-    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in loadavg())}")
 
 
 if __name__ == "__main__":

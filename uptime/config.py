@@ -612,6 +612,7 @@ def _delta(value: object, at: _At) -> timedelta:
     return span.delta
 
 
+@cache
 def _default(cls: type, name: str) -> Any:
     """The default the dataclass ``cls`` gives its field ``name``: defaults live in one place."""
     return next(f.default for f in fields(cls) if f.name == name)
