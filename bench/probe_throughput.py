@@ -9,7 +9,7 @@ probing ``http://127.0.0.1:<nginx>/`` with a fresh connection per probe:
 
 * **ours** — a child process running the real pipeline: ``Scheduler.probe`` (the guard around
   ``probes.http.check``) on the ``probe_session`` (``force_close``: no connection reuse), results
-  buffered and written in batches of ``--batch`` through ``uptime.server.Collector.ingest`` (its
+  buffered and written in batches of ``--batch`` through ``uptime.web.app.Recorder.ingest`` (its
   writer thread and ``Storage.record_results``, a fresh SQLite file per run), as ``uptime-ledger
   run`` does. At a fixed rate the jobs are run by the real ``Scheduler`` (``--rate-pipeline
   scheduler``, default: rate × duration jobs, interval = duration, so each job probes once in
@@ -108,8 +108,8 @@ async def _paced(rate: float, duration: float, launch: Callable[[], None]) -> in
 
 async def _ours(spec: dict[str, Any]) -> dict[str, Any]:
     from probes.result import ProbeResult, ProbeTarget
-    from uptime.scheduler import Job, Scheduler, probe_session
-    from uptime.server import Collector
+    from uptime.probing.scheduler import Job, Scheduler, probe_session
+    from uptime.store.recorder import Recorder
 
     loop = asyncio.get_running_loop()
     url, timeout = spec["url"], spec["timeout"]
@@ -119,7 +119,7 @@ async def _ours(spec: dict[str, Any]) -> dict[str, Any]:
         for region in REGIONS
     ]
     stale = {(v, m): timedelta(seconds=130) for v, m, _ in keys}
-    collector = Collector(spec["db"], stale, {r: {(v, m) for v, m, _ in keys} for r in REGIONS})
+    collector = Recorder(spec["db"], stale, {r: {(v, m) for v, m, _ in keys} for r in REGIONS})
     await collector.open()
     session = probe_session(spec["concurrency"], reuse_connections=False)
     targets = [

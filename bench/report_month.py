@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from _harness import children, loadavg, pss_kib  # noqa: E402
 
 from probes.result import FailureClass, ProbeResult  # noqa: E402
-from uptime.storage import Storage  # noqa: E402
+from uptime.store.storage import Storage  # noqa: E402
 
 REGIONS = ("chicago", "california", "atlanta")
 MONTH_START = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)

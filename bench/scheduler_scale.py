@@ -6,9 +6,9 @@ Writes a vendors.yaml with ``--monitors`` HTTP monitors (``--per-vendor`` per ve
 interval, 10 s timeout, the default ``probing:``; every region with a canary) pointing at distinct
 URLs spread over ``--ports`` local nginx ports (a small static 200 page on 127.0.0.1, access_log
 off), then runs, in a child process, what ``uptime-ledger run`` runs: ``load_config``,
-``uptime.server.make_app`` (all three regions probed in-process by the real ``Scheduler``,
+``uptime.web.app.make_app`` (all three regions probed in-process by the real ``Scheduler``,
 results stored by the collector's writer thread in a real SQLite ``Storage``) served by
-``uptime.server.serve`` on the same event loop ``run`` picks (uvloop when importable).
+``uptime.web.app.serve`` on the same event loop ``run`` picks (uvloop when importable).
 
 The only addition is a recording ``SchedulerStats`` put in place before the first probe, to keep
 every probe's lateness (actual start − scheduled start, as the scheduler measures it), so that
@@ -92,8 +92,10 @@ def write_config(
 
 def child_main(spec: dict[str, Any]) -> None:
     from uptime.config import load_config
-    from uptime.scheduler import SchedulerStats
-    from uptime.server import PROBES, event_loop_factory, make_app, serve
+    from uptime.probing.scheduler import SchedulerStats
+    from uptime.web.app import make_app
+    from uptime.web.keys import PROBES
+    from uptime.web.serve import event_loop_factory, serve
 
     @dataclass
     class RecordingStats(SchedulerStats):

@@ -13,7 +13,7 @@ from fractions import Fraction
 from typing import Any
 
 from credits.availability import InterruptionPart
-from credits.ledger import VendorMonth
+from credits.month import VendorMonth
 
 SCHEMA = "uptime-ledger.report/1"
 MINUTE_US = 60_000_000

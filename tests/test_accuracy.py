@@ -15,10 +15,11 @@ from aiohttp.test_utils import TestServer
 from support_probing import FAST, REGIONS, Timeline, region_jobs, write_config
 
 from credits.intervals import Interval
-from credits.ledger import vendor_month
 from credits.model import Interruption
+from credits.month import vendor_month
 from uptime.config import Config
-from uptime.server import COLLECTOR, PROBES, make_app
+from uptime.web.app import make_app
+from uptime.web.keys import PROBES, RECORDER
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
 
@@ -52,7 +53,7 @@ async def measure(
         tokens={},
     )
     collector_server = await aiohttp_server(app)
-    collector = collector_server.app[COLLECTOR]
+    collector = collector_server.app[RECORDER]
     await asyncio.sleep(max(0.0, t0 + until - time.time()))
     now = datetime.now(UTC)
     await app[PROBES].scheduler.flush()

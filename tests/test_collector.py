@@ -18,11 +18,12 @@ from support_probing import FAST, TOKENS, Timeline, free_port, region_jobs, wait
 
 from credits.intervals import Interval
 from probes.result import FailureClass, ProbeResult
-from uptime.agent import Agent, AgentOptions, AgentRefused, Spool
 from uptime.config import Config
-from uptime.server import COLLECTOR, make_app
-from uptime.storage import Storage
-from uptime.wire import encode_result
+from uptime.probing.agent import Agent, AgentOptions, AgentRefused, Spool
+from uptime.probing.wire import encode_result
+from uptime.store.storage import Storage
+from uptime.web.app import make_app
+from uptime.web.keys import RECORDER
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
 ClientFactory = Callable[..., Awaitable[TestClient]]
@@ -106,7 +107,7 @@ async def test_ingest_is_idempotent_by_agent_and_sequence(client: TestClient) ->
     )
     assert await resp.json() == {"new": 1, "ignored": 1, "last_seq": 8, "received": 2}
 
-    collector = client.app[COLLECTOR]
+    collector = client.app[RECORDER]
     rows = await collector.call(
         lambda s: s.db.execute("select at, agent from results order by at").fetchall()
     )
@@ -212,7 +213,7 @@ async def test_bad_requests_get_a_4xx_with_a_json_message(
 
 
 def stored_count(client: TestClient) -> int:
-    return client.app[COLLECTOR].ingested
+    return client.app[RECORDER].ingested
 
 
 async def test_status_and_healthz(client: TestClient) -> None:
@@ -366,7 +367,7 @@ async def test_a_region_that_stops_reporting_becomes_unknown(
     runner = await start_collector(
         make_app(config, tmp_path / "uptime.db", probe_regions=(), tokens=TOKENS), port
     )
-    collector = runner.app[COLLECTOR]
+    collector = runner.app[RECORDER]
     agent = agent_for(config, port, tmp_path / "agent.db", str(target.make_url("/")))
     stop = asyncio.Event()
     running = asyncio.create_task(agent.run(stop))
@@ -415,7 +416,7 @@ async def test_a_site_that_cannot_reach_its_canary_is_unknown_not_down(
         tokens={},
     )
     server = await aiohttp_server(app)
-    collector = server.app[COLLECTOR]
+    collector = server.app[RECORDER]
     await asyncio.sleep(max(0.0, t0 + 5.5 - time.time()))
     now = datetime.now(UTC)
     states = {s["region"]: s["state"] for s in await collector.states(now)}

@@ -54,7 +54,7 @@ def test_command_is_in_the_readme(name: str) -> None:
 # --------------------------------------------------------------------------------------------
 # Configuration keys
 #
-# uptime/config.py checks every mapping with ``_fields(value, at, required, optional)``, where
+# uptime/config/ checks every mapping with ``_fields(value, at, required, optional)``, where
 # ``required`` is a dict (key → what is expected) and ``optional`` an iterable of keys, written
 # either inline or as module-level constants (_MONITOR_REQUIRED, _SLA_OPTIONAL, ...). The keys are
 # read from the source with ``ast``: any argument this cannot resolve fails the test loudly rather
@@ -84,10 +84,13 @@ def _literal_keys(node: ast.expr, constants: dict[str, ast.expr], where: str) ->
 
 
 def accepted_config_keys() -> dict[str, set[str]]:
-    """Function in uptime/config.py → the keys its ``_fields`` calls accept."""
-    tree = ast.parse((ROOT / "uptime" / "config.py").read_text(encoding="utf-8"))
+    """Function in uptime/config/ → the keys its ``_fields`` calls accept."""
+    trees = {
+        path.name: ast.parse(path.read_text(encoding="utf-8"))
+        for path in sorted((ROOT / "uptime" / "config").glob("*.py"))
+    }
     constants: dict[str, ast.expr] = {}
-    for statement in tree.body:
+    for statement in (s for tree in trees.values() for s in tree.body):
         if isinstance(statement, ast.Assign):
             for target in statement.targets:
                 if isinstance(target, ast.Name):
@@ -99,22 +102,23 @@ def accepted_config_keys() -> dict[str, set[str]]:
         ):
             constants[statement.target.id] = statement.value
     keys: dict[str, set[str]] = {}
-    for function in ast.walk(tree):
-        if not isinstance(function, ast.FunctionDef) or function.name == "_fields":
-            continue
-        for call in ast.walk(function):
-            if not (
-                isinstance(call, ast.Call)
-                and isinstance(call.func, ast.Name)
-                and call.func.id == "_fields"
-            ):
+    for file, tree in trees.items():
+        for function in ast.walk(tree):
+            if not isinstance(function, ast.FunctionDef) or function.name == "_fields":
                 continue
-            where = f"uptime/config.py:{call.lineno} ({function.name})"
-            args = list(call.args[2:4])
-            args += [kw.value for kw in call.keywords if kw.arg in ("required", "optional")]
-            assert args, f"{where}: _fields call without required/optional keys"
-            found = set().union(*(_literal_keys(arg, constants, where) for arg in args))
-            keys.setdefault(function.name, set()).update(found)
+            for call in ast.walk(function):
+                if not (
+                    isinstance(call, ast.Call)
+                    and isinstance(call.func, ast.Name)
+                    and call.func.id == "_fields"
+                ):
+                    continue
+                where = f"uptime/config/{file}:{call.lineno} ({function.name})"
+                args = list(call.args[2:4])
+                args += [kw.value for kw in call.keywords if kw.arg in ("required", "optional")]
+                assert args, f"{where}: _fields call without required/optional keys"
+                found = set().union(*(_literal_keys(arg, constants, where) for arg in args))
+                keys.setdefault(function.name, set()).update(found)
     return keys
 
 

@@ -13,7 +13,6 @@ import pytest
 from credits.availability import month_availability, month_period
 from credits.credit import month_credit
 from credits.intervals import Interval
-from credits.ledger import vendor_month
 from credits.model import (
     BusinessCalendar,
     CreditPolicy,
@@ -27,6 +26,7 @@ from credits.model import (
     VendorCalendar,
     WindowKind,
 )
+from credits.month import vendor_month
 from credits.quorum import RegionView, combine_regions, vendor_interruptions, vendor_unmonitored
 
 UTC_ZONE = ZoneInfo("UTC")

@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 
 from credits.availability import month_availability
 from credits.intervals import Interval, difference, intersection, normalise, total_seconds, union
-from credits.ledger import vendor_month
 from credits.model import (
     BusinessCalendar,
     CreditPolicy,
@@ -25,6 +24,7 @@ from credits.model import (
     VendorCalendar,
     WindowKind,
 )
+from credits.month import vendor_month
 from credits.quorum import RegionView, combine_regions, merge_interruptions
 
 BASE = datetime(2025, 2, 1, tzinfo=UTC)

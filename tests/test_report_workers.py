@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 
 from credits.intervals import Interval
-from credits.ledger import VendorMonth
+from credits.month import VendorMonth
 from probes.result import FailureClass, ProbeResult
 from reports.json_report import vendor_json_text
+from reports.runner import VENDORS_PER_WORKER, Month, render_month
 from uptime.config import Config, load_config
-from uptime.ledger import VENDORS_PER_WORKER, Month, render_month
-from uptime.storage import OutageRow, Storage
+from uptime.store.storage import OutageRow, Storage
 
 REGIONS = ("atlanta", "california", "chicago")
 VENDORS = 3 * VENDORS_PER_WORKER + 7  # enough for three workers, in slices of unequal size

@@ -10,7 +10,7 @@ import pytest
 
 from credits.intervals import Interval
 from probes.result import FailureClass, ProbeResult
-from uptime.storage import OutageRow, Storage
+from uptime.store.storage import OutageRow, Storage
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 STALE = {("v", "app"): timedelta(seconds=130)}  # 2 × 60 s + 10 s

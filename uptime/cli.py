@@ -20,10 +20,10 @@ from credits.calendar import CalendarRangeError, vendor_windows
 from credits.intervals import EARLIEST, LATEST, Interval
 from reports.json_report import report_text, vendor_json_text
 from reports.maintenance import windows_table
+from reports.runner import VENDORS_PER_WORKER, Month, render_month, usable_cpus
 from uptime.config import Config, ConfigError, default_files, load_config, render_config
-from uptime.imports import ImportRejected, read_outages_csv
-from uptime.ledger import VENDORS_PER_WORKER, Month, render_month, usable_cpus
-from uptime.storage import Storage, StorageError
+from uptime.sources.imported import ImportRejected, read_outages_csv
+from uptime.store.storage import Storage, StorageError
 
 
 class UsageError(Exception):
@@ -204,9 +204,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     # Imported here: the other commands do not need the event loop or the web stack.
     import asyncio
 
-    from uptime.scheduler import config_jobs
-    from uptime.server import SetupError, event_loop_factory, local_regions, make_app, serve
-    from uptime.wire import RESULTS_PATH
+    from uptime.probing.scheduler import config_jobs
+    from uptime.probing.wire import RESULTS_PATH
+    from uptime.web.app import local_regions, make_app
+    from uptime.web.serve import event_loop_factory, serve
+    from uptime.web.tokens import SetupError
 
     config = _load(args)
     _setup_logging()
@@ -253,8 +255,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_agent(args: argparse.Namespace) -> int:
     import asyncio
 
-    from uptime.agent import Agent, AgentRefused, default_spool
-    from uptime.server import SetupError, event_loop_factory, read_token
+    from uptime.probing.agent import Agent, AgentRefused, default_spool
+    from uptime.web.serve import event_loop_factory
+    from uptime.web.tokens import SetupError, read_token
 
     config = _load(args)
     config.region(args.region)  # KeyError naming the configured regions

@@ -15,9 +15,9 @@ from typing import TypeVar
 
 from credits.availability import month_period
 from credits.intervals import Interval
-from credits.ledger import VendorMonth, vendor_month
+from credits.month import VendorMonth, vendor_month
 from uptime.config import Config, Vendor
-from uptime.storage import Storage
+from uptime.store.storage import Storage
 
 Rendered = TypeVar("Rendered")
 

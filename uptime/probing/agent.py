@@ -33,10 +33,10 @@ import aiohttp
 from probes import CHECKS
 from probes.result import ProbeResult
 from uptime.config import Config, Probing
-from uptime.scheduler import Check, Job, Scheduler, config_jobs
-from uptime.storage import open_database, refusing_unusable
-from uptime.wire import RESULTS_PATH, encode_result
-from uptime.worker import Worker
+from uptime.probing.scheduler import Check, Job, Scheduler, config_jobs
+from uptime.probing.wire import RESULTS_PATH, encode_result
+from uptime.store.storage import open_database, refusing_unusable
+from uptime.store.writer import WriterThread
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +197,7 @@ class Agent:
         self.agent_id = ""
         self.scheduler: Scheduler | None = None
         self.sent = 0  # results the collector acknowledged
-        self._worker: Worker[Spool] = Worker("uptime-spool")
+        self._worker: WriterThread[Spool] = WriterThread("uptime-spool")
         self._wake = asyncio.Event()
         self._collector_down_since: datetime | None = None
 

@@ -2,7 +2,7 @@
 
 sqlite3 connections refuse to be used from a thread other than the one that opened them, and
 uptime-ledger has one writer per database: so the object is *created* in the worker thread and
-every call on it goes through :meth:`Worker.call`, as datasette's ``Database.execute_fn`` does.
+every call on it goes through :meth:`WriterThread.call`, as datasette's ``execute_fn`` does.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-class Worker(Generic[T]):
+class WriterThread(Generic[T]):
     """A single worker thread holding the object ``open()`` returns."""
 
     def __init__(self, name: str) -> None:

@@ -23,7 +23,7 @@ from credits.intervals import Interval
 
 if TYPE_CHECKING:
     from probes.result import ProbeResult
-from uptime.states import ClosedInterval, Key, OpenState, StateTracker, open_as_intervals
+from uptime.store.states import ClosedInterval, Key, OpenState, StateTracker, open_as_intervals
 
 #: vendor → monitor → region → intervals
 Seen = dict[str, dict[str, dict[str, list[Interval]]]]

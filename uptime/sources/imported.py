@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from credits.intervals import EARLIEST, IN_RANGE, LATEST, Interval
-from uptime.storage import OutageRow
+from uptime.store.storage import OutageRow
 
 REQUIRED_COLUMNS = ("vendor", "region", "start", "end")
 OPTIONAL_COLUMNS = ("note",)

@@ -1,0 +1,126 @@
+"""The configuration values: frozen dataclasses, each default written once, here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from credits.model import (
+    QuorumRule,
+    SlaPolicy,
+    VendorCalendar,
+)
+from uptime.config.errors import UnknownVendorError
+
+# --------------------------------------------------------------------------------------------
+# The configuration values
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    """A probe site.
+
+    ``canary`` is the URL the site's agent probes to check its own network (None: no
+    self-check); ``token_file`` holds the bearer token the collector expects from the site's
+    remote agent (None: the collector probes the region itself, in-process).
+    """
+
+    id: str
+    name: str
+    canary: str | None = None
+    token_file: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Probing:
+    """How the scheduler probes (``probing:`` in vendors.yaml; every key optional)."""
+
+    retries: int = 2
+    retry_within: timedelta = timedelta(seconds=5)
+    concurrency: int = 200
+    retention: timedelta = timedelta(days=35)
+    batch: int = 500
+    flush_every: timedelta = timedelta(seconds=1)
+    reuse_connections: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Expect:
+    """What an HTTP check must see to count as up."""
+
+    status: tuple[int, ...] = (200,)
+    body_contains: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Monitor:
+    """One endpoint of a vendor, tied to a functional area of the service.
+
+    ``regions`` are the probe sites that check it; the loader fills in every configured region
+    when the file names none.
+    """
+
+    id: str
+    functional_area: str
+    url: str
+    interval: timedelta
+    timeout: timedelta
+    expect: Expect
+    critical: bool
+    kind: Literal["http", "tcp"] = "http"
+    method: str = "GET"
+    max_latency: timedelta | None = None
+    max_redirects: int = 5
+    regions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Vendor:
+    """One vendor: its monitors, its contract (``sla``) and its maintenance calendar."""
+
+    id: str
+    name: str
+    timezone: ZoneInfo
+    quorum: QuorumRule
+    monitors: tuple[Monitor, ...]
+    sla: SlaPolicy
+    hosting: str | None = None
+    calendar: VendorCalendar = field(default_factory=VendorCalendar)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Everything both files resolve to, in file order."""
+
+    regions: tuple[Region, ...]
+    vendors: tuple[Vendor, ...]
+    vendors_path: Path
+    maintenance_path: Path
+    probing: Probing = field(default_factory=Probing)
+
+    @property
+    def region_ids(self) -> tuple[str, ...]:
+        """The configured region ids, in file order."""
+        return tuple(r.id for r in self.regions)
+
+    @property
+    def vendor_ids(self) -> tuple[str, ...]:
+        """The configured vendor ids, in file order."""
+        return tuple(v.id for v in self.vendors)
+
+    def region(self, region_id: str) -> Region:
+        """The region with this id (``KeyError`` naming the known ids otherwise)."""
+        for region in self.regions:
+            if region.id == region_id:
+                return region
+        raise KeyError(f"unknown region {region_id!r}; regions: {', '.join(self.region_ids)}")
+
+    def vendor(self, vendor_id: str) -> Vendor:
+        """The vendor with this id; ``UnknownVendorError`` (a ``KeyError``) lists the known ids."""
+        for vendor in self.vendors:
+            if vendor.id == vendor_id:
+                return vendor
+        raise UnknownVendorError(vendor_id, self.vendor_ids)

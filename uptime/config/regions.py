@@ -1,0 +1,79 @@
+"""The ``regions:`` and ``probing:`` sections of vendors.yaml."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from uptime.config.fields import _At, _bool, _delta, _fields, _get, _id_map, _int, _text
+from uptime.config.model import Probing, Region
+from uptime.config.monitors import _url
+
+# --------------------------------------------------------------------------------------------
+# vendors.yaml
+
+
+def _regions(value: object, at: _At, base: Path) -> tuple[Region, ...]:
+    mapping = _id_map(value, at, "region")
+    if not mapping:
+        raise at.got(value, "at least one region")
+    regions = []
+    for region_id, settings in mapping.items():
+        where = at.key(mapping, region_id)
+        fields = _fields(
+            settings, where, {"name": "the region's display name"}, ("canary", "token_file")
+        )
+        regions.append(
+            Region(
+                region_id,
+                _text(fields["name"], where.key(fields, "name")),
+                canary=_get(fields, where, "canary", _canary, None),
+                token_file=_get(fields, where, "token_file", lambda v, a: _file(v, a, base), None),
+            )
+        )
+    return tuple(regions)
+
+
+def _canary(value: object, at: _At) -> str | None:
+    if value is None:
+        return None
+    url, _ = _url(value, at)
+    return url
+
+
+def _file(value: object, at: _At, base: Path) -> Path | None:
+    """A path; a relative one is relative to the directory of the file that names it."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip() or "\0" in value:
+        raise at.got(value, "a file path, relative to this file's directory or absolute")
+    path = Path(value.strip()).expanduser()
+    return path if path.is_absolute() else base / path
+
+
+_PROBING_KEYS = (
+    "retries",
+    "retry_within",
+    "concurrency",
+    "retention",
+    "batch",
+    "flush_every",
+    "reuse_connections",
+)
+
+
+def _probing(value: object, at: _At) -> Probing:
+    if value is None:
+        return Probing()
+    fields = _fields(value, at, {}, _PROBING_KEYS)
+    default = Probing()
+    return Probing(
+        retries=_get(fields, at, "retries", lambda v, a: _int(v, a, 0, 10), default.retries),
+        retry_within=_get(fields, at, "retry_within", _delta, default.retry_within),
+        concurrency=_get(
+            fields, at, "concurrency", lambda v, a: _int(v, a, 1, 100_000), default.concurrency
+        ),
+        retention=_get(fields, at, "retention", _delta, default.retention),
+        batch=_get(fields, at, "batch", lambda v, a: _int(v, a, 1, 10_000), default.batch),
+        flush_every=_get(fields, at, "flush_every", _delta, default.flush_every),
+        reuse_connections=_get(fields, at, "reuse_connections", _bool, default.reuse_connections),
+    )

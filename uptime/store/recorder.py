@@ -1,0 +1,101 @@
+"""The recorder: storage behind its one writer thread, and what ingest checks results against."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from probes.result import ProbeResult
+from uptime.config import Config
+from uptime.probing.scheduler import stale_limits
+from uptime.probing.wire import Batch
+from uptime.store.storage import Storage
+from uptime.store.writer import WriterThread
+
+#: Label stored with results of in-process agents.
+LOCAL_AGENT = "local"
+
+
+class Recorder:
+    """Storage behind one writer thread, plus what ingest checks results against."""
+
+    def __init__(
+        self,
+        db: str | Path | Callable[[], Storage],
+        stale_after: Mapping[tuple[str, str], timedelta],
+        region_monitors: Mapping[str, set[tuple[str, str]]],
+    ) -> None:
+        self._open = db if callable(db) else (lambda: Storage(db))
+        self.stale_after = dict(stale_after)
+        self.region_monitors = {k: set(v) for k, v in region_monitors.items()}
+        self._worker: WriterThread[Storage] = WriterThread("uptime-writer")
+        self.ingested = 0
+
+    @classmethod
+    def for_config(cls, config: Config, db: str | Path | Callable[[], Storage]) -> Recorder:
+        monitors: dict[str, set[tuple[str, str]]] = {r: set() for r in config.region_ids}
+        for vendor in config.vendors:
+            for monitor in vendor.monitors:
+                for region in monitor.regions:
+                    monitors[region].add((vendor.id, monitor.id))
+        return cls(db, stale_limits(config), monitors)
+
+    async def open(self) -> None:
+        await self._worker.open(self._open)
+
+    async def close(self) -> None:
+        await self._worker.close(Storage.close)
+
+    async def ingest(
+        self,
+        results: Sequence[ProbeResult],
+        agent: str | None = LOCAL_AGENT,
+        first_seq: int | None = None,
+    ) -> int:
+        """Store a batch in one transaction; returns how many results were new."""
+        new = await self._worker.call(
+            Storage.record_results, results, self.stale_after, agent, first_seq
+        )
+        self.ingested += new
+        return new
+
+    async def ingest_batch(self, batch: Batch) -> tuple[int, int, int]:
+        """Store a remote agent's batch; returns (new, ignored, the agent's last sequence)."""
+        known = self.region_monitors.get(batch.region, set())
+        new, ignored, last = await self._worker.call(_ingest_known, batch, known, self.stale_after)
+        self.ingested += new
+        return new, ignored, last
+
+    async def states(self, now: datetime) -> list[dict[str, object]]:
+        return await self._worker.call(Storage.current_states, now)
+
+    async def prune(self, older_than: datetime) -> int:
+        return await self._worker.call(Storage.prune_results, older_than)
+
+    async def call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run ``fn(storage, *args)`` in the writer thread (reads for tests and reports)."""
+        return await self._worker.call(fn, *args)
+
+
+def _ingest_known(
+    storage: Storage,
+    batch: Batch,
+    known: set[tuple[str, str]],
+    stale_after: Mapping[tuple[str, str], timedelta],
+) -> tuple[int, int, int]:
+    """Runs in the writer thread, so reading the agent's progress and writing are one step.
+
+    Results for monitors the collector does not probe from that region are dropped. Storage
+    numbers a batch by position, so the kept results are handed over with the sequence numbers
+    that end where the batch ends: the agent's progress still moves to the batch's last one.
+    """
+    last = storage.last_seq(batch.agent)
+    fresh = batch.results[max(0, last - batch.first_seq + 1) :]
+    keep = [r for r in fresh if (r.vendor, r.monitor) in known]
+    end = batch.first_seq + len(batch.results) - 1
+    if not keep:
+        return 0, len(fresh), last
+    new = storage.record_results(keep, stale_after, batch.agent, end - len(keep) + 1)
+    return new, len(fresh) - len(keep), end  # record_results moved the agent's progress there

@@ -1,0 +1,120 @@
+"""The app factory: one aiohttp app that stores what every agent saw, and probes the local regions.
+
+* ``POST /api/v1/results`` — a remote agent's batch (see ``uptime.probing.wire``), with
+  ``Authorization: Bearer <token>`` of its region. Ingest is idempotent by (agent, sequence):
+  a replayed batch stores nothing twice. Bad input gets a 4xx with a JSON ``error``, never a 500;
+  a storage failure gets a 503 so the agent keeps the batch and tries again.
+* ``GET /api/v1/status`` — every (vendor, monitor, region)'s current state (up/down/unknown).
+* ``GET /healthz`` — liveness.
+
+In-process agents (``uptime-ledger run``) hand their results to the same ingest path directly.
+The database has one writer: every storage call runs in one worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from aiohttp import web
+
+from probes import CHECKS
+from uptime.config import Config, Probing
+from uptime.probing.scheduler import Check, Job, Scheduler, config_jobs
+from uptime.probing.wire import RESULTS_PATH
+from uptime.store.recorder import Recorder
+from uptime.store.storage import Storage
+from uptime.web.api import get_status, healthz
+from uptime.web.ingest import post_results
+from uptime.web.keys import CONFIG, PROBES, RECORDER, TOKENS, Probes
+from uptime.web.tokens import region_tokens
+
+log = logging.getLogger(__name__)
+
+
+#: How often the collector prunes raw results older than ``probing.retention``.
+PRUNE_EVERY = 3600.0
+
+
+def local_regions(config: Config) -> tuple[str, ...]:
+    """Regions ``run`` probes itself: those without a ``token_file`` (no remote agent)."""
+    return tuple(r.id for r in config.regions if r.token_file is None)
+
+
+def make_app(
+    config: Config,
+    db: str | Path | Callable[[], Storage],
+    *,
+    probe_regions: Iterable[str] | None = None,
+    jobs: Sequence[Job] | None = None,
+    tokens: Mapping[str, str] | None = None,
+    probing: Probing | None = None,
+    checks: Mapping[str, Check] = CHECKS,
+    prune_every: float = PRUNE_EVERY,
+) -> web.Application:
+    """The collector app.
+
+    ``probe_regions`` are probed in-process (default: regions without a ``token_file``; pass
+    ``()`` for a collector only); ``jobs`` replaces the jobs the config gives them (tests,
+    benchmark, or a caller that built them already). ``tokens`` replaces the tokens read from
+    the regions' token files.
+    """
+    probing = probing or config.probing
+    regions = tuple(local_regions(config) if probe_regions is None else probe_regions)
+    app = web.Application(client_max_size=64 * 1024 * 1024)
+    app[CONFIG] = config
+    app[TOKENS] = dict(region_tokens(config) if tokens is None else tokens)
+    collector = Recorder.for_config(config, db)
+    app[RECORDER] = collector
+    app.router.add_post(RESULTS_PATH, post_results)
+    app.router.add_get("/api/v1/status", get_status)
+    app.router.add_get("/healthz", healthz)
+
+    async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
+        await collector.open()
+        try:
+            yield
+        finally:
+            await collector.close()
+
+    async def probes_ctx(app: web.Application) -> AsyncIterator[None]:
+        chosen = list(config_jobs(config, regions) if jobs is None else jobs)
+        if not chosen:
+            yield
+            return
+        canaries = {r.id: r.canary for r in config.regions if r.id in regions}
+        scheduler = Scheduler.from_probing(
+            chosen, collector.ingest, probing, checks=checks, canaries=canaries
+        )
+        app[PROBES] = Probes(scheduler, regions)
+        await scheduler.start()
+        try:
+            yield
+        finally:
+            await scheduler.stop()
+            await scheduler.session.close()
+
+    async def prune_ctx(app: web.Application) -> AsyncIterator[None]:
+        async def prune_forever() -> None:
+            while True:
+                try:
+                    pruned = await collector.prune(datetime.now(UTC) - probing.retention)
+                    if pruned:
+                        log.info("pruned %d raw results older than the retention", pruned)
+                except Exception:
+                    log.exception("pruning raw results failed")
+                await asyncio.sleep(prune_every)
+
+        task = asyncio.create_task(prune_forever(), name="uptime-prune")
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    # Cleanup runs in reverse: probes stop and flush before storage closes.
+    app.cleanup_ctx.extend([storage_ctx, prune_ctx, probes_ctx])
+    return app

@@ -1,0 +1,79 @@
+"""`POST /api/v1/results`: remote agents batches, authenticated by their regions bearer token."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+
+from aiohttp import web
+
+from uptime.probing.wire import MAX_RESULTS, WireError, decode_batch
+from uptime.web.keys import CONFIG, RECORDER, TOKENS
+from uptime.web.responses import json_error
+
+log = logging.getLogger(__name__)
+
+
+def _authenticated_region(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    given = token.strip().encode()
+    found = None
+    # Compare with every region's token, in constant time each, whatever matches first.
+    for region, expected in request.app[TOKENS].items():
+        if hmac.compare_digest(given, expected.encode()):
+            found = region
+    return found
+
+
+async def post_results(request: web.Request) -> web.Response:
+    """Ingest one batch from a remote agent."""
+    region = _authenticated_region(request)
+    if region is None:
+        return json_error(
+            401,
+            "missing or wrong bearer token: send 'Authorization: Bearer <token>' with the "
+            "token of the agent's region (regions.<region>.token_file on the collector)",
+            **{"WWW-Authenticate": 'Bearer realm="uptime-ledger"'},
+        )
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        return json_error(413, f"body too large; send at most {MAX_RESULTS} results per batch")
+    try:
+        payload = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return json_error(400, f"body is not JSON: {exc}")
+    try:
+        batch = decode_batch(payload)
+    except WireError as exc:
+        return json_error(422, str(exc))
+    config = request.app[CONFIG]
+    if batch.region not in config.region_ids:
+        return json_error(422, f"body.region: unknown region {batch.region!r}")
+    if batch.region != region:
+        return json_error(
+            403, f"the token is for region {region!r}, the batch says {batch.region!r}"
+        )
+    if not batch.agent.startswith(f"{region}-"):
+        return json_error(422, f"body.agent: expected an id starting with '{region}-'")
+    collector = request.app[RECORDER]
+    try:
+        new, ignored, last = await collector.ingest_batch(batch)
+    except Exception:
+        log.exception("storing a batch from agent %s failed", batch.agent)
+        return json_error(503, "storage unavailable; keep the batch and retry")
+    if ignored:
+        log.warning(
+            "agent %s sent %d results for monitors not probed from %s; ignored (is its "
+            "vendors.yaml the collector's?)",
+            batch.agent,
+            ignored,
+            region,
+        )
+    return web.json_response(
+        {"new": new, "ignored": ignored, "last_seq": last, "received": len(batch.results)}
+    )
