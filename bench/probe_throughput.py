@@ -108,7 +108,8 @@ async def _paced(rate: float, duration: float, launch: Callable[[], None]) -> in
 
 async def _ours(spec: dict[str, Any]) -> dict[str, Any]:
     from probes.result import ProbeResult, ProbeTarget
-    from uptime.probing.scheduler import Job, Scheduler, probe_session
+    from uptime.probing.jobs import Job
+    from uptime.probing.scheduler import Scheduler, probe_session
     from uptime.store.recorder import Recorder
 
     loop = asyncio.get_running_loop()

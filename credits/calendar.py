@@ -19,13 +19,13 @@ fall-back day (the repeated hour is 01:00–02:00, before the window starts), an
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Iterable
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
-import holidays as holidays_lib
-
+from credits.business_time import (
+    _require_aware,
+    add_business_days,
+    localize,
+)
 from credits.intervals import Interval
 from credits.model import (
     AnnouncedWindow,
@@ -37,177 +37,9 @@ from credits.model import (
     WindowKind,
 )
 
-__all__ = [
-    "CalendarRangeError",
-    "add_business_days",
-    "applies_to",
-    "claim_deadline",
-    "claim_deadlines",
-    "classify_announced",
-    "expand_recurring",
-    "is_business_day",
-    "localize",
-    "notice_deadline",
-    "notice_is_sufficient",
-    "vendor_windows",
-]
-
 # Time-zone offsets differ by at most about a day (Samoa skipped 2011-12-30 entirely), so
 # searching this far beyond a period's ends in wall-clock time cannot miss an occurrence.
 _SEARCH_MARGIN = timedelta(days=2)
-
-
-# --------------------------------------------------------------------------- business days
-
-
-class CalendarRangeError(ValueError):
-    """Business days were asked of a year the public holiday calendar does not cover."""
-
-
-@functools.lru_cache(maxsize=256)
-def _holiday_dates(country: str, subdivision: str | None, year: int) -> frozenset[date]:
-    """The public holidays (observed dates included) of one country/subdivision in one year.
-
-    Cached per year as an immutable set rather than caching one ``holidays`` object: that
-    object fills in years lazily by mutating itself on lookup, which is not safe when reports
-    run in worker threads. A year's set holds every date that falls in that year, including
-    an observed date pulled in from the next year's holiday (US: New Year's Day on a Saturday
-    is observed on Friday 31 December).
-
-    The ``holidays`` package knows each country's holidays for a range of years only (the US:
-    1777 to 2100) and silently gives none outside it; counting business days there would be
-    wrong, so it raises :class:`CalendarRangeError` instead.
-    """
-    table = holidays_lib.country_holidays(country, subdiv=subdivision, years=year)
-    if not table.start_year <= year <= table.end_year:
-        region = f"{country}-{subdivision}" if subdivision else country
-        raise CalendarRangeError(
-            f"the {region} public holiday calendar covers {table.start_year} to "
-            f"{table.end_year}; business days in {year} cannot be counted"
-        )
-    return frozenset(table)
-
-
-def is_business_day(day: date, calendar: BusinessCalendar) -> bool:
-    """Is ``day`` a business day?
-
-    Rule: Monday to Friday, and not a public holiday of the calendar's country (and
-    subdivision, if one is given). When a holiday falls on a weekend and the country observes
-    it on a weekday instead, that weekday is not a business day either (for example Friday
-    3 July 2026, when Independence Day is a Saturday). A calendar with no holiday country has
-    no holidays: every Monday to Friday is a business day.
-
-    ``day`` is a calendar date already in the calendar's time zone; pass a ``date``, not a
-    ``datetime``.
-    """
-    if isinstance(day, datetime):
-        raise TypeError("is_business_day takes a date; convert the datetime to a local date first")
-    if day.weekday() >= 5:
-        return False
-    if calendar.holidays is None:
-        return True
-    return day not in _holiday_dates(calendar.holidays, calendar.subdivision, day.year)
-
-
-@functools.lru_cache(maxsize=65_536)
-def add_business_days(day: date, n: int, calendar: BusinessCalendar) -> date:
-    """The ``n``-th business day after ``day``.
-
-    Rule: start counting on the day after ``day`` and skip weekends and holidays; the answer is
-    the day on which the count reaches ``n``. ``day`` itself is never counted, whether or not
-    it is a business day. For example, 5 business days after Thursday 20 November 2025 (US) is
-    Friday 28 November: Fri 21, Mon 24, Tue 25, Wed 26, (Thanksgiving Thu 27 skipped), Fri 28.
-    ``n = 0`` gives ``day`` back.
-    """
-    if n < 0:
-        raise ValueError(f"business days must be zero or more, got {n}")
-    current = day
-    counted = 0
-    while counted < n:
-        current += timedelta(days=1)
-        if is_business_day(current, calendar):
-            counted += 1
-    return current
-
-
-# --------------------------------------------------------------------------- wall clock
-
-
-def localize(wall: datetime, zone: ZoneInfo) -> datetime:
-    """The UTC instant at which the clock in ``zone`` first shows the wall time ``wall`` or later.
-
-    Rule: a wall time that happens twice (the hour repeated when clocks go back) means its
-    first occurrence; a wall time that never happens (the hour skipped when clocks go forward)
-    means the moment the clocks jump past it. ``wall`` is a naive date and time as read off a
-    local clock.
-    """
-    if wall.tzinfo is not None:
-        raise ValueError("localize takes a naive wall-clock time")
-    first = wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
-    if first.astimezone(zone).replace(tzinfo=None) == wall:
-        return first  # the time exists; fold=0 is its first occurrence
-    # ``wall`` is in a gap. fold=1 maps it with the offset after the jump, to an instant just
-    # before the jump; fold=0 (above) to one just after. The jump is the earliest instant
-    # between them whose clock reading has passed ``wall``.
-    low = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
-    high = first
-    while high - low > timedelta(microseconds=1):
-        middle = low + (high - low) / 2
-        if middle.astimezone(zone).replace(tzinfo=None) >= wall:
-            high = middle
-        else:
-            low = middle
-    return high
-
-
-def _require_aware(name: str, value: datetime) -> None:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{name} must be timezone-aware, got {value!r}")
-
-
-# --------------------------------------------------------------------------- claims and notice
-
-
-def claim_deadline(end: datetime, within: Span, calendar: BusinessCalendar) -> date:
-    """The last day on which a claim for an interruption that ended at ``end`` can be filed.
-
-    Rule: take the date on which the interruption ended, as read in the business calendar's
-    time zone, and count ``within`` business days from the next day (see
-    ``add_business_days``); the claim must be filed by the end of that day. ClassSwift: a
-    support ticket "within five (5) Business Days of the end of the service interruption".
-    When the contract gives a plain length of time instead (``48h``), the deadline is the
-    local date of the end plus that length.
-
-    The time zone matters: an interruption ending at 03:00 UTC on Friday 21 November 2025 ended
-    on Thursday 20 November in Los Angeles, so the count starts on Friday 21.
-    """
-    _require_aware("end", end)
-    zone = calendar.timezone
-    if within.business_days is not None:
-        return add_business_days(end.astimezone(zone).date(), within.business_days, calendar)
-    if within.delta is not None:
-        return (end + within.delta).astimezone(zone).date()
-    raise ValueError(f"claim period {within.text!r} has neither a duration nor business days")
-
-
-def claim_deadlines(
-    ends: Iterable[datetime], within: Span, calendar: BusinessCalendar
-) -> list[date]:
-    """``claim_deadline`` for each of ``ends``, in order; the business days are counted once per
-    local end date (a month's report asks for tens of thousands)."""
-    if within.business_days is None:
-        return [claim_deadline(end, within, calendar) for end in ends]
-    zone, days = calendar.timezone, within.business_days
-    by_day: dict[date, date] = {}
-    deadlines = []
-    for end in ends:
-        _require_aware("end", end)
-        day = end.astimezone(zone).date()
-        deadline = by_day.get(day)
-        if deadline is None:
-            deadline = by_day[day] = add_business_days(day, days, calendar)
-        deadlines.append(deadline)
-    return deadlines
 
 
 def notice_deadline(announced_at: datetime, notice: Span, calendar: BusinessCalendar) -> datetime:
@@ -243,9 +75,6 @@ def notice_is_sufficient(
     """
     _require_aware("start", start)
     return start >= notice_deadline(announced_at, notice, calendar)
-
-
-# --------------------------------------------------------------------------- windows
 
 
 def _cron_step(cron: str) -> timedelta:

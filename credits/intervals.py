@@ -24,19 +24,54 @@ LATEST = datetime(9900, 1, 1, tzinfo=UTC)
 #: The same in words, for error messages.
 IN_RANGE = f"a time from {EARLIEST:%Y-%m-%d} to {LATEST - MICROSECOND:%Y-%m-%d} UTC"
 
+#: What an instant read from a user looks like, for error messages.
+INSTANT_FORMS = "an ISO 8601 date and time with a UTC offset, e.g. 2026-12-03T22:00:00-05:00"
+
 __all__ = [
     "EARLIEST",
+    "INSTANT_FORMS",
     "IN_RANGE",
     "LATEST",
+    "InstantError",
     "Interval",
     "clip",
     "difference",
     "intersection",
     "normalise",
+    "parse_instant",
     "total_micros",
     "total_seconds",
     "union",
 ]
+
+
+class InstantError(ValueError):
+    """Why a text is not an instant the engine accepts: ``problem`` (``"is not an ISO 8601
+    time"``, ``"has no UTC offset"``, ``"is out of range"``) and what was ``expected``."""
+
+    def __init__(self, problem: str, expected: str) -> None:
+        super().__init__(f"{problem}; expected {expected}")
+        self.problem = problem
+        self.expected = expected
+
+
+def check_in_range(instant: datetime) -> datetime:
+    """``instant`` itself, if it is aware and inside the engine's span; else ``InstantError``."""
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise InstantError("has no UTC offset", INSTANT_FORMS)
+    if not EARLIEST <= instant < LATEST:
+        raise InstantError("is out of range", IN_RANGE)
+    return instant
+
+
+def parse_instant(text: str) -> datetime:
+    """The one reader of instants from users and agents (configuration, CSV, the wire format):
+    ISO 8601 with a UTC offset, inside ``EARLIEST``..``LATEST``; else ``InstantError``."""
+    try:
+        instant = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InstantError("is not an ISO 8601 time", INSTANT_FORMS) from None
+    return check_in_range(instant)
 
 
 class Interval(tuple[datetime, datetime]):

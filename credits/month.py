@@ -13,7 +13,8 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from credits.availability import MonthAvailability, month_availability, month_period
-from credits.calendar import claim_deadlines, vendor_windows
+from credits.calendar import vendor_windows
+from credits.claims import claim_deadlines
 from credits.credit import Credit, month_credit
 from credits.intervals import Interval
 from credits.model import MaintenanceWindow, QuorumRule, SlaPolicy, VendorCalendar

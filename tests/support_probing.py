@@ -13,7 +13,7 @@ from pathlib import Path
 from aiohttp import web
 
 from uptime.config import Config, Probing, load_config
-from uptime.probing.scheduler import Job, config_jobs
+from uptime.probing.jobs import Job, config_jobs
 
 REGIONS = ("chicago", "california", "atlanta")
 TOKENS = {r: f"{r}-token-0123456789abcdef" for r in REGIONS}

@@ -10,20 +10,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from credits.business_time import CalendarRangeError, add_business_days, is_business_day, localize
 from credits.calendar import (
-    CalendarRangeError,
-    add_business_days,
     applies_to,
-    claim_deadline,
-    claim_deadlines,
     classify_announced,
     expand_recurring,
-    is_business_day,
-    localize,
     notice_deadline,
     notice_is_sufficient,
     vendor_windows,
 )
+from credits.claims import claim_deadline, claim_deadlines
 from credits.intervals import Interval
 from credits.model import (
     AnnouncedWindow,

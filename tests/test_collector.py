@@ -19,7 +19,9 @@ from support_probing import FAST, TOKENS, Timeline, free_port, region_jobs, wait
 from credits.intervals import Interval
 from probes.result import FailureClass, ProbeResult
 from uptime.config import Config
-from uptime.probing.agent import Agent, AgentOptions, AgentRefused, Spool
+from uptime.errors import UsageError
+from uptime.probing.agent import Agent, AgentOptions, AgentRefused
+from uptime.probing.spool import Spool
 from uptime.probing.wire import encode_result
 from uptime.store.storage import Storage
 from uptime.web.app import make_app
@@ -351,7 +353,7 @@ async def test_agent_with_a_wrong_token_is_refused_at_once_and_keeps_its_spool(
     finally:
         await runner.cleanup()
     assert len(stored(tmp_path / "uptime.db")) == 2 + agent.scheduler.stats.results
-    with pytest.raises(ValueError, match="spool of region 'chicago', not 'atlanta'"):
+    with pytest.raises(UsageError, match="spool of region 'chicago', not 'atlanta'"):
         Spool(spool_path, "atlanta")
 
 

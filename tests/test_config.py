@@ -25,6 +25,7 @@ from uptime.config import (
     parse_duration,
     render_config,
 )
+from uptime.errors import UptimeLedgerError
 
 ROOT = Path(__file__).resolve().parents[1]
 VENDORS = ROOT / "vendors.yaml"
@@ -208,7 +209,10 @@ def test_values_are_frozen(base: Config) -> None:
 def test_unknown_vendor_lookup_lists_known_ids(base: Config) -> None:
     with pytest.raises(UnknownVendorError, match=r"unknown vendor 'nope'.*acme") as info:
         base.vendor("nope")
-    assert isinstance(info.value, KeyError)
+    # A user's mistake, not a KeyError: the CLI shows it as bad input (exit 2) and an internal
+    # KeyError stays a bug with a traceback.
+    assert not isinstance(info.value, KeyError)
+    assert isinstance(info.value, UptimeLedgerError) and info.value.exit_code == 2
 
 
 def test_vendor_missing_from_maintenance_file_has_empty_calendar(tmp_path: Path) -> None:

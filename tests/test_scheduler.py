@@ -16,7 +16,8 @@ from support_probing import free_port, wait_for
 
 from probes import CHECKS
 from probes.result import FailureClass, ProbeResult, ProbeTarget
-from uptime.probing.scheduler import Job, Scheduler, phase_offset, probe_session
+from uptime.probing.jobs import Job, phase_offset
+from uptime.probing.scheduler import Scheduler, probe_session
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
 

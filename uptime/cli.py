@@ -16,18 +16,15 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from credits.calendar import CalendarRangeError, vendor_windows
+from credits.calendar import vendor_windows
 from credits.intervals import EARLIEST, LATEST, Interval
 from reports.json_report import report_text, vendor_json_text
 from reports.maintenance import windows_table
 from reports.runner import VENDORS_PER_WORKER, Month, render_month, usable_cpus
-from uptime.config import Config, ConfigError, default_files, load_config, render_config
-from uptime.sources.imported import ImportRejected, read_outages_csv
-from uptime.store.storage import Storage, StorageError
-
-
-class UsageError(Exception):
-    """A bad argument: reported on one line, exit status 2."""
+from uptime.config import Config, default_files, load_config, render_config
+from uptime.errors import FileAccessError, UptimeLedgerError, UsageError
+from uptime.sources.imported import read_outages_csv
+from uptime.store.storage import Storage
 
 
 def config_paths(vendors: str | None, maintenance: str | None) -> tuple[Path, Path]:
@@ -54,7 +51,7 @@ def _write_atomically(path: Path, text: str) -> None:
         os.replace(tmp, path)
     except OSError as error:
         Path(tmp).unlink(missing_ok=True)
-        raise OSError(error.errno, error.strerror, str(path)) from error
+        raise FileAccessError(path, error) from error
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -204,20 +201,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     # Imported here: the other commands do not need the event loop or the web stack.
     import asyncio
 
-    from uptime.probing.scheduler import config_jobs
+    from uptime.probing.jobs import config_jobs
     from uptime.probing.wire import RESULTS_PATH
     from uptime.web.app import local_regions, make_app
     from uptime.web.serve import event_loop_factory, serve
-    from uptime.web.tokens import SetupError
 
     config = _load(args)
     _setup_logging()
     regions = local_regions(config)
     jobs = config_jobs(config, regions)
-    try:
-        app = make_app(config, args.db, probe_regions=regions, jobs=jobs)
-    except SetupError as error:
-        raise UsageError(str(error)) from None
+    app = make_app(config, args.db, probe_regions=regions, jobs=jobs)
     remote = [r.id for r in config.regions if r.token_file is not None]
     monitors = {(j.target.vendor, j.target.monitor) for j in jobs}
 
@@ -255,22 +248,20 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_agent(args: argparse.Namespace) -> int:
     import asyncio
 
-    from uptime.probing.agent import Agent, AgentRefused, default_spool
+    from uptime.probing.agent import Agent, AgentRefused
+    from uptime.probing.spool import default_spool
     from uptime.web.serve import event_loop_factory
     from uptime.web.tokens import SetupError, read_token
 
     config = _load(args)
-    config.region(args.region)  # KeyError naming the configured regions
+    config.region(args.region)  # UsageError naming the configured regions
     try:
         token = read_token(Path(args.token_file))
     except SetupError as error:
         raise UsageError(f"--token-file {error}") from None
     _setup_logging()
     spool = Path(args.spool) if args.spool else default_spool(args.region)
-    try:
-        agent = Agent(config, args.region, args.collector, token, spool)
-    except ValueError as error:
-        raise UsageError(str(error)) from None
+    agent = Agent(config, args.region, args.collector, token, spool)
     if not agent.jobs:
         raise UsageError(f"no monitor is probed from region {args.region!r}; nothing to do")
 
@@ -289,8 +280,6 @@ def cmd_agent(args: argparse.Namespace) -> int:
     except AgentRefused as error:
         print(f"uptime-ledger: error: {error}; stopping (results stay in {spool})", file=sys.stderr)
         return 1
-    except ValueError as error:  # a spool file of another region
-        raise UsageError(str(error)) from None
     print(f"uptime-ledger: agent {agent.agent_id} stopped", file=sys.stderr)
     return 0
 
@@ -436,24 +425,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
-    except (ConfigError, UsageError) as error:
-        print(f"uptime-ledger: error: {error}", file=sys.stderr)
-        return 2
-    except (StorageError, CalendarRangeError) as error:
-        print(f"uptime-ledger: error: {error}", file=sys.stderr)
-        return 1
-    except ImportRejected as error:
-        for problem in error.problems:
-            print(f"uptime-ledger: error: {problem}", file=sys.stderr)
-        print("uptime-ledger: nothing was imported", file=sys.stderr)
-        return 1
-    except OSError as error:
-        where = f"{error.filename}: " if error.filename else ""
-        print(f"uptime-ledger: error: {where}{error.strerror or error}", file=sys.stderr)
-        return 1
-    except KeyError as error:
-        print(f"uptime-ledger: error: {error.args[0]}", file=sys.stderr)
-        return 2
+    except UptimeLedgerError as error:
+        for line in error.lines():
+            print(f"uptime-ledger: error: {line}", file=sys.stderr)
+        if error.outcome:
+            print(f"uptime-ledger: {error.outcome}", file=sys.stderr)
+        return error.exit_code
 
 
 if __name__ == "__main__":

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime
 
+from uptime.errors import UsageError
+
 # --------------------------------------------------------------------------------------------
 # Errors
 
 
-class ConfigError(Exception):
+class ConfigError(UsageError):
     """A configuration problem, located: ``<file>:<line>: <field>: <problem>; expected <what>``.
 
     ``line`` is 1-based, or ``None`` when the problem is the file itself (missing, unreadable);
@@ -35,7 +37,7 @@ class ConfigError(Exception):
         return str(self.args[0])
 
 
-class UnknownVendorError(KeyError):
+class UnknownVendorError(UsageError):
     """``Config.vendor()`` was asked for an id that is not configured."""
 
     def __init__(self, vendor_id: str, known: Iterable[str]) -> None:
@@ -44,9 +46,6 @@ class UnknownVendorError(KeyError):
         super().__init__(
             f"unknown vendor {vendor_id!r}; configured vendors: {', '.join(self.known) or 'none'}"
         )
-
-    def __str__(self) -> str:  # KeyError would print the repr of the message
-        return str(self.args[0])
 
 
 def _show(value: object) -> str:

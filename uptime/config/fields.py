@@ -13,7 +13,12 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, available_timezones
 
 from credits.credit import CENT
-from credits.intervals import EARLIEST, IN_RANGE, LATEST
+from credits.intervals import (
+    INSTANT_FORMS,
+    InstantError,
+    check_in_range,
+    parse_instant,
+)
 from credits.model import (
     Span,
 )
@@ -257,21 +262,17 @@ def _zone(value: object, at: _At) -> ZoneInfo:
     raise at.got(value, expected + _suggest(value, _zone_names()))
 
 
-DATETIME_FORMS = "an ISO 8601 date and time with a UTC offset, e.g. 2026-12-03T22:00:00-05:00"
+DATETIME_FORMS = INSTANT_FORMS
 
 
 def _datetime(value: object, at: _At) -> datetime:
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value.strip())
-        except ValueError:
-            raise at.got(value, DATETIME_FORMS) from None
-    else:  # a bare date, a number...
-        raise at.got(value, DATETIME_FORMS)
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise at.error(f"{_show(value)} needs a UTC offset", DATETIME_FORMS)
-    if not EARLIEST <= moment < LATEST:
-        raise at.got(value, IN_RANGE)
-    return moment
+    try:
+        if isinstance(value, datetime):  # YAML's own timestamps
+            return check_in_range(value)
+        if isinstance(value, str):
+            return parse_instant(value)
+    except InstantError as error:
+        if error.problem == "has no UTC offset":
+            raise at.error(f"{_show(value)} needs a UTC offset", error.expected) from None
+        raise at.got(value, error.expected) from None
+    raise at.got(value, DATETIME_FORMS)  # a bare date, a number...

@@ -14,6 +14,7 @@ from credits.model import (
     VendorCalendar,
 )
 from uptime.config.errors import UnknownVendorError
+from uptime.errors import UsageError
 
 # --------------------------------------------------------------------------------------------
 # The configuration values
@@ -112,14 +113,14 @@ class Config:
         return tuple(v.id for v in self.vendors)
 
     def region(self, region_id: str) -> Region:
-        """The region with this id (``KeyError`` naming the known ids otherwise)."""
+        """The region with this id (``UsageError`` naming the known ids otherwise)."""
         for region in self.regions:
             if region.id == region_id:
                 return region
-        raise KeyError(f"unknown region {region_id!r}; regions: {', '.join(self.region_ids)}")
+        raise UsageError(f"unknown region {region_id!r}; regions: {', '.join(self.region_ids)}")
 
     def vendor(self, vendor_id: str) -> Vendor:
-        """The vendor with this id; ``UnknownVendorError`` (a ``KeyError``) lists the known ids."""
+        """The vendor with this id; ``UnknownVendorError`` lists the known ids."""
         for vendor in self.vendors:
             if vendor.id == vendor_id:
                 return vendor

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from credits.intervals import EARLIEST, IN_RANGE, LATEST
+from credits.intervals import InstantError, parse_instant
 from probes.evidence import short
 from probes.result import FailureClass, ProbeResult
 
@@ -85,14 +85,9 @@ def _instant(text: str | None, where: str) -> datetime | None:
     if text is None:
         return None
     try:
-        instant = datetime.fromisoformat(text)
-    except ValueError:
-        raise WireError(f"{where}: {text[:40]!r} is not an ISO 8601 time") from None
-    if instant.tzinfo is None:
-        raise WireError(f"{where}: {text[:40]!r} has no UTC offset")
-    if not EARLIEST <= instant < LATEST:
-        raise WireError(f"{where}: {text[:40]!r} is out of range; expected {IN_RANGE}")
-    return instant
+        return parse_instant(text)
+    except InstantError as error:
+        raise WireError(f"{where}: {text[:40]!r} {error}") from None
 
 
 def decode_result(item: object, region: str, where: str) -> ProbeResult:

@@ -8,35 +8,32 @@ from collections.abc import Collection
 from datetime import datetime
 from pathlib import Path
 
-from credits.intervals import EARLIEST, IN_RANGE, LATEST, Interval
+from credits.intervals import InstantError, Interval, parse_instant
+from uptime.errors import UptimeLedgerError
 from uptime.store.storage import OutageRow
 
 REQUIRED_COLUMNS = ("vendor", "region", "start", "end")
 OPTIONAL_COLUMNS = ("note",)
 
 
-class ImportRejected(Exception):
+class ImportRejected(UptimeLedgerError):
     """The file was not imported; ``problems`` holds one line per bad row."""
 
     def __init__(self, problems: list[str]) -> None:
         super().__init__("\n".join(problems))
         self.problems = problems
 
+    outcome = "nothing was imported"
+
+    def lines(self) -> list[str]:
+        return self.problems
+
 
 def _parse_time(text: str, column: str) -> datetime:
     try:
-        value = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise ValueError(
-            f"{column}: {text!r} is not an ISO 8601 time; expected e.g. 2025-02-03T09:00:00-05:00"
-        ) from None
-    if value.tzinfo is None:
-        raise ValueError(
-            f"{column}: {text!r} has no UTC offset; expected e.g. 2025-02-03T09:00:00Z"
-        )
-    if not EARLIEST <= value < LATEST:
-        raise ValueError(f"{column}: {text!r} is out of range; expected {IN_RANGE}")
-    return value
+        return parse_instant(text)
+    except InstantError as error:
+        raise ValueError(f"{column}: {text!r} {error}") from None
 
 
 def read_outages_csv(

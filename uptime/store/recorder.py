@@ -9,7 +9,7 @@ from typing import Any
 
 from probes.result import ProbeResult
 from uptime.config import Config
-from uptime.probing.scheduler import stale_limits
+from uptime.probing.jobs import stale_limits
 from uptime.probing.wire import Batch
 from uptime.store.storage import Storage
 from uptime.store.writer import WriterThread

@@ -1,178 +1,36 @@
-"""SQLite storage (sqlite-utils, WAL, migrations): imported outages and what probes saw.
-
-Times are stored as fixed-width UTC ISO 8601 text (``2025-02-01T08:00:00.000000+00:00``) so that
-text order is time order and the file stays readable with the sqlite3 shell.
-"""
+"""The database of a running uptime-ledger: imported outages and what probes saw."""
 
 from __future__ import annotations
 
-import contextlib
-import json
-import sqlite3
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
 
 from credits.intervals import Interval
 
 if TYPE_CHECKING:
     from probes.result import ProbeResult
+from uptime.store.database import (
+    HOUR_SUFFIX,
+    _vendor_filter,
+    from_db_time,
+    insert_rows,
+    open_database,
+    refusing_unusable,
+    to_db_time,
+)
+from uptime.store.migrations import migrations
 from uptime.store.states import ClosedInterval, Key, OpenState, StateTracker, open_as_intervals
 
 #: vendor → monitor → region → intervals
 Seen = dict[str, dict[str, dict[str, list[Interval]]]]
 
-#: What follows "YYYY-MM-DDTHH:" in the stored text of a whole hour.
-HOUR_SUFFIX = "00:00.000000+00:00"
 
 #: Used when a result's monitor has no configured staleness (e.g. removed from the config).
 DEFAULT_STALE_AFTER = timedelta(minutes=5)
-
-migrations = Migrations("uptime-ledger")
-
-
-@migrations()
-def m001_outages(db: Database) -> None:
-    db["outages"].create(
-        {
-            "vendor": str,
-            "region": str,
-            "start": str,
-            "end": str,
-            "note": str,
-            "imported_at": str,
-        },
-        # The same (vendor, region, start, end) is the same outage: importing it twice is a no-op.
-        pk=("vendor", "region", "start", "end"),
-    )
-    db["outages"].create_index(["start"])
-    db["outages"].create_index(["end"])
-
-
-@migrations()
-def m002_probe_results(db: Database) -> None:
-    db["results"].create(
-        {
-            "vendor": str,
-            "monitor": str,
-            "region": str,
-            "at": str,
-            "ok": int,
-            "degraded": int,
-            "latency": float,
-            "status": int,
-            "error": str,
-            "message": str,
-            "agent": str,
-        }
-    )
-    db["results"].create_index(["at"])
-    db["state_intervals"].create(
-        {"vendor": str, "monitor": str, "region": str, "state": str, "start": str, "end": str},
-        pk=("vendor", "monitor", "region", "start"),
-    )
-    db["state_intervals"].create_index(["start"])
-    db["state_intervals"].create_index(["end"])
-    db["open_states"].create(
-        {
-            "vendor": str,
-            "monitor": str,
-            "region": str,
-            "state": str,
-            "start": str,
-            "last_seen": str,
-            "stale_after_s": float,
-        },
-        pk=("vendor", "monitor", "region"),
-    )
-    db["agent_progress"].create({"agent": str, "last_seq": int}, pk="agent")
-    db["hourly"].create(
-        {
-            "vendor": str,
-            "monitor": str,
-            "region": str,
-            "hour": str,
-            "probes": int,
-            "failures": int,
-            "degraded": int,
-            "latency_sum": float,
-            "latency_max": float,
-        },
-        pk=("vendor", "monitor", "region", "hour"),
-    )
-
-
-@migrations()
-def m003_down_interval_index(db: Database) -> None:
-    # Reports read only down and unknown intervals ending after the month starts: a partial
-    # covering index answers that without touching the table.
-    db.execute(
-        "create index idx_state_intervals_not_up on state_intervals "
-        "(\"end\", start, vendor, monitor, region, state) where state != 'up'"
-    )
-
-
-@migrations()
-def m004_first_seen(db: Database) -> None:
-    # When each (monitor, region) first reported: before that, and for a configured region
-    # that never reported, nobody was looking from there.
-    db["first_seen"].create(
-        {"vendor": str, "monitor": str, "region": str, "at": str},
-        pk=("vendor", "monitor", "region"),
-    )
-    db.execute(
-        "insert into first_seen (vendor, monitor, region, at) "
-        "select vendor, monitor, region, min(start) from ("
-        "  select vendor, monitor, region, start from state_intervals"
-        "  union all select vendor, monitor, region, start from open_states"
-        ") group by vendor, monitor, region"
-    )
-
-
-@migrations()
-def m005_certificate_expiry(db: Database) -> None:
-    # The TLS certificate's notAfter as each HTTPS probe saw it: evidence, and a warning ahead.
-    db["results"].add_column("cert_expires_at", str)
-
-
-def insert_rows(
-    conn: sqlite3.Connection, insert: str, rows: Sequence[Sequence[object]], upsert: str = ""
-) -> None:
-    """Run ``insert`` for every row with ONE statement over a JSON array of the rows.
-
-    ``executemany`` releases the GIL for each row; with the event loop busy in the other thread
-    the two hand it back and forth thousands of times a batch. One statement per table keeps
-    the writer thread cheap. ``upsert`` is an optional ``on conflict ...`` clause."""
-    if not rows:
-        return
-    columns = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(rows[0])))
-    # "where true" lets SQLite's parser tell the upsert clause from a join constraint.
-    conn.execute(
-        f"{insert} select {columns} from json_each(?) where true {upsert}",
-        [json.dumps(rows, separators=(",", ":"))],
-    )
-
-
-def _vendor_filter(vendors: Collection[str] | None) -> tuple[str, list[str]]:
-    """An ``and vendor in (...)`` clause and its parameter, or nothing for every vendor."""
-    if vendors is None:
-        return "", []
-    return " and vendor in (select value from json_each(?))", [json.dumps(list(vendors))]
-
-
-def to_db_time(instant: datetime) -> str:
-    """Fixed-width UTC text for an aware datetime."""
-    return instant.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def from_db_time(text: str) -> datetime:
-    return datetime.fromisoformat(text)
 
 
 @dataclass(frozen=True)
@@ -183,29 +41,6 @@ class OutageRow:
     region: str
     interval: Interval
     note: str = ""
-
-
-class StorageError(Exception):
-    """The database file cannot be used (not SQLite, a directory, unreadable...): one line."""
-
-
-@contextlib.contextmanager
-def refusing_unusable(path: str | Path, what: str) -> Iterator[None]:
-    """Turn SQLite's complaint about a file that cannot be ``what`` into a :class:`StorageError`
-    naming the file."""
-    try:
-        yield
-    except sqlite3.DatabaseError as error:  # OperationalError included
-        raise StorageError(f"{path}: cannot be used as {what} ({error})") from None
-
-
-def open_database(path: str | Path) -> Database:
-    """An SQLite file in WAL mode that waits up to 5 s for another writer."""
-    db = Database(path)
-    if str(path) != ":memory:":
-        db.enable_wal()
-    db.execute("PRAGMA busy_timeout = 5000")
-    return db
 
 
 class Storage:

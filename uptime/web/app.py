@@ -24,7 +24,8 @@ from aiohttp import web
 
 from probes import CHECKS
 from uptime.config import Config, Probing
-from uptime.probing.scheduler import Check, Job, Scheduler, config_jobs
+from uptime.probing.jobs import Job, config_jobs
+from uptime.probing.scheduler import Check, Scheduler
 from uptime.probing.wire import RESULTS_PATH
 from uptime.store.recorder import Recorder
 from uptime.store.storage import Storage

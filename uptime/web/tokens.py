@@ -5,13 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from uptime.config import Config
+from uptime.errors import UptimeLedgerError
 
 #: Shortest agent token the collector accepts (a guessable token is no token).
 MIN_TOKEN_LENGTH = 16
 
 
-class SetupError(Exception):
+class SetupError(UptimeLedgerError):
     """The collector cannot start (a token file is missing...); one line for the operator."""
+
+    exit_code = 2
 
 
 def read_token(path: Path) -> str:

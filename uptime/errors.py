@@ -1,0 +1,49 @@
+"""Every error a user can cause, under one base with its exit status.
+
+The command line catches :class:`UptimeLedgerError` and nothing broader: it prints each line of
+``lines()`` after ``uptime-ledger: error:`` and exits with ``exit_code``. Anything else that
+escapes is a bug and keeps its traceback.
+
+- ``UptimeLedgerError`` (exit 1): the base.
+  - ``UsageError`` (exit 2): a bad command-line argument.
+  - ``ConfigError`` (exit 2, ``uptime.config.errors``): a value in vendors.yaml or
+    maintenance_windows.yaml, located by file, line and field.
+    - ``UnknownVendorError`` (exit 2): a vendor id that is not configured.
+  - ``ImportRejected`` (exit 1, ``uptime.sources.imported``): an outage CSV with bad rows; one
+    line per row, nothing imported.
+  - ``StorageError`` (exit 1, ``uptime.store.database``): the database or a spool cannot be
+    used (not SQLite, a directory, read-only...).
+  - ``SetupError`` (exit 1, ``uptime.web.tokens``): the collector or an agent cannot start (a
+    token file is missing or too short).
+  - ``AgentRefused`` (exit 1, ``uptime.probing.agent``): the collector refused the agent's token.
+  - ``CalendarRangeError`` (exit 1, ``credits.business_time``): a date beyond the years whose
+    public holidays are known.
+  - ``FileAccessError`` (exit 1): a file named on the command line cannot be read or written.
+"""
+
+from __future__ import annotations
+
+
+class UptimeLedgerError(Exception):
+    """A problem the user can fix, told in one line (``lines()`` for several)."""
+
+    exit_code = 1
+    #: A closing line printed after the problems, without "error:" (what did not happen).
+    outcome: str | None = None
+
+    def lines(self) -> list[str]:
+        """What to print, one problem per line."""
+        return [str(self)]
+
+
+class UsageError(UptimeLedgerError):
+    """A bad command-line argument."""
+
+    exit_code = 2
+
+
+class FileAccessError(UptimeLedgerError):
+    """A file the user named cannot be read or written: ``<path>: <why>``."""
+
+    def __init__(self, path: object, error: OSError) -> None:
+        super().__init__(f"{path}: {error.strerror or error}")

@@ -1,0 +1,83 @@
+"""Opening the SQLite file, and the text form of times in it.
+
+Times are stored as fixed-width UTC ISO 8601 text (``2025-02-01T08:00:00.000000+00:00``) so that
+text order is time order and the file stays readable with the sqlite3 shell.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Collection, Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlite_utils import Database
+
+from uptime.errors import UptimeLedgerError
+
+if TYPE_CHECKING:
+    pass
+
+
+#: What follows "YYYY-MM-DDTHH:" in the stored text of a whole hour.
+HOUR_SUFFIX = "00:00.000000+00:00"
+
+
+def insert_rows(
+    conn: sqlite3.Connection, insert: str, rows: Sequence[Sequence[object]], upsert: str = ""
+) -> None:
+    """Run ``insert`` for every row with ONE statement over a JSON array of the rows.
+
+    ``executemany`` releases the GIL for each row; with the event loop busy in the other thread
+    the two hand it back and forth thousands of times a batch. One statement per table keeps
+    the writer thread cheap. ``upsert`` is an optional ``on conflict ...`` clause."""
+    if not rows:
+        return
+    columns = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(rows[0])))
+    # "where true" lets SQLite's parser tell the upsert clause from a join constraint.
+    conn.execute(
+        f"{insert} select {columns} from json_each(?) where true {upsert}",
+        [json.dumps(rows, separators=(",", ":"))],
+    )
+
+
+def _vendor_filter(vendors: Collection[str] | None) -> tuple[str, list[str]]:
+    """An ``and vendor in (...)`` clause and its parameter, or nothing for every vendor."""
+    if vendors is None:
+        return "", []
+    return " and vendor in (select value from json_each(?))", [json.dumps(list(vendors))]
+
+
+def to_db_time(instant: datetime) -> str:
+    """Fixed-width UTC text for an aware datetime."""
+    return instant.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def from_db_time(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+class StorageError(UptimeLedgerError):
+    """The database file cannot be used (not SQLite, a directory, unreadable...): one line."""
+
+
+@contextlib.contextmanager
+def refusing_unusable(path: str | Path, what: str) -> Iterator[None]:
+    """Turn SQLite's complaint about a file that cannot be ``what`` into a :class:`StorageError`
+    naming the file."""
+    try:
+        yield
+    except sqlite3.DatabaseError as error:  # OperationalError included
+        raise StorageError(f"{path}: cannot be used as {what} ({error})") from None
+
+
+def open_database(path: str | Path) -> Database:
+    """An SQLite file in WAL mode that waits up to 5 s for another writer."""
+    db = Database(path)
+    if str(path) != ":memory:":
+        db.enable_wal()
+    db.execute("PRAGMA busy_timeout = 5000")
+    return db
