@@ -1,4 +1,4 @@
-"""uptime/config.py: the shipped files load, bad input is refused with file, line and field."""
+"""uptime/config/: the shipped files load, bad input is refused with file, line and field."""
 
 from __future__ import annotations
 
