@@ -16,13 +16,14 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from support_probing import TOKENS, write_config
+from support_probing import FAST, TOKENS, free_port, wait_for, write_config
 
 from credits.intervals import Interval
 from credits.month import vendor_month
 from probes import CHECKS
 from probes.result import FailureClass, ProbeResult, ProbeTarget
 from uptime.config import Config, Probing
+from uptime.probing.agent import Agent, AgentOptions
 from uptime.probing.jobs import Job, stale_limits
 from uptime.probing.scheduler import Scheduler
 from uptime.probing.spool import Spool
@@ -178,6 +179,45 @@ async def test_in_process_results_from_the_future_are_not_stored(tmp_path: Path)
         assert "2031" not in "".join(stored) and all(stored)
     finally:
         await recorder.close()
+
+
+async def test_an_agent_drops_what_its_clock_stamped_in_the_future_and_goes_on(
+    tmp_path: Path,
+) -> None:
+    # Spooled while the site's clock was years ahead, since corrected: refused by the collector
+    # (422), then dropped by the agent, which sends the rest instead of stopping for good.
+    config = write_config(tmp_path, "http://127.0.0.1:9/", interval="1m")
+    port = free_port()
+    runner = web.AppRunner(
+        make_app(config, tmp_path / "uptime.db", probe_regions=(), tokens=TOKENS)
+    )
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    spool_path = tmp_path / "agent.db"
+    now = datetime.now(UTC)
+    with Spool(spool_path, "chicago") as spool:
+        spool.append([encode_result(probe(now - timedelta(seconds=9), True))])
+        spool.append([encode_result(probe(FUTURE, False))])
+        spool.append([encode_result(probe(now - timedelta(seconds=8), False))])
+    agent = Agent(
+        config, "chicago", f"http://127.0.0.1:{port}", TOKENS["chicago"], spool_path,
+        jobs=[], probing=FAST, options=AgentOptions(backoff_min=0.1, backoff_max=0.3),
+    )  # fmt: skip
+    stop = asyncio.Event()
+    running = asyncio.create_task(agent.run(stop))
+    try:
+        assert await wait_for(lambda: agent.sent >= 2 or running.done(), 5)
+        assert not running.done()  # still running, not refused
+        stop.set()
+        await running
+        rows = await runner.app[RECORDER].call(
+            lambda s: s.db.execute("select at, ok from results order by at").fetchall()
+        )
+    finally:
+        await runner.cleanup()
+    assert [ok for _, ok in rows] == [1, 0] and not any(at.startswith("2031") for at, _ in rows)
+    with Spool(spool_path, "chicago") as spool:
+        assert spool.pending() == 0
 
 
 # ---------------------------------------------------------------- an outage and its confirmation
