@@ -90,12 +90,14 @@ async def test_a_result_stamped_in_the_future_is_refused_and_freezes_nothing(
     rows = await collector.call(lambda s: s.db.execute("select count(*) from results").fetchone())
     assert rows == (0,)  # nothing of the refused batch is stored
 
-    # Within the allowed skew is accepted; later real results still move the intervals.
+    # Within the allowed skew is accepted and moves the state; a little past it is refused.
     ahead = now + MAX_CLOCK_SKEW - timedelta(seconds=5)
-    resp = await post(client, 1, [probe(now - timedelta(seconds=3), True), probe(ahead, True)])
+    resp = await post(client, 1, [probe(now - timedelta(seconds=3), True), probe(ahead, False)])
     assert resp.status == 200
+    (state,) = await collector.states(ahead)
+    assert (state["state"], state["since"]) == ("down", ahead)
     far_ahead = now + MAX_CLOCK_SKEW + timedelta(seconds=30)
-    resp = await post(client, 3, [probe(far_ahead, False)])
+    resp = await post(client, 3, [probe(far_ahead, True)])
     assert resp.status == 422 and "body.results[0].at" in (await resp.json())["error"]
 
 
@@ -150,7 +152,7 @@ def test_the_tracker_ignores_instants_past_its_clock_plus_the_skew() -> None:
     tracker = StateTracker(clock=lambda: clock[0])
     stale = timedelta(seconds=130)
     assert tracker.observe(probe(t0 - timedelta(seconds=60), True), stale) == []
-    # Just inside the skew moves the state; just past it does nothing at all.
+    # A second past the skew does nothing at all; at the skew, the result counts.
     assert tracker.observe(probe(t0 + MAX_CLOCK_SKEW + timedelta(seconds=1), False), stale) == []
     assert tracker.open[KEY].last_seen == t0 - timedelta(seconds=60)
     (closed,) = tracker.observe(probe(t0 + MAX_CLOCK_SKEW, False), stale)
