@@ -7,6 +7,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from probes.result import FailureClass, ProbeResult
 from uptime.config import Config
 from uptime.errors import UsageError
 from uptime.probing.agent import Agent, AgentOptions, AgentRefused
+from uptime.probing.jobs import stale_limits
 from uptime.probing.spool import Spool
 from uptime.probing.wire import encode_result
 from uptime.store.storage import Storage
@@ -228,9 +230,10 @@ async def test_status_and_healthz(client: TestClient) -> None:
     status = await (await client.get("/api/v1/status")).json()
     (state,) = status["states"]
     assert (state["vendor"], state["monitor"], state["region"]) == ("sim", "m0", "chicago")
-    # Long ago (2025), so no longer trusted: unknown since the stale limit (2 × 1 s + 1 s).
+    # Long ago (2025), so no longer trusted: unknown since the stale limit, one interval plus
+    # the longest confirmation (5 s of retries, the last attempt's 1 s and its grace).
     assert state["state"] == "unknown"
-    assert state["since"] == (T0 + timedelta(seconds=4)).isoformat()
+    assert state["since"] == (T0 + timedelta(seconds=1 + 7.25)).isoformat()
 
 
 async def test_a_region_without_a_token_file_accepts_no_agent(
@@ -364,7 +367,7 @@ async def test_a_region_that_stops_reporting_becomes_unknown(
     aiohttp_server: ServerFactory, tmp_path: Path
 ) -> None:
     target = await aiohttp_server(Timeline({}).app())
-    config = write_config(tmp_path, str(target.make_url("/")))
+    config = replace(write_config(tmp_path, str(target.make_url("/"))), probing=FAST)
     port = free_port()
     runner = await start_collector(
         make_app(config, tmp_path / "uptime.db", probe_regions=(), tokens=TOKENS), port
@@ -380,8 +383,8 @@ async def test_a_region_that_stops_reporting_becomes_unknown(
         states = await collector.states(datetime.now(UTC))
         assert [s["state"] for s in states] == ["up"]
         last_seen = states[0]["last_seen"]
-        # 2 × interval + timeout = 3 s after the last result, the region is unknown.
-        limit = last_seen + timedelta(seconds=3)
+        # The stale limit after the last result, the region is unknown.
+        limit = last_seen + stale_limits(config)[("sim", "m0")]
         await asyncio.sleep(max(0.0, (limit - datetime.now(UTC)).total_seconds()) + 0.2)
         now = datetime.now(UTC)
         (state,) = await collector.states(now)

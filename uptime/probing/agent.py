@@ -8,7 +8,10 @@ and the sender retries with exponential backoff; when the collector is back it r
 sequence order. The collector ingests idempotently by (agent, sequence), so a batch sent twice
 (acknowledgement lost, agent restarted) counts once. Any other 4xx (wrong token, unknown
 region, a body the collector refuses) stops the agent with a clear message: retrying would not
-help, and the spool keeps every result for when the cause is fixed.
+help, and the spool keeps every result for when the cause is fixed. One exception: results the
+collector refuses as stamped in the future (more than ``MAX_CLOCK_SKEW`` past its clock) that
+are in the future by the agent's own clock too were stamped while that clock was wrong; they are
+dropped from the spool (with a warning) rather than stopping the agent for good.
 
 The agent id is ``<region>-<12 hex digits>``, made once and kept in the spool file with the next
 sequence number, so a restarted agent is the same agent and continues its numbering.
@@ -28,6 +31,7 @@ from pathlib import Path
 
 import aiohttp
 
+from credits.intervals import parse_instant
 from probes import CHECKS
 from probes.result import ProbeResult
 from uptime.config import Config, Probing
@@ -36,6 +40,7 @@ from uptime.probing.jobs import Job, config_jobs
 from uptime.probing.scheduler import Check, Scheduler
 from uptime.probing.spool import MAX_POST, Spool
 from uptime.probing.wire import RESULTS_PATH, encode_result
+from uptime.store.states import MAX_CLOCK_SKEW
 from uptime.store.writer import WriterThread
 
 log = logging.getLogger(__name__)
@@ -198,6 +203,8 @@ class Agent:
             return False
         status, reply = outcome
         if not 200 <= status < 300:
+            if status == 422 and await self._drop_future(first_seq, count, results):
+                return True  # send the rest at once
             self._judge(status, reply)
             return False
         await self._worker.call(Spool.acknowledge, first_seq + count - 1)
@@ -210,6 +217,24 @@ class Agent:
                 self._collector_down_since.isoformat(timespec="seconds"),
             )
             self._collector_down_since = None
+        return True
+
+    async def _drop_future(self, first_seq: int, count: int, results: str) -> bool:
+        """Drop the spooled results stamped past this agent's own clock (plus the skew the
+        collector allows): they were stamped while the clock was wrong, and no collector will
+        take them. False when there are none (the clock is wrong now, or the 422 is another)."""
+        horizon = datetime.now(UTC) + MAX_CLOCK_SKEW
+        items = json.loads(results)
+        kept = [item for item in items if parse_instant(item["at"]) <= horizon]
+        if len(kept) == len(items):
+            return False
+        await self._worker.call(Spool.replace, first_seq, count, kept)
+        log.warning(
+            "agent %s: dropped %d spooled results stamped in the future (by a clock since "
+            "corrected), which the collector refuses",
+            self.agent_id,
+            len(items) - len(kept),
+        )
         return True
 
     async def _post(

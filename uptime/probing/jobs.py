@@ -6,17 +6,17 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from probes.result import ProbeTarget
-
-if TYPE_CHECKING:
-    pass
-
+from uptime.config import Probing
 
 #: Vendor name of canary results (they never leave the scheduler).
 CANARY_VENDOR = "_canary"
+
+#: Seconds past its timeout after which the scheduler cuts off a check that ignores it.
+PROBE_GRACE = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,10 +67,28 @@ def config_jobs(config: Any, regions: Iterable[str] | None = None) -> list[Job]:
     ]
 
 
+def confirmation_limit(probing: Probing, timeout: timedelta) -> timedelta:
+    """The longest a failure can take to confirm, from its first attempt's start to the end of
+    its last retry: the retries are spread over ``retry_within``, or run back to back when each
+    attempt hangs until its timeout (every attempt cut off at ``timeout`` + ``PROBE_GRACE``)."""
+    attempt = timeout + timedelta(seconds=PROBE_GRACE)
+    return max(probing.retry_within, probing.retries * attempt) + attempt
+
+
+def stale_after(interval: timedelta, timeout: timedelta, probing: Probing) -> timedelta:
+    """How long a region's state is trusted without a new result (docs/timing.md).
+
+    2 × interval + timeout: the next tick's probe, its timeout, and one more interval of slack.
+    While a failure is being confirmed its job reports nothing, so the limit is at least one
+    interval plus the confirmation: a confirmed (or contradicted) failure never opens a blind gap.
+    """
+    return interval + max(interval + timeout, confirmation_limit(probing, timeout))
+
+
 def stale_limits(config: Any) -> dict[tuple[str, str], timedelta]:
-    """How long each monitor's region state is trusted without a result: 2 × interval + timeout."""
+    """How long each monitor's region state is trusted without a result (:func:`stale_after`)."""
     return {
-        (vendor.id, monitor.id): 2 * monitor.interval + monitor.timeout
+        (vendor.id, monitor.id): stale_after(monitor.interval, monitor.timeout, config.probing)
         for vendor in config.vendors
         for monitor in vendor.monitors
     }

@@ -8,13 +8,17 @@
   for every probe and retry.
 * **Bounded.** At most ``concurrency`` probes run at once (the dispatcher waits for a free slot,
   which shows up as lateness), and each probe is cut off at its timeout plus a small grace even
-  if a check misbehaves. A job whose previous probe is still running skips its tick.
+  if a check misbehaves. A job whose previous probe (or its retries) is still running when its
+  tick comes probes as soon as that ends: a probe hanging until its timeout, equal to the
+  interval, must not halve the probing rate, or a recovery would be seen up to two intervals
+  late. Ticks owed that way do not pile up: at most one waits.
 * **Confirmed failures.** A failure after an up (or no) result is retried ``retries`` times,
   spaced evenly over ``retry_within`` from the first attempt's start (or as soon as the previous
   attempt ended, if later). It is reported only when every retry failed, with ``at`` = the first
   failed attempt's start (timing rule: a down interval starts at the first failed probe); if a
   retry succeeds, an up result is reported with ``at`` = the first attempt's start. While a job
-  is already down, failures need no confirmation.
+  is already down, failures need no confirmation. Nothing is reported while a failure is being
+  confirmed: the collector's staleness limit allows for it (``uptime.probing.jobs.stale_limits``).
 * **Canary self-check.** A region with a canary URL probes it every ``canary_every`` seconds.
   A failure is reported only if the canary answered in a check that started no earlier than
   the failure (less ``canary_slack``, 1 s; a fresh check is made when needed, shared by all
@@ -25,7 +29,10 @@
   claims a vendor outage.
 * **Batched output.** Results go to ``sink`` in lists of at most ``batch``, every
   ``flush_every`` seconds or as soon as a batch is full; a failing sink keeps its results for the
-  next flush.
+  next flush. A sink call is never cancelled half-way: it may already have stored the chunk, so
+  only its own failure puts the chunk back in the buffer.
+
+Defaults are ``uptime.config.Probing``'s (vendors.yaml's ``probing:``), written once there.
 """
 
 from __future__ import annotations
@@ -42,7 +49,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from time import perf_counter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 
@@ -50,10 +57,8 @@ from probes import CHECKS
 from probes.evidence import timed_out
 from probes.http import new_session
 from probes.result import FailureClass, ProbeResult, ProbeTarget, outcome
-
-if TYPE_CHECKING:
-    from uptime.config import Probing
-from uptime.probing.jobs import Job, canary_target
+from uptime.config import Probing
+from uptime.probing.jobs import PROBE_GRACE, Job, canary_target
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +69,19 @@ Sink = Callable[[list[ProbeResult]], Awaitable[object] | object]
 Check = Callable[..., Awaitable[ProbeResult]]
 
 
-_TICK, _RETRY = 0, 1
+_TICK, _RETRY, _OWED = 0, 1, 2
+
+#: Where the keyword defaults of :class:`Scheduler` come from.
+_DEFAULTS = Probing()
+
+#: A region's canary is checked at least this often (seconds), more often for shorter intervals.
+CANARY_EVERY_MAX = 10.0
+
+#: A canary check's timeout (seconds) at most; never longer than the time between checks.
+CANARY_TIMEOUT_MAX = 5.0
+
+#: A canary check that started this long (seconds) before a failure still vouches for it.
+CANARY_SLACK = 1.0
 
 
 #: Upper bounds (seconds) of the lateness histogram's buckets; the last bucket is "more".
@@ -96,7 +113,8 @@ class SchedulerStats:
     results: int = 0  # results handed to the sink's buffer
     unconfirmed: int = 0  # failures a retry contradicted
     withheld: int = 0  # failures dropped because the region's canary failed
-    skipped: int = 0  # ticks skipped: the job's previous probe was still running, or we were late
+    skipped: int = 0  # ticks skipped: we were a whole interval late, or one was already owed
+    deferred: int = 0  # ticks probed late because the job's previous probe was still running
     guard_timeouts: int = 0  # probes cut off by the scheduler's own deadline
     sink_errors: int = 0
     dropped: int = 0  # results dropped because the sink kept failing and the buffer was full
@@ -174,16 +192,16 @@ class Scheduler:
         sink: Sink,
         *,
         checks: Mapping[str, Check] = CHECKS,
-        concurrency: int = 200,
-        retries: int = 2,
-        retry_within: float = 5.0,
+        concurrency: int = _DEFAULTS.concurrency,
+        retries: int = _DEFAULTS.retries,
+        retry_within: float = _DEFAULTS.retry_within.total_seconds(),
         canaries: Mapping[str, str | None] | None = None,
         canary_every: float | None = None,
         canary_timeout: float | None = None,
-        canary_slack: float = 1.0,
-        batch: int = 500,
-        flush_every: float = 1.0,
-        grace: float = 0.25,
+        canary_slack: float = CANARY_SLACK,
+        batch: int = _DEFAULTS.batch,
+        flush_every: float = _DEFAULTS.flush_every.total_seconds(),
+        grace: float = PROBE_GRACE,
         wall: Callable[[], float] = time.time,
     ) -> None:
         if concurrency < 1 or batch < 1 or retries < 0:
@@ -199,19 +217,20 @@ class Scheduler:
         self.grace = grace
         self.wall = wall
         self.stats = SchedulerStats()
-        smallest = min((j.interval for j in self.jobs), default=10.0)
-        self.canary_every = canary_every or min(10.0, smallest)
+        smallest = min((j.interval for j in self.jobs), default=CANARY_EVERY_MAX)
+        self.canary_every = canary_every or min(CANARY_EVERY_MAX, smallest)
         # A canary check that started this long before a failure still vouches for it: bounds
         # the canary's load to about one check per second however many monitors fail.
         self.canary_slack = canary_slack
-        timeout = canary_timeout or min(5.0, self.canary_every)
+        timeout = canary_timeout or min(CANARY_TIMEOUT_MAX, self.canary_every)
         self._canaries = {
             region: _Canary(canary_target(region, url, timeout))
             for region, url in (canaries or {}).items()
             if url
         }
         n = len(self.jobs)
-        self._busy = [False] * n
+        self._busy = [False] * n  # a probe of the job (or its retries) is running
+        self._owed = [False] * n  # a tick came while busy: probe as soon as the job is free
         self._down = [False] * n  # the last reported result was a failure
         self._first_fail: dict[int, tuple[ProbeResult, float, int]] = {}  # result, start, tries
         self._heap: list[tuple[float, int, int, int]] = []
@@ -219,6 +238,7 @@ class Scheduler:
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._buffer: list[ProbeResult] = []
+        self._delivery: asyncio.Task[bool] | None = None  # the sink call in progress
         self._buffer_limit = max(200 * batch, 100_000)
         self._full = asyncio.Event()
         self._flush_lock = asyncio.Lock()
@@ -249,15 +269,11 @@ class Scheduler:
         background = [self._dispatcher, self._canary_ticker]
         pending = [t for t in (*background, *self._tasks) if t is not None]
         pending += [c.inflight for c in self._canaries.values() if c.inflight is not None]
+        if self._flusher is not None:
+            pending.append(self._flusher)  # a cancelled flush leaves its sink call running
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
-        if self._flusher is not None:
-            # Never cancel a flush half-way: the sink may already have stored the chunk, and
-            # putting it back in the buffer would store it twice.
-            async with self._flush_lock:
-                self._flusher.cancel()
-            await asyncio.gather(self._flusher, return_exceptions=True)
         self._dispatcher = self._flusher = self._canary_ticker = None
         await self.flush()
 
@@ -316,7 +332,11 @@ class Scheduler:
                     self.stats.skipped += missed
                 self._push(following, index, _TICK)
                 if self._busy[index]:
-                    self.stats.skipped += 1
+                    if self._owed[index]:
+                        self.stats.skipped += 1
+                    else:
+                        self._owed[index] = True
+                        self.stats.deferred += 1
                     continue
                 self._busy[index] = True
             await self._slots.acquire()
@@ -344,6 +364,14 @@ class Scheduler:
             raise
         except Exception:
             log.exception("settling a probe result failed")
+            self._free(index)
+
+    def _free(self, index: int) -> None:
+        """The job's probe (and its retries) ended: run the tick it owes, if any, now."""
+        if self._owed[index]:
+            self._owed[index] = False
+            self._push(asyncio.get_running_loop().time(), index, _OWED)  # still busy
+        else:
             self._busy[index] = False
 
     async def probe(self, target: ProbeTarget, region: str) -> ProbeResult:
@@ -371,7 +399,7 @@ class Scheduler:
                 result = replace(result, at=pending[0].at)
             self._down[index] = False
             self._emit(result)
-            self._busy[index] = False
+            self._free(index)
             return
         if pending is None:
             if self._canary_known_down(region):
@@ -396,7 +424,7 @@ class Scheduler:
             return
         self._down[index] = True
         self._emit(confirmed)
-        self._busy[index] = False
+        self._free(index)
 
     def _schedule_retry(self, index: int, first_started: float, number: int) -> None:
         now = asyncio.get_running_loop().time()
@@ -405,7 +433,7 @@ class Scheduler:
 
     def _withhold(self, index: int) -> None:
         self.stats.withheld += 1
-        self._busy[index] = False
+        self._free(index)
 
     # ------------------------------------------------------------------ canaries
 
@@ -482,25 +510,42 @@ class Scheduler:
             await self.flush()
 
     async def flush(self) -> None:
-        """Hand every buffered result to the sink, ``batch`` at a time, in order."""
+        """Hand every buffered result to the sink, ``batch`` at a time, in order.
+
+        Cancelling a flush does not cancel the sink call in progress (the sink may store the
+        chunk whatever happens to the caller): the next flush waits for it first.
+        """
         async with self._flush_lock:
-            while self._buffer:
-                chunk = self._buffer[: self.batch]
-                del self._buffer[: self.batch]
+            while True:
+                if self._delivery is None:
+                    if not self._buffer:
+                        return
+                    chunk = self._buffer[: self.batch]
+                    del self._buffer[: self.batch]
+                    self._delivery = asyncio.ensure_future(self._deliver(chunk))
+                delivery = self._delivery
                 try:
-                    outcome = self.sink(chunk)
-                    if inspect.isawaitable(outcome):
-                        await outcome
-                except asyncio.CancelledError:
-                    self._buffer[:0] = chunk
-                    raise
-                except Exception:
-                    self.stats.sink_errors += 1
-                    log.exception("storing %d results failed; keeping them for later", len(chunk))
-                    self._buffer[:0] = chunk
-                    excess = len(self._buffer) - self._buffer_limit
-                    if excess > 0:
-                        del self._buffer[:excess]
-                        self.stats.dropped += excess
-                        log.error("dropped the %d oldest buffered results", excess)
+                    delivered = await asyncio.shield(delivery)
+                finally:
+                    if delivery.done():
+                        self._delivery = None
+                if not delivered:
                     return
+
+    async def _deliver(self, chunk: list[ProbeResult]) -> bool:
+        """Hand one chunk to the sink; on failure put it back at the buffer's head."""
+        try:
+            outcome = self.sink(chunk)
+            if inspect.isawaitable(outcome):
+                await outcome
+        except Exception:
+            self.stats.sink_errors += 1
+            log.exception("storing %d results failed; keeping them for later", len(chunk))
+            self._buffer[:0] = chunk
+            excess = len(self._buffer) - self._buffer_limit
+            if excess > 0:
+                del self._buffer[:excess]
+                self.stats.dropped += excess
+                log.error("dropped the %d oldest buffered results", excess)
+            return False
+        return True

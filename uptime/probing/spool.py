@@ -105,6 +105,26 @@ class Spool:
             count += n
         return first, count, "[" + ",".join(parts) + "]"
 
+    def replace(self, first_seq: int, count: int, results: list[dict[str, Any]]) -> None:
+        """Put ``results`` in place of the spooled ones numbered ``first_seq`` to
+        ``first_seq + count - 1`` (as :meth:`oldest` gave them); they keep the first numbers."""
+        with self.db.atomic():
+            self.db.execute(
+                "delete from batches where first_seq >= ? and first_seq + count <= ?",
+                [first_seq, first_seq + count],
+            )
+            if results:
+                self.db.execute(
+                    "insert into batches (first_seq, count, results, spooled_at) "
+                    "values (?, ?, ?, ?)",
+                    [
+                        first_seq,
+                        len(results),
+                        json.dumps(results, separators=(",", ":")),
+                        datetime.now(UTC).isoformat(),
+                    ],
+                )
+
     def acknowledge(self, through_seq: int) -> None:
         """Forget every batch whose results all have sequence numbers up to ``through_seq``."""
         with self.db.atomic():

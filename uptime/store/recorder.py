@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +12,11 @@ from probes.result import ProbeResult
 from uptime.config import Config
 from uptime.probing.jobs import stale_limits
 from uptime.probing.wire import Batch
+from uptime.store.states import MAX_CLOCK_SKEW
 from uptime.store.storage import Storage
 from uptime.store.writer import WriterThread
+
+log = logging.getLogger(__name__)
 
 #: Label stored with results of in-process agents.
 LOCAL_AGENT = "local"
@@ -48,16 +52,19 @@ class Recorder:
     async def close(self) -> None:
         await self._worker.close(Storage.close)
 
-    async def ingest(
-        self,
-        results: Sequence[ProbeResult],
-        agent: str | None = LOCAL_AGENT,
-        first_seq: int | None = None,
-    ) -> int:
-        """Store a batch in one transaction; returns how many results were new."""
-        new = await self._worker.call(
-            Storage.record_results, results, self.stale_after, agent, first_seq
-        )
+    async def ingest(self, results: Sequence[ProbeResult]) -> int:
+        """Store an in-process agent's batch in one transaction; returns how many results were
+        new. Results stamped more than ``MAX_CLOCK_SKEW`` past the clock (it stepped back while
+        they were probed) are dropped, as ``POST /api/v1/results`` refuses them."""
+        horizon = datetime.now(UTC) + MAX_CLOCK_SKEW
+        kept = [r for r in results if r.at <= horizon]
+        if len(kept) < len(results):
+            log.warning(
+                "dropped %d results stamped more than %s past the clock (did it step back?)",
+                len(results) - len(kept),
+                MAX_CLOCK_SKEW,
+            )
+        new = await self._worker.call(Storage.record_results, kept, self.stale_after, LOCAL_AGENT)
         self.ingested += new
         return new
 

@@ -2,16 +2,22 @@
 
 Timing rule (docs/timing.md): a region's *down* interval starts at the start of the first
 failed (confirmed) probe and ends at the start of the first successful one; likewise for *up*.
-A region's state is trusted until ``stale_after`` (2 × interval + timeout) past its last
-result; after that it is *unknown* until the next result arrives. Results older than the last
-one seen for the same key are stored raw but do not move the intervals.
+A region's state is trusted until ``stale_after`` (``uptime.probing.jobs.stale_limits``) past
+its last result; after that it is *unknown* until the next result arrives. Results older than
+the last one seen for the same key are stored raw but do not move the intervals.
+
+Because an older result is ignored, one result stamped far in the future (an agent with a bad
+clock) would freeze its key until that time: so a result stamped more than
+:data:`MAX_CLOCK_SKEW` past the tracker's clock never moves the intervals (ingest refuses it
+before it gets here), and an open state last seen that far ahead, left by such a result before
+this rule, no longer holds back the results that follow.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
 from credits.intervals import Interval
@@ -21,6 +27,16 @@ if TYPE_CHECKING:
 
 State = Literal["up", "down", "unknown"]
 Key = tuple[str, str, str]  # vendor, monitor, region
+
+#: How far past the collector's clock a result may be stamped. Probe sites keep their clocks on
+#: NTP (docs/timing.md); a result stamped further ahead is refused, since it would hold its
+#: region's state until then. A result ahead by less holds it for at most this long.
+MAX_CLOCK_SKEW = timedelta(minutes=1)
+
+
+def utc_now() -> datetime:
+    """The wall clock, timezone-aware (the tracker's default clock)."""
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -46,18 +62,31 @@ class ClosedInterval:
 class StateTracker:
     """Turns a stream of results into closed state intervals plus one open state per key."""
 
-    def __init__(self, open_states: dict[Key, OpenState] | None = None) -> None:
+    def __init__(
+        self,
+        open_states: dict[Key, OpenState] | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         self.open: dict[Key, OpenState] = open_states or {}
+        self.clock = clock
 
     def observe(self, result: ProbeResult, stale_after: timedelta) -> list[ClosedInterval]:
         """Apply one result; return the intervals it closed (zero, one or two)."""
+        at = result.at
+        horizon = self.clock() + MAX_CLOCK_SKEW
+        if at > horizon:
+            return []
         key = (result.vendor, result.monitor, result.region)
         state: State = "up" if result.ok else "down"
-        at = result.at
         current = self.open.get(key)
         if current is None:
             self.open[key] = OpenState(state, at, at, stale_after)
             return []
+        if current.last_seen > horizon:
+            # "Last seen" in the future: a bad clock's result, stored before such results were
+            # refused. Distrust its time: this result is the latest one seen.
+            current.last_seen = at
+            current.start = min(current.start, at)
         if at < current.last_seen:
             return []
         closed: list[ClosedInterval] = []

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -64,7 +65,9 @@ def make_app(
     benchmark, or a caller that built them already). ``tokens`` replaces the tokens read from
     the regions' token files.
     """
-    probing = probing or config.probing
+    if probing is not None:  # the collector's staleness limits follow the probing it runs
+        config = replace(config, probing=probing)
+    probing = config.probing
     regions = tuple(local_regions(config) if probe_regions is None else probe_regions)
     app = web.Application(client_max_size=64 * 1024 * 1024)
     app[CONFIG] = config

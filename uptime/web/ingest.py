@@ -5,10 +5,13 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 
-from uptime.probing.wire import MAX_RESULTS, WireError, decode_batch
+from uptime.config.durations import format_duration
+from uptime.probing.wire import MAX_RESULTS, Batch, WireError, decode_batch
+from uptime.store.states import MAX_CLOCK_SKEW
 from uptime.web.keys import CONFIG, RECORDER, TOKENS
 from uptime.web.responses import json_error
 
@@ -27,6 +30,22 @@ def _authenticated_region(request: web.Request) -> str | None:
         if hmac.compare_digest(given, expected.encode()):
             found = region
     return found
+
+
+def _stamped_ahead(batch: Batch, now: datetime) -> str | None:
+    """Why the batch is refused, if a result is stamped further past ``now`` than a probe site's
+    clock may be: stored, it would hold its region's state until then (docs/timing.md)."""
+    for index, result in enumerate(batch.results):
+        ahead = result.at - now
+        if ahead > MAX_CLOCK_SKEW:
+            return (
+                f"body.results[{index}].at: {result.at.isoformat()} is "
+                f"{format_duration(timedelta(seconds=int(ahead.total_seconds())))} past the "
+                f"collector's clock ({now.isoformat(timespec='seconds')}); results may be "
+                f"stamped at most {format_duration(MAX_CLOCK_SKEW)} ahead: is the agent's clock "
+                "synchronised (NTP)?"
+            )
+    return None
 
 
 async def post_results(request: web.Request) -> web.Response:
@@ -60,6 +79,8 @@ async def post_results(request: web.Request) -> web.Response:
         )
     if not batch.agent.startswith(f"{region}-"):
         return json_error(422, f"body.agent: expected an id starting with '{region}-'")
+    if (ahead := _stamped_ahead(batch, datetime.now(UTC))) is not None:
+        return json_error(422, ahead)
     collector = request.app[RECORDER]
     try:
         new, ignored, last = await collector.ingest_batch(batch)
