@@ -9,11 +9,11 @@ probing ``http://127.0.0.1:<nginx>/`` with a fresh connection per probe:
 
 * **ours** — a child process running the real pipeline: ``Scheduler.probe`` (the guard around
   ``probes.http.check``) on the ``probe_session`` (``force_close``: no connection reuse), results
-  buffered and written in batches of ``--batch`` through
-  ``uptime.store.recorder.Recorder.ingest`` (its writer thread and ``Storage.record_results``, a fresh SQLite file per run), as ``uptime-ledger
-  run`` does. At a fixed rate the jobs are run by the real ``Scheduler`` (``--rate-pipeline
-  scheduler``, default: rate × duration jobs, interval = duration, so each job probes once in
-  the window) or paced by a timer (``--rate-pipeline timer``). CPU = the child's
+  buffered and written in batches of ``--batch`` through ``uptime.store.recorder.Recorder.ingest``
+  (its writer thread and ``Storage.record_results``, a fresh SQLite file per run), as
+  ``uptime-ledger run`` does. At a fixed rate the jobs are run by the real ``Scheduler``
+  (``--rate-pipeline scheduler``, default: rate × duration jobs, interval = duration, so each job
+  probes once in the window) or paced by a timer (``--rate-pipeline timer``). CPU = the child's
   ``time.process_time()`` (all its threads, storage writes included).
 * **blackbox** — a lean child driver (aiohttp, keep-alive to the exporter) sending
   ``GET /probe?target=http://127.0.0.1:<nginx>/&module=http_2xx`` as Prometheus does; CPU = the
