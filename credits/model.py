@@ -1,6 +1,6 @@
 """The contract's vocabulary as frozen values: policies, calendars, windows, interruptions.
 
-``uptime/config.py`` builds these from YAML (validated once); everything in ``credits/`` takes
+``uptime/config/`` builds these from YAML (validated once); everything in ``credits/`` takes
 them as arguments. Nothing here reads a file or the clock.
 """
 

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from credits.availability import month_availability, month_period
+from credits.availability import MonthAvailability, month_availability, month_period
 from credits.credit import month_credit
-from credits.intervals import Interval
+from credits.intervals import MINUTE, Interval, ratio
 from credits.model import (
     BusinessCalendar,
     CreditPolicy,
@@ -49,6 +49,16 @@ def window(
     interval: Interval, kind: WindowKind = WindowKind.SCHEDULED, source: str = "announced"
 ) -> MaintenanceWindow:
     return MaintenanceWindow(interval, kind, "test window", UTC_ZONE, source)  # type: ignore[arg-type]
+
+
+def minutes(duration: timedelta) -> Fraction:
+    return ratio(duration, MINUTE)
+
+
+def med(month: MonthAvailability) -> tuple[Fraction, Fraction, Fraction]:
+    """The month's M, E and D in minutes."""
+    b = month.buckets
+    return minutes(b.scheduled), minutes(b.emergency), minutes(b.downtime)
 
 
 def policy(**changes: object) -> SlaPolicy:
@@ -92,8 +102,8 @@ FEB_OUTAGES = [
 def test_classswift_february_2025(scope: str, hours: int, amount: str) -> None:
     sla = policy(scope=scope)
     month = month_availability(date(2025, 2, 1), UTC_ZONE, FEB_OUTAGES, FEB_WINDOWS, sla)
-    assert month.total / 60 == 40320
-    assert (month.scheduled / 60, month.emergency / 60, month.downtime / 60) == (240, 60, 1900)
+    assert minutes(month.total) == 40320
+    assert med(month) == (240, 60, 1900)
     assert round(float(month.availability_pct), 6) == 94.543651
     assert not month.met
     credit = month_credit(month, sla)
@@ -113,7 +123,7 @@ JANUARY_OUTAGES = [
 def test_january_2025_rounding(rounding: str, amount: str) -> None:
     sla = policy(rounding=rounding, fee=Fee(Decimal("744.00")))
     month = month_availability(date(2025, 1, 1), UTC_ZONE, JANUARY_OUTAGES, [], sla)
-    assert month.downtime / 60 == 24 * 95
+    assert minutes(month.buckets.downtime) == 24 * 95
     assert round(float(month.availability_pct), 6) == 94.892473
     assert month_credit(month, sla).amount == Decimal(amount)
 
@@ -132,10 +142,10 @@ def test_june_2025_announced_window(
     windows = [window(iv("2025-06-12", "06:00", "10:00"))]
     outages = [outage(iv("2025-06-12", "09:00", "11:30"))]
     month = month_availability(date(2025, 6, 1), UTC_ZONE, outages, windows, sla)
-    assert month.counted / 60 == counted_minutes
-    assert (month.scheduled / 60, month.downtime / 60) == (scheduled, 90)
+    assert minutes(month.counted) == counted_minutes
+    assert (minutes(month.buckets.scheduled), minutes(month.buckets.downtime)) == (scheduled, 90)
     assert round(float(month.availability_pct), 6) == availability
-    assert month.parts[0].counted(maintenance) / 60 == counted_minutes
+    assert minutes(month.parts[0].buckets.counted(maintenance)) == counted_minutes
 
 
 def test_scheduled_wins_over_emergency_where_windows_overlap() -> None:
@@ -145,11 +155,11 @@ def test_scheduled_wins_over_emergency_where_windows_overlap() -> None:
     ]
     outages = [outage(iv("2025-06-12", "06:30", "09:30"))]
     month = month_availability(date(2025, 6, 1), UTC_ZONE, outages, windows, policy())
-    assert (month.scheduled / 60, month.emergency / 60, month.downtime / 60) == (90, 60, 30)
+    assert med(month) == (90, 60, 30)
 
 
 @pytest.mark.parametrize(
-    ("kind", "source", "maintenance", "bucket", "minutes"),
+    ("kind", "source", "maintenance", "bucket", "expected"),
     [
         (WindowKind.SCHEDULED, "recurring", "counts", "scheduled", 0),
         (WindowKind.SCHEDULED, "announced", "counts", "scheduled", 240),
@@ -166,22 +176,22 @@ def test_scheduled_wins_over_emergency_where_windows_overlap() -> None:
     ],
 )
 def test_window_without_observed_outage(
-    kind: WindowKind, source: str, maintenance: str, bucket: str, minutes: int
+    kind: WindowKind, source: str, maintenance: str, bucket: str, expected: int
 ) -> None:
     windows = [window(iv("2025-06-12", "06:00", "10:00"), kind, source)]
     month = month_availability(
         date(2025, 6, 1), UTC_ZONE, [], windows, policy(maintenance=maintenance)
     )
-    assert getattr(month, bucket) / 60 == minutes
-    assert month.counted / 60 == minutes
-    assert [p.interruption.areas for p in month.parts] == ([()] if minutes else [])
+    assert minutes(getattr(month.buckets, bucket)) == expected
+    assert minutes(month.counted) == expected
+    assert [p.interruption.areas for p in month.parts] == ([()] if expected else [])
 
 
 def test_interruption_crossing_month_boundary_is_split() -> None:
     across = [outage(iv("2025-01-31", "23:00", "01:30", "2025-02-01"))]
     january = month_availability(date(2025, 1, 1), UTC_ZONE, across, [], policy())
     february = month_availability(date(2025, 2, 1), UTC_ZONE, across, [], policy())
-    assert january.downtime / 60 == 60 and february.downtime / 60 == 90
+    assert minutes(january.buckets.downtime) == 60 and minutes(february.buckets.downtime) == 90
     assert january.parts[0].interval.end == t("2025-02-01")
     assert february.parts[0].interval.start == t("2025-02-01")
 
@@ -192,18 +202,18 @@ def test_month_boundaries_follow_the_vendor_zone() -> None:
     assert period == Interval(t("2025-03-01", "08:00"), t("2025-04-01", "07:00"))
     # 31 days × 1,440 minutes although the wall-clock month is an hour short (DST).
     month = month_availability(date(2025, 3, 1), la, [], [], policy())
-    assert month.total / 60 == 31 * 1440
-    assert period.seconds / 60 == 31 * 1440 - 60
+    assert minutes(month.total) == 31 * 1440
+    assert minutes(period.duration) == 31 * 1440 - 60
 
 
 @pytest.mark.parametrize(
-    ("year", "month_no", "minutes"),
+    ("year", "month_no", "expected"),
     [(2024, 2, 29 * 1440), (2025, 2, 28 * 1440), (2100, 2, 28 * 1440), (2000, 2, 29 * 1440)],
     ids=["leap-2024", "common-2025", "century-2100", "quad-century-2000"],
 )
-def test_total_minutes_in_february(year: int, month_no: int, minutes: int) -> None:
+def test_total_minutes_in_february(year: int, month_no: int, expected: int) -> None:
     month = month_availability(date(year, month_no, 1), UTC_ZONE, [], [], policy())
-    assert month.total / 60 == minutes
+    assert minutes(month.total) == expected
     assert month.availability_pct == 100 and month.met
 
 
@@ -230,7 +240,8 @@ def test_minutes_are_counted_to_the_second() -> None:
         outage(Interval(t("2025-04-01", "10:00"), t("2025-04-01", "10:00") + timedelta(seconds=90)))
     ]
     month = month_availability(date(2025, 4, 1), UTC_ZONE, outages, [], policy())
-    assert month.downtime == 90 and month.downtime / 60 == Fraction(3, 2)
+    assert month.buckets.downtime == timedelta(seconds=90)
+    assert minutes(month.buckets.downtime) == Fraction(3, 2)
 
 
 @pytest.mark.parametrize(
@@ -318,8 +329,8 @@ def test_exclusions_are_removed_and_reported() -> None:
     outages = [outage(iv("2025-04-01", "10:00", "12:00"))]
     exclusion = Exclusion(t("2025-04-01", "11:00"), t("2025-04-01", "13:00"), "district network")
     month = month_availability(date(2025, 4, 1), UTC_ZONE, outages, [], policy(), [exclusion])
-    assert (month.downtime / 60, month.excluded / 60) == (60, 60)
-    assert month.parts[0].excluded / 60 == 60
+    assert (minutes(month.buckets.downtime), minutes(month.buckets.excluded)) == (60, 60)
+    assert minutes(month.parts[0].buckets.excluded) == 60
 
 
 @pytest.mark.parametrize(
@@ -336,11 +347,11 @@ def test_unmonitored_policy(rule: str, downtime_minutes: int, availability: Frac
     month = month_availability(
         date(2025, 4, 1), UTC_ZONE, [], [], policy(unmonitored=rule), unmonitored=blind
     )
-    assert month.unmonitored / 60 == 600
-    assert month.downtime / 60 == downtime_minutes
+    assert minutes(month.unmonitored) == 600
+    assert minutes(month.buckets.downtime) == downtime_minutes
     assert month.availability_pct == availability
     if rule == "exclude":
-        assert month.denominator / 60 == 43200 - 600
+        assert minutes(month.denominator) == 43200 - 600
 
 
 # Quorum ---------------------------------------------------------------------------------------
@@ -461,11 +472,48 @@ def test_time_before_monitoring_started_is_unmonitored() -> None:
     month = vendor_month(
         Vendor(), 2025, 4, {}, first_seen=first_seen, observed_until=t("2025-04-20")
     )
-    assert month.availability.unmonitored / 86400 == 10
+    assert month.availability.unmonitored == timedelta(days=10)
     # A vendor nobody probes (known only from imported history) is not called unmonitored.
-    assert (
-        vendor_month(
-            Vendor(), 2025, 4, {}, first_seen={}, observed_until=t("2025-04-20")
-        ).availability.unmonitored
-        == 0
+    assert vendor_month(
+        Vendor(), 2025, 4, {}, first_seen={}, observed_until=t("2025-04-20")
+    ).availability.unmonitored == timedelta(0)
+
+
+@pytest.mark.parametrize("rounding", ["month", "incident"])
+def test_blind_time_counted_as_down_is_an_interruption(rounding: str) -> None:
+    # Every site blind for 10 hours on Saturday 5 April under `unmonitored: as_down`: 600 down
+    # minutes push A to 98.61 %, below 99.5 %. Counted as down, they are an interruption like
+    # any other: 10 full hours (per month or per incident alike) and a claim deadline.
+    vendor = Vendor()
+    vendor.sla = policy(
+        unmonitored="as_down",
+        rounding=rounding,
+        target_pct=Decimal("99.5"),
+        fee=Fee(Decimal("720.00")),  # 1.00 per hour in April
     )
+    blind = iv("2025-04-05", "00:00", "10:00")
+    month = vendor_month(vendor, 2025, 4, {}, {"app": {r: [blind] for r in REGIONS}})
+    assert minutes(month.availability.unmonitored) == 600
+    assert [(p.interval, p.unmonitored) for p in month.availability.parts] == [
+        (blind, timedelta(hours=10))
+    ]
+    assert (month.credit.hours, month.credit.amount, month.credit.reason) == (
+        10,
+        Decimal("10.00"),
+        None,
+    )
+    assert month.claim_deadlines == (date(2025, 4, 11),)  # Mon 7 ... Fri 11
+
+
+def test_blind_time_counted_as_down_joins_the_outage_it_touches() -> None:
+    # A 50-minute outage seen by every site, then 20 minutes nobody could see: one 70-minute
+    # interruption (one full hour), not 50 + 20 (none).
+    outages = [outage(iv("2025-04-01", "10:00", "10:50"))]
+    blind = [iv("2025-04-01", "10:50", "11:10")]
+    sla = policy(unmonitored="as_down", rounding="incident", target_pct=Decimal("99.9"))
+    month = month_availability(date(2025, 4, 1), UTC_ZONE, outages, [], sla, unmonitored=blind)
+    [part] = month.parts
+    assert part.interval == iv("2025-04-01", "10:00", "11:10")
+    assert part.interruption.areas == ("Classroom app",)
+    assert part.unmonitored == timedelta(minutes=20)
+    assert month_credit(month, sla).hours == 1
