@@ -10,7 +10,10 @@ Kinds of credit (``sla.credit.kind``):
   ``scope: excess`` only the hours beyond the allowance T × (1 − target), consumed by the
   interruptions in time order when rounding per incident.
 * ``tiers`` — a percent of the monthly fee for the lowest band the availability falls below
-  (as AWS and Azure credit).
+  (as AWS and Azure credit). Every band is at or below the target (the configuration refuses
+  others), so a band pays only in a month that missed the target.
+
+Whatever the kind, a month that met its target earns nothing ("availability target met").
 
 Monthly fee = ``fee`` (per month) or ``fee`` / 12 (per year); hourly fee = monthly fee /
 (days in the month × 24). ``cap_pct_of_fee`` caps the credit at that percent of the monthly
@@ -106,7 +109,8 @@ def no_credit_reason(month: MonthAvailability, policy: SlaPolicy) -> str | None:
 def month_credit(month: MonthAvailability, policy: SlaPolicy) -> Credit:
     """The credit ``policy`` grants for ``month``, with the reason when it is 0.00.
 
-    ``hours`` is reported for ``full_hours`` even when the account may not claim them."""
+    Nothing is paid for a month that met its target, whatever the kind. ``hours`` is reported
+    for ``full_hours`` even when the account may not claim them."""
     rule, fee = policy.credit, policy.fee
     eligible = policy.eligible and not policy.invoices_in_default
     hours: int | None = None
@@ -115,7 +119,7 @@ def month_credit(month: MonthAvailability, policy: SlaPolicy) -> Credit:
         hours = credit_hours(month, policy)
         hourly_fee = monthly_fee(fee) / ratio(month.total, HOUR)
         amount = hours * Fraction(rule.percent_per_hour) / 100 * hourly_fee
-    elif fee is not None and rule.kind == "tiers":
+    elif fee is not None and rule.kind == "tiers" and not month.met:
         amount = tier_pct(month, policy) / 100 * monthly_fee(fee)
     if fee is not None and rule.cap_pct_of_fee is not None:
         amount = min(amount, monthly_fee(fee) * Fraction(rule.cap_pct_of_fee) / 100)

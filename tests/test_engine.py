@@ -312,6 +312,17 @@ def test_tiers(availability_outage_hours: int, expected_pct: str) -> None:
     assert month_credit(month, sla).amount == Decimal(expected_pct)
 
 
+def test_a_month_that_met_its_target_earns_no_tier() -> None:
+    # Target 95 %, a band below 99.9 %: a month at 96.43 % met the target, so it earns nothing
+    # (the configuration refuses such a band; the engine holds to the rule even without it).
+    sla = policy(kind="tiers", tiers=(Tier(Decimal("99.9"), Decimal(10)),), fee=Fee(Decimal(100)))
+    outages = [outage(Interval(t("2025-04-01"), t("2025-04-01") + timedelta(minutes=1542)))]
+    month = month_availability(date(2025, 4, 1), UTC_ZONE, outages, [], sla)
+    assert round(float(month.availability_pct), 2) == 96.43 and month.met
+    credit = month_credit(month, sla)
+    assert (credit.amount, credit.reason) == (Decimal("0.00"), "availability target met")
+
+
 def test_scope_excess_with_incident_rounding_consumes_allowance_in_order() -> None:
     # April: T = 43,200, allowance at 95 % = 2,160 minutes (36 h). Outages of 30 h, 10 h, 5 h.
     outages = [
