@@ -179,6 +179,8 @@ def declared_windows(windows: Iterable[MaintenanceWindow], policy: SlaPolicy) ->
     """Under ``announced_windows: declared``, the announced windows that count in full, as
     interruptions with no areas or regions: emergency windows, and scheduled ones when
     maintenance counts. None under ``observed``."""
+    if policy.announced_windows != "declared":
+        return []
     return [
         Interruption(w.interval, (), ())
         for w in windows

@@ -194,7 +194,7 @@ def test_base_files_resolve_with_defaults(base: Config) -> None:
         (Decimal(99), Decimal(25)),
     ]
     assert sla.claim_within == Span("30d", delta=timedelta(days=30))
-    assert sla.unmonitored == "as_up"
+    assert (sla.unmonitored, sla.announced_windows) == ("as_up", "observed")
     assert sla.business_calendar.timezone == ZoneInfo("America/Chicago")
     (exclusion,) = acme.calendar.exclusions
     assert exclusion.start == datetime(2026, 11, 2, 13, 0, tzinfo=UTC)
@@ -306,6 +306,9 @@ BAD_CASES = [
     bad("tiers-missing", V, "        tiers: [", "        #tiers: [",
         "      credit:", "vendors.acme.sla.credit.tiers",
         "required key is missing (kind is tiers)"),
+    bad("bad-announced-windows", V, "    sla:\n", "    sla:\n      announced_windows: full\n",
+        "announced_windows: full", "vendors.acme.sla.announced_windows",
+        "expected one of: observed, declared"),
     bad("bad-maintenance-choice", V, "maintenance: counts", "maintenance: included",
         "maintenance: included", "vendors.acme.sla.maintenance", "one of: counts, excluded"),
     bad("bad-business-days", V, "emergency_notice: 5 business days", "emergency_notice: five days",
@@ -456,6 +459,12 @@ ACCEPTED = [
         id="unmonitored-exclude",
     ),
     pytest.param(
+        "    sla:\n",
+        "    sla:\n      announced_windows: declared\n",
+        lambda v: v.sla.announced_windows == "declared",
+        id="announced-windows-declared",
+    ),
+    pytest.param(
         "body_contains: null",
         "body_contains: Welcome",
         lambda v: v.monitors[0].expect.body_contains == "Welcome",
@@ -571,6 +580,7 @@ def test_render_shipped_config_mentions_every_vendor_and_its_rules() -> None:
         "full_hours: 100% of the hourly fee per full hour, rounding month, scope all, no cap",
         "fee: 672.00 USD per month",
         "claim within: 5 business days",
+        "announced windows: observed (only the down time seen inside an announced window",
         "US and Canada: cron '0 2 * * thu' in America/New_York, 4h, hosting us",
         "Europe: cron '0 0 * * thu' in Etc/GMT, 4h, hosting eu (not this vendor's hosting)",
         "2026-12-03T22:00:00-05:00 to 2026-12-04T01:00:00-05:00 Database upgrade",

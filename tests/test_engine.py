@@ -129,16 +129,22 @@ def test_january_2025_rounding(rounding: str, amount: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("maintenance", "counted_minutes", "scheduled", "availability"),
-    [("counts", 330, 240, 99.236111), ("excluded", 90, 60, 99.791667)],
-    ids=["maintenance-counts", "maintenance-excluded"],
+    ("announced", "maintenance", "counted_minutes", "scheduled", "availability"),
+    [
+        ("observed", "counts", 150, 60, 99.652778),
+        ("declared", "counts", 330, 240, 99.236111),
+        ("observed", "excluded", 90, 60, 99.791667),
+        ("declared", "excluded", 90, 60, 99.791667),
+    ],
+    ids=["observed-counts", "declared-counts", "observed-excluded", "declared-excluded"],
 )
 def test_june_2025_announced_window(
-    maintenance: str, counted_minutes: int, scheduled: int, availability: float
+    announced: str, maintenance: str, counted_minutes: int, scheduled: int, availability: float
 ) -> None:
-    # The announced window is declared un-availability: under "counts" all of it counts,
-    # under "excluded" only the overrun past 10:00 does.
-    sla = policy(maintenance=maintenance)
+    # An announced window 06:00-10:00, the vendor down 09:00-11:30. Observed (the default): only
+    # the hour seen down inside the window is M, the overrun 10:00-11:30 is D. Declared: the
+    # whole window is M under "counts". Under "excluded" only the overrun counts either way.
+    sla = policy(maintenance=maintenance, announced_windows=announced)
     windows = [window(iv("2025-06-12", "06:00", "10:00"))]
     outages = [outage(iv("2025-06-12", "09:00", "11:30"))]
     month = month_availability(date(2025, 6, 1), UTC_ZONE, outages, windows, sla)
@@ -146,6 +152,8 @@ def test_june_2025_announced_window(
     assert (minutes(month.buckets.scheduled), minutes(month.buckets.downtime)) == (scheduled, 90)
     assert round(float(month.availability_pct), 6) == availability
     assert minutes(month.parts[0].buckets.counted(maintenance)) == counted_minutes
+    merged = announced == "declared" and maintenance == "counts"
+    assert month.parts[0].interval == iv("2025-06-12", "06:00" if merged else "09:00", "11:30")
 
 
 def test_scheduled_wins_over_emergency_where_windows_overlap() -> None:
@@ -159,29 +167,32 @@ def test_scheduled_wins_over_emergency_where_windows_overlap() -> None:
 
 
 @pytest.mark.parametrize(
-    ("kind", "source", "maintenance", "bucket", "expected"),
+    ("kind", "source", "maintenance", "announced", "bucket", "expected"),
     [
-        (WindowKind.SCHEDULED, "recurring", "counts", "scheduled", 0),
-        (WindowKind.SCHEDULED, "announced", "counts", "scheduled", 240),
-        (WindowKind.SCHEDULED, "announced", "excluded", "scheduled", 0),
-        (WindowKind.EMERGENCY, "announced", "counts", "emergency", 240),
-        (WindowKind.EMERGENCY, "announced", "excluded", "emergency", 240),
+        (WindowKind.SCHEDULED, "recurring", "counts", "declared", "scheduled", 0),
+        (WindowKind.SCHEDULED, "announced", "counts", "observed", "scheduled", 0),
+        (WindowKind.EMERGENCY, "announced", "counts", "observed", "emergency", 0),
+        (WindowKind.SCHEDULED, "announced", "counts", "declared", "scheduled", 240),
+        (WindowKind.SCHEDULED, "announced", "excluded", "declared", "scheduled", 0),
+        (WindowKind.EMERGENCY, "announced", "counts", "declared", "emergency", 240),
+        (WindowKind.EMERGENCY, "announced", "excluded", "declared", "emergency", 240),
     ],
     ids=[
         "recurring-is-a-reservation",
-        "announced-counts-in-full",
-        "announced-excluded",
-        "emergency-counts",
-        "emergency-counts-even-when-maintenance-excluded",
+        "announced-observed-is-a-reservation",
+        "emergency-observed-is-a-reservation",
+        "announced-declared-counts-in-full",
+        "announced-declared-excluded",
+        "emergency-declared-counts",
+        "emergency-declared-counts-even-when-maintenance-excluded",
     ],
 )
 def test_window_without_observed_outage(
-    kind: WindowKind, source: str, maintenance: str, bucket: str, expected: int
+    kind: WindowKind, source: str, maintenance: str, announced: str, bucket: str, expected: int
 ) -> None:
     windows = [window(iv("2025-06-12", "06:00", "10:00"), kind, source)]
-    month = month_availability(
-        date(2025, 6, 1), UTC_ZONE, [], windows, policy(maintenance=maintenance)
-    )
+    sla = policy(maintenance=maintenance, announced_windows=announced)
+    month = month_availability(date(2025, 6, 1), UTC_ZONE, [], windows, sla)
     assert minutes(getattr(month.buckets, bucket)) == expected
     assert minutes(month.counted) == expected
     assert [p.interruption.areas for p in month.parts] == ([()] if expected else [])

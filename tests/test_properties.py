@@ -59,7 +59,9 @@ def test_intersection_commutes(a: list[Interval], b: list[Interval]) -> None:
     assert intersection(a, b) == intersection(b, a)
 
 
-def sla(maintenance: str = "counts", unmonitored: str = "as_up") -> SlaPolicy:
+def sla(
+    maintenance: str = "counts", unmonitored: str = "as_up", announced: str = "observed"
+) -> SlaPolicy:
     return SlaPolicy(
         target_pct=Decimal("99.5"),
         maintenance=maintenance,  # type: ignore[arg-type]
@@ -67,6 +69,7 @@ def sla(maintenance: str = "counts", unmonitored: str = "as_up") -> SlaPolicy:
         business_calendar=BusinessCalendar(timezone=ZoneInfo("UTC")),
         claim_within=Span("5 business days", business_days=5),
         unmonitored=unmonitored,  # type: ignore[arg-type]
+        announced_windows=announced,  # type: ignore[arg-type]
         credit=CreditPolicy(kind="full_hours"),
         fee=Fee(Decimal("500.00")),
     )
@@ -90,6 +93,7 @@ windows = st.lists(
     interval_lists,
     st.sampled_from(ZONES),
     st.sampled_from(["as_up", "as_down", "exclude"]),
+    st.sampled_from(["observed", "declared"]),
 )
 def test_availability_bounds_and_maintenance_policy(
     outages: list[Interval],
@@ -97,6 +101,7 @@ def test_availability_bounds_and_maintenance_policy(
     blind: list[Interval],
     zone: str,
     unmonitored: str,
+    announced: str,
 ) -> None:
     interruptions = [Interruption(i, ("app",), REGIONS) for i in normalise(outages)]
     results = {}
@@ -106,7 +111,7 @@ def test_availability_bounds_and_maintenance_policy(
             ZoneInfo(zone),
             interruptions,
             maintenance,
-            sla(rule, unmonitored),
+            sla(rule, unmonitored, announced),
             unmonitored=blind,
         )
         assert 0 <= month.availability_pct <= 100
@@ -121,7 +126,7 @@ def test_availability_bounds_and_maintenance_policy(
             ZoneInfo(zone),
             interruptions + interruptions[:1],
             maintenance,
-            sla(rule, unmonitored),
+            sla(rule, unmonitored, announced),
             unmonitored=blind,
         )
         assert (doubled.buckets, doubled.unmonitored) == (month.buckets, month.unmonitored)

@@ -203,6 +203,7 @@ _SLA_REQUIRED = {
 }
 _SLA_OPTIONAL = (
     "emergency_notice",
+    "announced_windows",
     "unmonitored",
     "business_calendar",
     "credit",
@@ -238,6 +239,13 @@ def _sla(value: object, at: _At, vendor_zone: ZoneInfo) -> SlaPolicy:
             default_calendar,
         ),
         claim_within=_get(fields, at, "claim_within", _span, _DEFAULT_NOTICE),
+        announced_windows=_get(  # type: ignore[arg-type]
+            fields,
+            at,
+            "announced_windows",
+            lambda v, a: _choice(v, a, ("observed", "declared")),
+            _default(SlaPolicy, "announced_windows"),
+        ),
         unmonitored=_get(  # type: ignore[arg-type]
             fields,
             at,
