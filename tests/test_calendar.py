@@ -141,7 +141,11 @@ def test_add_business_days_rejects_negative() -> None:
 # --------------------------------------------------------------------------- claim deadline
 
 CLAIM_DEADLINES = [
-    pytest.param(at(LA, 2025, 11, 20, 0, 0), FIVE_BD, US_LA, date(2025, 11, 28), id="thu-midnight"),
+    # Ending exactly at midnight, the last down minute was the day before (Wednesday 19).
+    pytest.param(at(LA, 2025, 11, 20, 0, 0), FIVE_BD, US_LA, date(2025, 11, 26), id="thu-midnight"),
+    pytest.param(
+        at(LA, 2025, 11, 20, 0, 0, 1), FIVE_BD, US_LA, date(2025, 11, 28), id="thu-one-second-in"
+    ),
     pytest.param(at(LA, 2025, 11, 20, 12), FIVE_BD, US_LA, date(2025, 11, 28), id="thu-noon"),
     pytest.param(
         at(LA, 2025, 11, 20, 23, 59, 59), FIVE_BD, US_LA, date(2025, 11, 28), id="thu-last-second"
@@ -152,8 +156,13 @@ CLAIM_DEADLINES = [
     pytest.param(
         utc(2025, 11, 21, 3), FIVE_BD, US_UTC, date(2025, 12, 1), id="same-instant-utc-calendar"
     ),
+    # Ending at local midnight starting Friday 21 = Thursday's last minute: Friday 28, not
+    # Monday 1 December.
     pytest.param(
-        at(LA, 2025, 11, 21, 0, 0), FIVE_BD, US_LA, date(2025, 12, 1), id="la-friday-midnight"
+        at(LA, 2025, 11, 21, 0, 0), FIVE_BD, US_LA, date(2025, 11, 28), id="la-friday-midnight"
+    ),
+    pytest.param(
+        utc(2025, 11, 21), FIVE_BD, US_UTC, date(2025, 11, 28), id="utc-midnight-on-utc-calendar"
     ),
     pytest.param(at(LA, 2026, 7, 1, 9), FIVE_BD, US_LA, date(2026, 7, 9), id="observed-holiday"),
     pytest.param(
