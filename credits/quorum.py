@@ -3,7 +3,8 @@
 Three steps, each a pure function:
 
 1. per monitor, the regions' views (down / unknown / otherwise up) combine by the vendor's
-   quorum into the monitor's down intervals and its *unmonitored* intervals (no region could see);
+   quorum into the monitor's down intervals and its *unmonitored* intervals (too few regions
+   could see to tell: none, or fewer than a numeric quorum);
 2. a vendor *interruption* is the union over its critical monitors of their down intervals, and
    remembers which functional areas and which regions were involved;
 3. the vendor is unmonitored where a critical monitor was unmonitored and no interruption was seen.
@@ -58,7 +59,8 @@ def required_down(rule: QuorumRule, seeing: int) -> int:
     """How many regions must see a monitor down, given the ``seeing`` regions that can see it.
 
     ``all``: every region that can see (a blind region neither confirms nor vetoes);
-    ``majority``: more than half of those; an integer ``n``: at least ``n`` regions.
+    ``majority``: more than half of those; an integer ``n``: at least ``n`` regions, so with
+    fewer than ``n`` regions able to see, the monitor's state is unknown.
     """
     if rule == "all":
         return seeing
@@ -105,16 +107,18 @@ def combine_regions(
     """Combine the regions' views of one monitor by the quorum rule.
 
     Between two moments at which a region's view changes, each region saw the monitor up, down,
-    or nothing (blind). On each such stretch the monitor is unmonitored when no region could
-    see it; down when at least :func:`required_down` of the regions that could see saw it down;
-    up otherwise (fewer down regions than the quorum is a regional advisory: shown elsewhere,
-    never counted). Consecutive down stretches seen by the same regions are one down interval.
+    or nothing (blind). On each such stretch the monitor is unmonitored when too few regions
+    could see it to tell: none, or fewer than :func:`required_down` (a numeric quorum of 2 with
+    one region able to see: that region seeing it up does not make it up); down when at least
+    that many of the regions that could see saw it down; up otherwise (fewer down regions than
+    the quorum is a regional advisory: shown elsewhere, never counted). Consecutive down
+    stretches seen by the same regions are one down interval.
     """
     down: list[tuple[Interval, frozenset[str]]] = []
     unmonitored: list[Interval] = []
     for (start, seen_down, seeing), (end, _, _) in pairwise(region_timeline(views, regions)):
         needed = required_down(rule, seeing)
-        if seeing == 0:
+        if seeing == 0 or seeing < needed:
             unmonitored.append(Interval(start, end))
         elif len(seen_down) >= needed:
             if down and down[-1][0].end == start and down[-1][1] == seen_down:

@@ -431,6 +431,55 @@ def test_blind_region_neither_confirms_nor_vetoes() -> None:
     assert outcome.unmonitored == ()
 
 
+@pytest.mark.parametrize(
+    ("rule", "blind_regions", "down_regions", "down", "unmonitored"),
+    [
+        (2, ["atlanta", "california"], [], False, True),
+        (2, ["atlanta", "california"], ["chicago"], False, True),
+        (2, ["atlanta"], [], False, False),
+        (2, ["atlanta"], ["chicago", "california"], True, False),
+        (3, ["atlanta"], ["chicago", "california"], False, True),
+        ("all", ["atlanta", "california"], ["chicago"], True, False),
+        ("majority", ["atlanta", "california"], [], False, False),
+    ],
+    ids=[
+        "n2-one-seeing-up-is-unknown",
+        "n2-one-seeing-down-is-unknown",
+        "n2-two-seeing-up",
+        "n2-two-seeing-down",
+        "n3-two-seeing-is-unknown",
+        "all-one-seeing-down",
+        "majority-one-seeing-up",
+    ],
+)
+def test_too_few_regions_able_to_see_is_unmonitored(
+    rule: object, blind_regions: list[str], down_regions: list[str], down: bool, unmonitored: bool
+) -> None:
+    # During 10:00-11:00 some regions are blind; a numeric quorum larger than the number of
+    # regions that can see cannot tell up from down: that hour is unknown, not up.
+    views = {
+        r: RegionView(
+            down=(DOWN,) if r in down_regions else (),
+            unknown=(DOWN,) if r in blind_regions else (),
+        )
+        for r in REGIONS
+    }
+    outcome = combine_regions(views, REGIONS, rule)  # type: ignore[arg-type]
+    assert outcome.down_intervals == ([DOWN] if down else [])
+    assert outcome.unmonitored == ((DOWN,) if unmonitored else ())
+
+
+def test_too_few_regions_follow_the_unmonitored_policy() -> None:
+    # Quorum 2, two sites blind for 10 hours: under `as_down` those hours are downtime.
+    vendor = Vendor()
+    vendor.quorum = 2
+    vendor.sla = policy(unmonitored="as_down")
+    blind = iv("2025-04-05", "00:00", "10:00")
+    month = vendor_month(vendor, 2025, 4, {}, {"app": {"atlanta": [blind], "chicago": [blind]}})
+    assert minutes(month.availability.unmonitored) == 600
+    assert minutes(month.availability.buckets.downtime) == 600
+
+
 def test_every_region_blind_is_unmonitored() -> None:
     blind = iv("2025-04-01", "09:00", "12:00")
     views = {r: RegionView(unknown=(blind,)) for r in REGIONS}

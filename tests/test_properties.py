@@ -210,11 +210,12 @@ def test_quorum_sweep_matches_minute_by_minute_vote(
         down = {r for r, (d, _) in seen.items() if covers(d, instant)} - blind
         known = len(REGIONS) - len(blind)
         needed = {"all": known, "majority": known // 2 + 1}.get(rule, rule)  # type: ignore[call-overload]
-        expect_down = known > 0 and bool(down) and len(down) >= needed
+        too_few = known == 0 or known < needed
+        expect_down = not too_few and bool(down) and len(down) >= needed
         regions = {r for i, rs in outcome.down if i.start <= instant < i.end for r in rs}
         assert covers(outcome.down_intervals, instant) == expect_down
         assert regions == (down if expect_down else set())
-        assert covers(list(outcome.unmonitored), instant) == (known == 0)
+        assert covers(list(outcome.unmonitored), instant) == too_few
     # Adjacent pieces are merged unless the regions seeing them changed.
     for (a, ra), (b, rb) in pairwise(outcome.down):
         assert a.end < b.start or ra != rb
