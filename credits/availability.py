@@ -64,7 +64,7 @@ class Buckets(NamedTuple):
     excluded: timedelta = ZERO  #: removed by an operator exclusion, never counted
 
     @staticmethod
-    def total(many: Iterable[Buckets]) -> Buckets:
+    def add_up(many: Iterable[Buckets]) -> Buckets:
         """The buckets of many disjoint down intervals together."""
         scheduled = emergency = downtime = excluded = ZERO
         for b in many:
@@ -248,7 +248,7 @@ def month_availability(
     return MonthAvailability(
         period=period,
         total=days_in_month(month.year, month.month) * DAY,
-        buckets=Buckets.total(part.buckets for part in parts),
+        buckets=Buckets.add_up(part.buckets for part in parts),
         unmonitored=length(blind_in_month),
         maintenance=policy.maintenance,
         unmonitored_policy=policy.unmonitored,

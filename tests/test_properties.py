@@ -130,7 +130,7 @@ def test_availability_bounds_and_maintenance_policy(
             unmonitored=blind,
         )
         assert (doubled.buckets, doubled.unmonitored) == (month.buckets, month.unmonitored)
-        assert month.buckets == Buckets.total(p.buckets for p in month.parts)
+        assert month.buckets == Buckets.add_up(p.buckets for p in month.parts)
     # Excluding maintenance never lowers availability.
     assert results["excluded"] >= results["counts"]
 
