@@ -29,7 +29,7 @@ def decimal_places(value: Fraction, places: int) -> float:
 
 def minutes(duration: timedelta) -> float:
     """An exact length in minutes, rounded half-up to 2 decimals."""
-    return ((200 * duration + MINUTE) // (2 * MINUTE)) / 100
+    return ((200 * duration) // MINUTE + 1) // 2 / 100
 
 
 def _local(instant: datetime, month: VendorMonth) -> str:
