@@ -10,18 +10,23 @@
 * E — down minutes inside an *emergency* window (announced with too little notice). Always count.
 * D — every other down minute, including overruns past a window's end.
 
-Recurring windows are reservations ("maintenance periods are only used as required"): only the
-down seconds observed inside them are M. An *announced* window is the vendor declaring the
-service unavailable for that time (ClassSwift §2 "Maintenance Notifications": the time
-"ViewSonic intends to make the SaaS un-available"), so it counts in full: under ``counts`` a
-scheduled announced window is M for its whole length, and an emergency window is E for its whole
-length under either policy, merged with any interruption it overlaps. Under ``excluded`` a
-scheduled window removes whatever falls inside it, so only what overruns it counts.
+Windows are reservations: only the down time observed inside them is M or E. For recurring
+windows that is the contract's word ("maintenance periods are only used as required"); for
+announced windows it is the default reading (``announced_windows: observed``): ClassSwift
+counts the minutes "the customer cannot access the SaaS" and asks a claim for "an estimate of
+the amount of actual Downtime", while a notification only says when ViewSonic "intends" to make
+it unavailable. ``announced_windows: declared`` is for a contract that counts the announcement
+itself: a scheduled announced window is then M for its whole length under ``counts``, and an
+emergency window E for its whole length under either policy, merged with any interruption it
+overlaps (under ``excluded`` a scheduled window still removes whatever falls inside it).
 
 A down second inside both a scheduled and an emergency window is scheduled. Operator exclusions
 (force majeure, the district's own network) remove down seconds before classification and are
-reported as ``excluded``. Everything is counted in exact seconds (``Fraction``); rounding
-happens only when a figure is printed.
+reported as ``excluded``. Under ``unmonitored: as_down`` the time no region could see is down
+time like any other: it is sorted into the buckets by the windows, and it forms interruptions
+(alone, or merged with the observed interruptions it touches), so it has full hours and a claim
+deadline. Every length is an exact ``timedelta``; rounding happens only when a figure is
+printed.
 """
 
 from __future__ import annotations
@@ -29,108 +34,98 @@ from __future__ import annotations
 import calendar as _calendar
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from fractions import Fraction
-from itertools import pairwise
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from credits.intervals import Interval, clip, difference, intersection, normalise, total_micros
+from credits.intervals import (
+    DAY,
+    ZERO,
+    Interval,
+    clip,
+    difference,
+    intersection,
+    length,
+    normalise,
+    ratio,
+)
 from credits.model import Exclusion, Interruption, MaintenanceWindow, SlaPolicy, WindowKind
 from credits.quorum import merge_interruptions
 
-SECONDS_PER_DAY = 86_400
 
+class Buckets(NamedTuple):
+    """Down time sorted into the contract's buckets. (A named tuple: a month's report makes tens
+    of thousands.)"""
 
-MICROS = 1_000_000
+    scheduled: timedelta = ZERO  #: M
+    emergency: timedelta = ZERO  #: E
+    downtime: timedelta = ZERO  #: D
+    excluded: timedelta = ZERO  #: removed by an operator exclusion, never counted
 
+    @staticmethod
+    def add_up(many: Iterable[Buckets]) -> Buckets:
+        """The buckets of many disjoint down intervals together."""
+        scheduled = emergency = downtime = excluded = ZERO
+        for b in many:
+            scheduled += b.scheduled
+            emergency += b.emergency
+            downtime += b.downtime
+            excluded += b.excluded
+        return Buckets(scheduled, emergency, downtime, excluded)
 
-def _seconds(micros: int) -> Fraction:
-    return Fraction(micros, MICROS)
-
-
-def counted_us(scheduled_us: int, emergency_us: int, downtime_us: int, maintenance: str) -> int:
-    """The microseconds that lower availability: D + E, plus M when ``maintenance`` counts."""
-    return downtime_us + emergency_us + (scheduled_us if maintenance == "counts" else 0)
+    def counted(self, maintenance: str) -> timedelta:
+        """The time that lowers availability: D + E, plus M when ``maintenance`` counts."""
+        counted = self.downtime + self.emergency
+        return counted + self.scheduled if maintenance == "counts" else counted
 
 
 class InterruptionPart(NamedTuple):
-    """An interruption's share of one month, split into the contract's buckets.
+    """An interruption's share of one month, sorted into the contract's buckets.
 
-    Buckets are kept in exact integer microseconds (``*_us``); the properties without the
-    suffix give them as exact seconds. A named tuple: a month's report makes tens of thousands.
-    """
+    ``unmonitored`` is how much of it no region could see (non-zero only under
+    ``unmonitored: as_down``, where that time is counted as down). A named tuple: a month's
+    report makes tens of thousands."""
 
     interruption: Interruption
     interval: Interval
-    scheduled_us: int
-    emergency_us: int
-    downtime_us: int
-    excluded_us: int
-
-    excluded = property(lambda self: _seconds(self.excluded_us), doc="excluded seconds")
-
-    def counted_us(self, maintenance: str) -> int:
-        """Microseconds that lower availability under the ``maintenance`` policy."""
-        return counted_us(self.scheduled_us, self.emergency_us, self.downtime_us, maintenance)
-
-    def counted(self, maintenance: str) -> Fraction:
-        """Seconds that lower availability under the ``maintenance`` policy."""
-        return _seconds(self.counted_us(maintenance))
+    buckets: Buckets
+    unmonitored: timedelta = ZERO
 
 
 @dataclass(frozen=True)
 class MonthAvailability:
     """One vendor's month with the availability the contract formula gives.
 
-    Buckets are exact integer microseconds (``*_us``); the properties without the suffix give
-    exact seconds."""
+    ``buckets`` are the month's M, E, D and excluded time: the sum of its parts'."""
 
     period: Interval
-    days: int
-    scheduled_us: int
-    downtime_us: int
-    emergency_us: int
-    excluded_us: int
-    unmonitored_us: int
+    total: timedelta  #: T: days × 1,440 minutes
+    buckets: Buckets
+    unmonitored: timedelta  #: time no region could see and no interruption covered
     maintenance: str
+    unmonitored_policy: str
     target_pct: Fraction
     parts: tuple[InterruptionPart, ...]
-    unmonitored_policy: str = "as_up"
 
     @property
-    def total_us(self) -> int:
-        """T: days × 1,440 minutes, in microseconds."""
-        return self.days * SECONDS_PER_DAY * MICROS
-
-    @property
-    def denominator_us(self) -> int:
-        """T less the unmonitored time when the policy excludes it."""
-        if self.unmonitored_policy == "exclude":
-            return self.total_us - self.unmonitored_us
-        return self.total_us
-
-    @property
-    def counted_us(self) -> int:
+    def counted(self) -> timedelta:
         """Un-availability: D + E, plus M when maintenance counts."""
-        return counted_us(self.scheduled_us, self.emergency_us, self.downtime_us, self.maintenance)
+        return self.buckets.counted(self.maintenance)
 
-    total = property(lambda self: _seconds(self.total_us), doc="T seconds")
-    scheduled = property(lambda self: _seconds(self.scheduled_us), doc="M seconds")
-    downtime = property(lambda self: _seconds(self.downtime_us), doc="D seconds")
-    emergency = property(lambda self: _seconds(self.emergency_us), doc="E seconds")
-    excluded = property(lambda self: _seconds(self.excluded_us), doc="excluded seconds")
-    unmonitored = property(lambda self: _seconds(self.unmonitored_us), doc="blind seconds")
-    denominator = property(lambda self: _seconds(self.denominator_us), doc="T used for A")
-    counted = property(lambda self: _seconds(self.counted_us), doc="M (if counted) + D + E")
+    @property
+    def denominator(self) -> timedelta:
+        """The T that A is a share of: T less the unmonitored time when the policy excludes it."""
+        if self.unmonitored_policy == "exclude":
+            return self.total - self.unmonitored
+        return self.total
 
     @property
     def availability_pct(self) -> Fraction:
         """A = (T − M − D − E) / T × 100, exact. A month with nothing to measure is 100 %."""
-        denominator = self.denominator_us
-        if denominator <= 0:
+        if self.denominator <= ZERO:
             return Fraction(100)
-        return Fraction((denominator - self.counted_us) * 100, denominator)
+        return ratio(self.denominator - self.counted, self.denominator) * 100
 
     @property
     def met(self) -> bool:
@@ -152,6 +147,73 @@ def days_in_month(year: int, month: int) -> int:
     return _calendar.monthrange(year, month)[1]
 
 
+class BucketSorter:
+    """Sorts down time into the buckets by a month's windows and exclusions."""
+
+    def __init__(self, windows: Sequence[MaintenanceWindow], exclusions: Iterable[Exclusion]):
+        self.scheduled = normalise(w.interval for w in windows if w.kind is WindowKind.SCHEDULED)
+        # Where a scheduled and an emergency window overlap, the time is scheduled.
+        self.emergency = difference(
+            (w.interval for w in windows if w.kind is WindowKind.EMERGENCY), self.scheduled
+        )
+        self.excluded = normalise(Interval(e.start, e.end) for e in exclusions)
+
+    def sort(self, down: Interval) -> Buckets:
+        """Excluded time first; of the rest, M inside a scheduled window, E inside an emergency
+        window, D everywhere else."""
+        if not (self.scheduled or self.emergency or self.excluded):
+            return Buckets(ZERO, ZERO, down.duration, ZERO)
+        kept = difference([down], self.excluded)
+        scheduled = length(intersection(kept, self.scheduled))
+        emergency = length(intersection(kept, self.emergency))
+        left = length(kept)
+        return Buckets(
+            scheduled=scheduled,
+            emergency=emergency,
+            downtime=left - scheduled - emergency,
+            excluded=down.duration - left,
+        )
+
+
+def declared_windows(windows: Iterable[MaintenanceWindow], policy: SlaPolicy) -> list[Interruption]:
+    """Under ``announced_windows: declared``, the announced windows that count in full, as
+    interruptions with no areas or regions: emergency windows, and scheduled ones when
+    maintenance counts. None under ``observed``."""
+    if policy.announced_windows != "declared":
+        return []
+    return [
+        Interruption(w.interval, (), ())
+        for w in windows
+        if w.source == "announced"
+        and (w.kind is WindowKind.EMERGENCY or policy.maintenance == "counts")
+    ]
+
+
+def with_blind_time(seen: list[Interruption], blind: list[Interval]) -> list[Interruption]:
+    """Under ``unmonitored: as_down``: the interruptions with the blind spans added as down time,
+    each merged with the interruptions it touches or standing alone (no areas, no regions)."""
+    return merge_interruptions([*seen, *(Interruption(span, (), ()) for span in blind)])
+
+
+def month_parts(
+    incidents: Iterable[Interruption],
+    period: Interval,
+    sorter: BucketSorter,
+    blind: list[Interval],
+) -> tuple[InterruptionPart, ...]:
+    """Each incident's part inside ``period``, sorted into buckets, with how much of it is
+    ``blind`` time (blind time counted as down)."""
+    parts = []
+    for incident in incidents:
+        whole = incident.interval
+        if whole.end <= period.start or whole.start >= period.end:
+            continue
+        inside = Interval(max(whole.start, period.start), min(whole.end, period.end))
+        unseen = length(intersection(blind, [inside])) if blind else ZERO
+        parts.append(InterruptionPart(incident, inside, sorter.sort(inside), unseen))
+    return tuple(parts)
+
+
 def month_availability(
     month: date,
     timezone: ZoneInfo,
@@ -161,85 +223,35 @@ def month_availability(
     exclusions: Iterable[Exclusion] = (),
     unmonitored: Iterable[Interval] = (),
 ) -> MonthAvailability:
-    """Classify every down second of the vendor's month and total the contract's buckets.
+    """Sort every down second of the vendor's month into the contract's buckets and total them.
 
     ``month`` is any date in the month; the month's boundaries are taken in ``timezone``.
-    Announced windows that count in full (see the module docstring) are merged into the
-    interruptions they overlap, or become interruptions of their own with no areas or regions.
-    Interruptions that cross a month boundary are split at it: only their share inside this
-    month is counted here. Under ``unmonitored: as_down`` the blind seconds count as downtime
-    (classified by the windows like any down second); otherwise they are only reported.
+    ``unmonitored`` is where no region could see the vendor. The steps:
+
+    1. the interruptions seen, with the announced windows that count in full (only under
+       ``announced_windows: declared``), overlapping or touching ones merged;
+    2. the blind time: unmonitored and inside no interruption (under ``as_down``, it is added
+       to the interruptions as down time);
+    3. each interruption's part inside the month (one crossing the month's edge is cut there),
+       sorted into M, E, D and excluded by the windows and exclusions;
+    4. the month's buckets: the sum of its parts'.
     """
     period = month_period(month.year, month.month, timezone)
-    days = days_in_month(month.year, month.month)
-    window_list = list(windows)
-    scheduled_windows = normalise(w.interval for w in window_list if w.kind is WindowKind.SCHEDULED)
-    emergency_windows = difference(
-        (w.interval for w in window_list if w.kind is WindowKind.EMERGENCY), scheduled_windows
-    )
-    excluded_spans = normalise(Interval(e.start, e.end) for e in exclusions)
-
-    def classify(down: list[Interval]) -> tuple[int, int, int, int]:
-        # ``down`` is normalised.
-        if not window_list and not excluded_spans:
-            return 0, 0, sum(i.micros for i in down), 0
-        counted = difference(down, excluded_spans)
-        scheduled = intersection(counted, scheduled_windows)
-        emergency = intersection(counted, emergency_windows)
-        downtime = difference(difference(counted, scheduled_windows), emergency_windows)
-        return (
-            total_micros(scheduled),
-            total_micros(emergency),
-            total_micros(downtime),
-            total_micros(down) - total_micros(counted),
-        )
-
-    declared = [
-        Interruption(w.interval, (), ())
-        for w in window_list
-        if w.source == "announced"
-        and (w.kind is WindowKind.EMERGENCY or policy.maintenance == "counts")
-    ]
-    if declared:
-        interruptions = merge_interruptions([*interruptions, *declared])
-    parts: list[InterruptionPart] = []
-    down: list[Interval] = []
-    for interruption in interruptions:
-        whole = interruption.interval
-        if whole.end <= period.start or whole.start >= period.end:
-            continue
-        if whole.start < period.start or whole.end > period.end:
-            whole = Interval(max(whole.start, period.start), min(whole.end, period.end))
-        parts.append(InterruptionPart(interruption, whole, *classify([whole])))
-        down.append(whole)
-    # The buckets add up over disjoint intervals, so the month is the sum of its parts unless
-    # a caller passed overlapping interruptions.
-    if any(a.end >= b.start for a, b in pairwise(down)):
-        down = normalise(down)
-        buckets = list(classify(down))
-    else:
-        buckets = [
-            sum(p.scheduled_us for p in parts),
-            sum(p.emergency_us for p in parts),
-            sum(p.downtime_us for p in parts),
-            sum(p.excluded_us for p in parts),
-        ]
-
-    blind = difference(clip(unmonitored, period), down)
-    blind_us = total_micros(difference(blind, excluded_spans))
-    if policy.unmonitored == "as_down":
-        buckets = [a + b for a, b in zip(buckets, classify(blind), strict=True)]
-    scheduled, emergency, downtime, excluded = buckets
+    windows = list(windows)
+    seen = merge_interruptions([*interruptions, *declared_windows(windows, policy)])
+    blind = difference(unmonitored, (i.interval for i in seen))
+    as_down = policy.unmonitored == "as_down"
+    incidents = with_blind_time(seen, blind) if as_down else seen
+    sorter = BucketSorter(windows, exclusions)
+    blind_in_month = difference(clip(blind, period), sorter.excluded)
+    parts = month_parts(incidents, period, sorter, blind_in_month if as_down else [])
     return MonthAvailability(
         period=period,
-        days=days,
-        scheduled_us=scheduled,
-        downtime_us=downtime,
-        emergency_us=emergency,
-        excluded_us=excluded,
-        unmonitored_us=blind_us,
+        total=days_in_month(month.year, month.month) * DAY,
+        buckets=Buckets.add_up(part.buckets for part in parts),
+        unmonitored=length(blind_in_month),
         maintenance=policy.maintenance,
-        target_pct=Fraction(policy.target_pct),
-        parts=tuple(parts),
         unmonitored_policy=policy.unmonitored,
+        target_pct=Fraction(policy.target_pct),
+        parts=parts,
     )

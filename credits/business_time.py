@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import holidays as holidays_lib
 
+from credits.intervals import MICROSECOND
 from credits.model import (
     BusinessCalendar,
 )
@@ -107,7 +108,7 @@ def localize(wall: datetime, zone: ZoneInfo) -> datetime:
     # between them whose clock reading has passed ``wall``.
     low = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
     high = first
-    while high - low > timedelta(microseconds=1):
+    while high - low > MICROSECOND:
         middle = low + (high - low) / 2
         if middle.astimezone(zone).replace(tzinfo=None) >= wall:
             high = middle

@@ -19,11 +19,12 @@ fall-back day (the repeated hour is 01:00–02:00, before the window starts), an
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from credits.business_time import (
     _require_aware,
     add_business_days,
+    is_business_day,
     localize,
 )
 from credits.intervals import Interval
@@ -51,8 +52,11 @@ def notice_deadline(announced_at: datetime, notice: Span, calendar: BusinessCale
     if notice.business_days is not None:
         zone = calendar.timezone
         local = announced_at.astimezone(zone)
-        day = add_business_days(local.date(), notice.business_days, calendar)
-        return localize(datetime.combine(day, local.time().replace(tzinfo=None)), zone)
+        given_on, given_at = local.date(), local.time().replace(tzinfo=None)
+        if not is_business_day(given_on, calendar):
+            given_on, given_at = add_business_days(given_on, 1, calendar), time(0)
+        day = add_business_days(given_on, notice.business_days, calendar)
+        return localize(datetime.combine(day, given_at), zone)
     raise ValueError(f"notice {notice.text!r} has neither a duration nor business days")
 
 
@@ -72,6 +76,11 @@ def notice_is_sufficient(
     the next Monday at 10:00 or later; a holiday in between pushes that back by a day. A
     window starting even one second earlier was announced with less notice than the contract
     requires, and is emergency maintenance.
+
+    Notice given on a non-business day (a weekend, a holiday) counts from the start (00:00) of
+    the next business day: announced Saturday 10:00 with 2 business days' notice, it counts
+    from Monday 00:00, so the window must start on Wednesday at 00:00 or later (Tuesday 10:00
+    is emergency, Wednesday 10:00 scheduled).
     """
     _require_aware("start", start)
     return start >= notice_deadline(announced_at, notice, calendar)

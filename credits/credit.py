@@ -10,7 +10,10 @@ Kinds of credit (``sla.credit.kind``):
   ``scope: excess`` only the hours beyond the allowance T × (1 − target), consumed by the
   interruptions in time order when rounding per incident.
 * ``tiers`` — a percent of the monthly fee for the lowest band the availability falls below
-  (as AWS and Azure credit).
+  (as AWS and Azure credit). Every band is at or below the target (the configuration refuses
+  others), so a band pays only in a month that missed the target.
+
+Whatever the kind, a month that met its target earns nothing ("availability target met").
 
 Monthly fee = ``fee`` (per month) or ``fee`` / 12 (per year); hourly fee = monthly fee /
 (days in the month × 24). ``cap_pct_of_fee`` caps the credit at that percent of the monthly
@@ -21,15 +24,16 @@ end, then rounded half-up to cents once.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
 
 from credits.availability import MonthAvailability
+from credits.intervals import HOUR, ratio
 from credits.model import Fee, SlaPolicy
 
 CENT = Decimal("0.01")
-HOUR_US = 3_600_000_000
 
 
 @dataclass(frozen=True)
@@ -63,51 +67,66 @@ def credit_hours(month: MonthAvailability, policy: SlaPolicy) -> int:
     if month.met:
         return 0
     rule = policy.credit
-    allowance = month.denominator_us * (1 - month.target_pct / 100) if rule.scope == "excess" else 0
+    # The hours the vendor may spend before it owes anything (exact: a Fraction).
+    allowance: Fraction | int = 0
+    if rule.scope == "excess":
+        allowance = ratio(month.denominator, HOUR) * (1 - month.target_pct / 100)
     if rule.rounding == "month":
-        return max(0, (month.counted_us - allowance) // HOUR_US)
+        return max(0, math.floor(ratio(month.counted, HOUR) - allowance))
     hours = 0
-    remaining = allowance
-    for part in sorted(month.parts, key=lambda p: p.interval.start):
-        counted = part.counted_us(month.maintenance)
-        used = min(remaining, counted)
-        remaining -= used
-        hours += (counted - used) // HOUR_US
+    for part in month.parts:  # in time order: the allowance is spent first
+        counted = part.buckets.counted(month.maintenance)
+        if allowance > 0:
+            spent = min(allowance, ratio(counted, HOUR))
+            allowance -= spent
+            hours += math.floor(ratio(counted, HOUR) - spent)
+        else:
+            hours += counted // HOUR
     return hours
 
 
+def tier_pct(month: MonthAvailability, policy: SlaPolicy) -> Fraction:
+    """The ``tiers`` credit as a percent of the monthly fee: that of the lowest band the month's
+    availability falls below (0 when it is below none)."""
+    bands = [t for t in policy.credit.tiers if month.availability_pct < Fraction(t.below_pct)]
+    lowest = min(bands, key=lambda t: t.below_pct, default=None)
+    return Fraction(0) if lowest is None else Fraction(lowest.credit_pct)
+
+
+def no_credit_reason(month: MonthAvailability, policy: SlaPolicy) -> str | None:
+    """Why the month's credit is 0.00, or None when a credit is due."""
+    if policy.credit.kind == "none" or policy.fee is None:
+        return "the contract defines no service credit"
+    if month.met:
+        return "availability target met"
+    if not policy.eligible:
+        return "plan not eligible for service credits"
+    if policy.invoices_in_default:
+        return "invoices in default: no credit can be claimed"
+    return None
+
+
 def month_credit(month: MonthAvailability, policy: SlaPolicy) -> Credit:
-    """The credit ``policy`` grants for ``month``, with the reason when it is 0.00."""
-    rule = policy.credit
-    currency = policy.fee.currency if policy.fee else None
+    """The credit ``policy`` grants for ``month``, with the reason when it is 0.00.
+
+    Nothing is paid for a month that met its target, whatever the kind. ``hours`` is reported
+    for ``full_hours`` even when the account may not claim them."""
+    rule, fee = policy.credit, policy.fee
     eligible = policy.eligible and not policy.invoices_in_default
-    reason: str | None = None
     hours: int | None = None
     amount = Fraction(0)
-    if rule.kind == "none" or policy.fee is None:
-        reason = "the contract defines no service credit"
-    elif rule.kind == "full_hours":
+    if fee is not None and rule.kind == "full_hours":
         hours = credit_hours(month, policy)
-        fee = monthly_fee(policy.fee)
-        amount = hours * (Fraction(rule.percent_per_hour) / 100) * fee / (month.days * 24)
-    else:
-        below = sorted(
-            (t for t in rule.tiers if month.availability_pct < Fraction(t.below_pct)),
-            key=lambda t: t.below_pct,
-        )
-        if below:
-            amount = monthly_fee(policy.fee) * Fraction(below[0].credit_pct) / 100
-    if rule.kind != "none" and policy.fee is not None:
-        if rule.cap_pct_of_fee is not None:
-            amount = min(amount, monthly_fee(policy.fee) * Fraction(rule.cap_pct_of_fee) / 100)
-        if month.met:
-            reason = "availability target met"
-        elif not policy.eligible:
-            reason = "plan not eligible for service credits"
-        elif policy.invoices_in_default:
-            reason = "invoices in default: no credit can be claimed"
-    if not eligible:
-        amount = Fraction(0)
+        hourly_fee = monthly_fee(fee) / ratio(month.total, HOUR)
+        amount = hours * Fraction(rule.percent_per_hour) / 100 * hourly_fee
+    elif fee is not None and rule.kind == "tiers" and not month.met:
+        amount = tier_pct(month, policy) / 100 * monthly_fee(fee)
+    if fee is not None and rule.cap_pct_of_fee is not None:
+        amount = min(amount, monthly_fee(fee) * Fraction(rule.cap_pct_of_fee) / 100)
     return Credit(
-        eligible=eligible, reason=reason, hours=hours, amount=to_cents(amount), currency=currency
+        eligible=eligible,
+        reason=no_credit_reason(month, policy),
+        hours=hours,
+        amount=to_cents(amount if eligible else Fraction(0)),
+        currency=fee.currency if fee else None,
     )

@@ -1,9 +1,13 @@
-"""Half-open UTC time intervals and the set algebra the contract engine is built on.
+"""Half-open UTC time intervals, the set algebra the contract engine is built on, and lengths.
 
 An ``Interval`` is ``[start, end)``: it contains ``start`` and not ``end``, so two windows that
 touch (one ends at 06:00, the next starts at 06:00) neither overlap nor leave a gap. Every
 datetime is timezone-aware and normalised to UTC on construction. Lists of intervals passed
 between functions here are *normalised*: sorted, non-empty, disjoint and not touching.
+
+Every length of time in the engine is a ``datetime.timedelta``: exact (whole microseconds,
+datetime's resolution), added, subtracted and compared without rounding. :func:`ratio` is the
+one place a length becomes a number (minutes, hours, a share of the month), exactly.
 """
 
 from __future__ import annotations
@@ -13,7 +17,11 @@ from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from operator import itemgetter
 
+ZERO = timedelta(0)
 MICROSECOND = timedelta(microseconds=1)
+MINUTE = timedelta(minutes=1)
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
 
 #: The span of time the engine works in: instants from ``EARLIEST`` up to (not including)
 #: ``LATEST``. Periods are widened by days on either side, read in every time zone and followed
@@ -28,19 +36,24 @@ IN_RANGE = f"a time from {EARLIEST:%Y-%m-%d} to {LATEST - MICROSECOND:%Y-%m-%d} 
 INSTANT_FORMS = "an ISO 8601 date and time with a UTC offset, e.g. 2026-12-03T22:00:00-05:00"
 
 __all__ = [
+    "DAY",
     "EARLIEST",
+    "HOUR",
     "INSTANT_FORMS",
     "IN_RANGE",
     "LATEST",
+    "MICROSECOND",
+    "MINUTE",
+    "ZERO",
     "InstantError",
     "Interval",
     "clip",
     "difference",
     "intersection",
+    "length",
     "normalise",
     "parse_instant",
-    "total_micros",
-    "total_seconds",
+    "ratio",
     "union",
 ]
 
@@ -105,17 +118,7 @@ class Interval(tuple[datetime, datetime]):
     @property
     def duration(self) -> timedelta:
         """The length of the interval."""
-        return self.end - self.start
-
-    @property
-    def micros(self) -> int:
-        """The exact length in microseconds (datetime's resolution)."""
-        return (self.end - self.start) // MICROSECOND
-
-    @property
-    def seconds(self) -> Fraction:
-        """The exact length in seconds (microseconds kept, no float rounding)."""
-        return Fraction(self.micros, 1_000_000)
+        return self[1] - self[0]
 
     def __bool__(self) -> bool:
         return self.end > self.start
@@ -199,11 +202,12 @@ def clip(intervals: Iterable[Interval], period: Interval) -> list[Interval]:
     return intersection(intervals, [period])
 
 
-def total_micros(intervals: Iterable[Interval]) -> int:
-    """Exact number of microseconds covered (overlaps counted once)."""
-    return sum(i.micros for i in normalise(intervals))
+def length(intervals: Iterable[Interval]) -> timedelta:
+    """How much time ``intervals`` cover together (overlaps counted once)."""
+    return sum((i[1] - i[0] for i in normalise(intervals)), ZERO)
 
 
-def total_seconds(intervals: Iterable[Interval]) -> Fraction:
-    """Exact number of seconds covered (overlaps counted once)."""
-    return Fraction(total_micros(intervals), 1_000_000)
+def ratio(duration: timedelta, unit: timedelta) -> Fraction:
+    """``duration`` measured in ``unit``, exactly: ``ratio(d, MINUTE)`` is d in minutes,
+    ``ratio(part, whole)`` the share of ``whole`` that ``part`` is."""
+    return Fraction(duration // MICROSECOND, unit // MICROSECOND)

@@ -1,6 +1,6 @@
 """The contract's vocabulary as frozen values: policies, calendars, windows, interruptions.
 
-``uptime/config.py`` builds these from YAML (validated once); everything in ``credits/`` takes
+``uptime/config/`` builds these from YAML (validated once); everything in ``credits/`` takes
 them as arguments. Nothing here reads a file or the clock.
 """
 
@@ -124,7 +124,11 @@ class Fee:
 
 @dataclass(frozen=True)
 class SlaPolicy:
-    """One vendor's availability promise and what it pays when it is broken."""
+    """One vendor's availability promise and what it pays when it is broken.
+
+    ``announced_windows``: ``observed`` (only the down time seen inside an announced window
+    counts, as for recurring windows) or ``declared`` (the whole window counts, for a contract
+    that says so); see ``credits.availability``."""
 
     target_pct: Decimal
     maintenance: Literal["counts", "excluded"]
@@ -132,6 +136,7 @@ class SlaPolicy:
     business_calendar: BusinessCalendar
     claim_within: Span
     unmonitored: Literal["as_up", "as_down", "exclude"] = "as_up"
+    announced_windows: Literal["observed", "declared"] = "observed"
     credit: CreditPolicy = CreditPolicy()
     fee: Fee | None = None
     eligible: bool = True

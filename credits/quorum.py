@@ -3,7 +3,8 @@
 Three steps, each a pure function:
 
 1. per monitor, the regions' views (down / unknown / otherwise up) combine by the vendor's
-   quorum into the monitor's down intervals and its *unmonitored* intervals (no region could see);
+   quorum into the monitor's down intervals and its *unmonitored* intervals (too few regions
+   could see to tell: none, or fewer than a numeric quorum);
 2. a vendor *interruption* is the union over its critical monitors of their down intervals, and
    remembers which functional areas and which regions were involved;
 3. the vendor is unmonitored where a critical monitor was unmonitored and no interruption was seen.
@@ -14,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import groupby, pairwise
 from operator import itemgetter
 from typing import Protocol
 
@@ -53,18 +55,50 @@ class MonitorSpec(Protocol):
     def critical(self) -> bool: ...
 
 
-def required_down(rule: QuorumRule, known: int) -> int:
-    """How many regions must see a monitor down, given ``known`` regions that can see at all.
+def required_down(rule: QuorumRule, seeing: int) -> int:
+    """How many regions must see a monitor down, given the ``seeing`` regions that can see it.
 
     ``all``: every region that can see (a blind region neither confirms nor vetoes);
     ``majority``: more than half of those; an integer ``n``: at least ``n`` regions, so with
-    fewer than ``n`` seeing regions the monitor cannot be declared down.
+    fewer than ``n`` regions able to see, the monitor's state is unknown.
     """
     if rule == "all":
-        return known
+        return seeing
     if rule == "majority":
-        return known // 2 + 1
+        return seeing // 2 + 1
     return int(rule)
+
+
+#: A moment at which some region's view changed, and what the regions saw from then until the
+#: next moment: the regions that saw the monitor down, and how many regions could see it at all
+#: (a blind region has no fresh result, so it sees nothing, up or down).
+Moment = tuple[datetime, set[str], int]
+
+
+def region_timeline(views: Mapping[str, RegionView], regions: Sequence[str]) -> list[Moment]:
+    """Every moment at which some region's view changes, in time order (the last one ends the
+    timeline)."""
+    changes: list[tuple[datetime, str, bool, bool]] = []  # (when, region, is_blind, starts)
+    for region in regions:
+        view = views.get(region, RegionView())
+        for is_blind, spans in ((False, view.down), (True, view.unknown)):
+            for span in normalise(spans):
+                changes.append((span[0], region, is_blind, True))
+                changes.append((span[1], region, is_blind, False))
+    changes.sort(key=itemgetter(0))
+    down: set[str] = set()  # the regions seeing the monitor down now (blind or not)
+    blind: set[str] = set()  # the regions blind now
+    total = len(regions)
+    timeline: list[Moment] = []
+    for when, group in groupby(changes, key=itemgetter(0)):
+        for _, region, is_blind, starts in group:
+            now = blind if is_blind else down
+            if starts:
+                now.add(region)
+            else:
+                now.discard(region)
+        timeline.append((when, down - blind, total - len(blind)))
+    return timeline
 
 
 def combine_regions(
@@ -72,73 +106,26 @@ def combine_regions(
 ) -> MonitorOutcome:
     """Combine the regions' views of one monitor by the quorum rule.
 
-    At each instant a region is *unknown* if it was blind, else *down* if it saw the monitor
-    down, else up. The monitor is down when at least one region can see and the number of down
-    regions reaches :func:`required_down`; it is unmonitored when no region can see. Fewer down
-    regions than the quorum is a regional advisory: shown elsewhere, never counted.
+    Between two moments at which a region's view changes, each region saw the monitor up, down,
+    or nothing (blind). On each such stretch the monitor is unmonitored when too few regions
+    could see it to tell: none, or fewer than :func:`required_down` (a numeric quorum of 2 with
+    one region able to see: that region seeing it up does not make it up); down when at least
+    that many of the regions that could see saw it down; up otherwise (fewer down regions than
+    the quorum is a regional advisory: shown elsewhere, never counted). Consecutive down
+    stretches seen by the same regions are one down interval.
     """
-    # Sweep the boundaries in time order. The state is one integer: bit ``k`` is set while
-    # region ``k`` is down, bit ``total + k`` while it is blind. Within one group a region's
-    # intervals are normalised (disjoint, not touching), so every boundary flips its bit.
-    total = len(regions)
-    events: list[tuple[datetime, int]] = []
-    for k, region in enumerate(regions):
-        view = views.get(region)
-        if view is None:
-            continue
-        for bit, group in ((1 << k, view.down), (1 << (total + k), view.unknown)):
-            for start, end in normalise(group):
-                events.append((start, bit))
-                events.append((end, bit))
-    events.sort(key=itemgetter(0))
-    verdicts: dict[int, frozenset[str] | None] = {}
     down: list[tuple[Interval, frozenset[str]]] = []
     unmonitored: list[Interval] = []
-    # The run of down segments being built: start, end, regions (merged while unchanged).
-    run_start: datetime | None = None
-    run_end: datetime | None = None
-    run_regions: frozenset[str] | None = None
-    state = 0
-    count = len(events)
-    i = 0
-    while i < count:
-        start = events[i][0]
-        while i < count and events[i][0] == start:
-            state ^= events[i][1]
-            i += 1
-        if i == count:
-            break
-        end = events[i][0]
-        if state not in verdicts:
-            verdicts[state] = _verdict(state, regions, rule)
-        seen_down = verdicts[state]
-        if seen_down and run_end == start and run_regions == seen_down:
-            run_end = end
-            continue
-        if run_start is not None:
-            down.append((Interval(run_start, run_end), run_regions))  # type: ignore[arg-type]
-            run_start = None
-        if seen_down:
-            run_start, run_end, run_regions = start, end, seen_down
-        elif seen_down is None:
+    for (start, seen_down, seeing), (end, _, _) in pairwise(region_timeline(views, regions)):
+        needed = required_down(rule, seeing)
+        if seeing == 0 or seeing < needed:
             unmonitored.append(Interval(start, end))
-    if run_start is not None:
-        down.append((Interval(run_start, run_end), run_regions))  # type: ignore[arg-type]
+        elif len(seen_down) >= needed:
+            if down and down[-1][0].end == start and down[-1][1] == seen_down:
+                down[-1] = (Interval(down[-1][0].start, end), down[-1][1])
+            else:
+                down.append((Interval(start, end), frozenset(seen_down)))
     return MonitorOutcome(down=tuple(down), unmonitored=tuple(normalise(unmonitored)))
-
-
-def _verdict(state: int, regions: Sequence[str], rule: QuorumRule) -> frozenset[str] | None:
-    """For a sweep state (down bits, then blind bits): the regions whose seeing down makes the
-    monitor down (empty when it is up), or None when no region can see."""
-    total = len(regions)
-    blind = state >> total
-    known = total - blind.bit_count()
-    if known == 0:
-        return None
-    seen = state & ~blind & ((1 << total) - 1)
-    if seen and seen.bit_count() >= required_down(rule, known):
-        return frozenset(r for k, r in enumerate(regions) if seen >> k & 1)
-    return frozenset()
 
 
 def vendor_interruptions(
@@ -159,7 +146,13 @@ def vendor_interruptions(
 
 def merge_interruptions(pieces: Iterable[Interruption]) -> list[Interruption]:
     """Merge overlapping or touching interruptions into one, keeping the union of their areas
-    and regions (each sorted); the result is in time order."""
+    and regions (each sorted); the result is in time order. Interruptions already in time order
+    with a gap between each two are returned as they are."""
+    pieces = list(pieces)
+    if all(p.interval for p in pieces) and all(
+        a.interval.end < b.interval.start for a, b in pairwise(pieces)
+    ):
+        return pieces
     return _merge(tuple(piece) for piece in pieces)
 
 

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
 from credits.availability import InterruptionPart
+from credits.intervals import MINUTE
 from credits.month import VendorMonth
 
 SCHEMA = "uptime-ledger.report/1"
-MINUTE_US = 60_000_000
 
 
 def decimal_places(value: Fraction, places: int) -> float:
@@ -27,9 +27,9 @@ def decimal_places(value: Fraction, places: int) -> float:
     return ((2 * numerator + denominator) // (2 * denominator)) / scale
 
 
-def minutes(micros: int) -> float:
-    """Exact microseconds as minutes, rounded half-up to 2 decimals."""
-    return ((2 * micros * 100 + MINUTE_US) // (2 * MINUTE_US)) / 100
+def minutes(duration: timedelta) -> float:
+    """An exact length in minutes, rounded half-up to 2 decimals."""
+    return ((200 * duration) // MINUTE + 1) // 2 / 100
 
 
 def _local(instant: datetime, month: VendorMonth) -> str:
@@ -40,10 +40,10 @@ def _interruption(part: InterruptionPart, deadline: str, month: VendorMonth) -> 
     return {
         "start": _local(part.interval.start, month),
         "end": _local(part.interval.end, month),
-        "minutes": minutes(part.interval.micros),
-        "scheduled": minutes(part.scheduled_us),
-        "emergency": minutes(part.emergency_us),
-        "downtime": minutes(part.downtime_us),
+        "minutes": minutes(part.interval.duration),
+        "scheduled": minutes(part.buckets.scheduled),
+        "emergency": minutes(part.buckets.emergency),
+        "downtime": minutes(part.buckets.downtime),
         "areas": list(part.interruption.areas),
         "regions": list(part.interruption.regions),
         "claim_deadline": deadline,
@@ -60,12 +60,12 @@ def vendor_json(month: VendorMonth) -> dict[str, Any]:
         "timezone": month.vendor.timezone.key,
         "period": {"start": _local(a.period.start, month), "end": _local(a.period.end, month)},
         "minutes": {
-            "total": a.total_us // MINUTE_US,  # days × 1,440: always whole minutes
-            "scheduled": minutes(a.scheduled_us),
-            "downtime": minutes(a.downtime_us),
-            "emergency": minutes(a.emergency_us),
-            "excluded": minutes(a.excluded_us),
-            "unmonitored": minutes(a.unmonitored_us),
+            "total": a.total // MINUTE,  # days × 1,440: always whole minutes
+            "scheduled": minutes(a.buckets.scheduled),
+            "downtime": minutes(a.buckets.downtime),
+            "emergency": minutes(a.buckets.emergency),
+            "excluded": minutes(a.buckets.excluded),
+            "unmonitored": minutes(a.unmonitored),
         },
         "maintenance": a.maintenance,
         "availability_pct": decimal_places(a.availability_pct, 6),

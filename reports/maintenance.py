@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from credits.intervals import MINUTE, ratio
 from credits.model import MaintenanceWindow
 
 LOCAL = "%Y-%m-%d %H:%M %Z"
@@ -35,7 +36,7 @@ def windows_table(windows: Sequence[MaintenanceWindow]) -> str:
                 w.interval.end.astimezone(w.timezone).strftime(LOCAL),
                 w.interval.start.strftime(UTC_FORMAT),
                 w.interval.end.strftime(UTC_FORMAT),
-                f"{float(w.interval.seconds / 60):g}",
+                f"{float(ratio(w.interval.duration, MINUTE)):g}",
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]

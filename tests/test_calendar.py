@@ -141,7 +141,11 @@ def test_add_business_days_rejects_negative() -> None:
 # --------------------------------------------------------------------------- claim deadline
 
 CLAIM_DEADLINES = [
-    pytest.param(at(LA, 2025, 11, 20, 0, 0), FIVE_BD, US_LA, date(2025, 11, 28), id="thu-midnight"),
+    # Ending exactly at midnight, the last down minute was the day before (Wednesday 19).
+    pytest.param(at(LA, 2025, 11, 20, 0, 0), FIVE_BD, US_LA, date(2025, 11, 26), id="thu-midnight"),
+    pytest.param(
+        at(LA, 2025, 11, 20, 0, 0, 1), FIVE_BD, US_LA, date(2025, 11, 28), id="thu-one-second-in"
+    ),
     pytest.param(at(LA, 2025, 11, 20, 12), FIVE_BD, US_LA, date(2025, 11, 28), id="thu-noon"),
     pytest.param(
         at(LA, 2025, 11, 20, 23, 59, 59), FIVE_BD, US_LA, date(2025, 11, 28), id="thu-last-second"
@@ -152,8 +156,13 @@ CLAIM_DEADLINES = [
     pytest.param(
         utc(2025, 11, 21, 3), FIVE_BD, US_UTC, date(2025, 12, 1), id="same-instant-utc-calendar"
     ),
+    # Ending at local midnight starting Friday 21 = Thursday's last minute: Friday 28, not
+    # Monday 1 December.
     pytest.param(
-        at(LA, 2025, 11, 21, 0, 0), FIVE_BD, US_LA, date(2025, 12, 1), id="la-friday-midnight"
+        at(LA, 2025, 11, 21, 0, 0), FIVE_BD, US_LA, date(2025, 11, 28), id="la-friday-midnight"
+    ),
+    pytest.param(
+        utc(2025, 11, 21), FIVE_BD, US_UTC, date(2025, 11, 28), id="utc-midnight-on-utc-calendar"
     ),
     pytest.param(at(LA, 2026, 7, 1, 9), FIVE_BD, US_LA, date(2026, 7, 9), id="observed-holiday"),
     pytest.param(
@@ -221,8 +230,91 @@ NOTICE = [
         True,
         id="july-4th-in-between-one-day-later",
     ),
+    # Notice given on a non-business day counts from the next business day's start (00:00).
     pytest.param(
-        at(LA, 2025, 6, 7, 10), at(LA, 2025, 6, 13, 10), FIVE_BD, US_LA, True, id="from-saturday"
+        at(LA, 2025, 6, 7, 10),
+        at(LA, 2025, 6, 10, 10),
+        TWO_BD,
+        US_LA,
+        False,
+        id="saturday-for-tuesday-is-emergency",
+    ),
+    pytest.param(
+        at(LA, 2025, 6, 7, 10),
+        at(LA, 2025, 6, 11, 10),
+        TWO_BD,
+        US_LA,
+        True,
+        id="saturday-for-wednesday-is-scheduled",
+    ),
+    pytest.param(
+        at(LA, 2025, 6, 7, 10),
+        at(LA, 2025, 6, 11),
+        TWO_BD,
+        US_LA,
+        True,
+        id="saturday-for-wednesday-midnight-is-scheduled",
+    ),
+    pytest.param(
+        at(LA, 2025, 6, 7, 10),
+        at(LA, 2025, 6, 10, 23, 59, 59),
+        TWO_BD,
+        US_LA,
+        False,
+        id="saturday-for-tuesday-23:59:59-is-emergency",
+    ),
+    pytest.param(
+        at(LA, 2025, 6, 7, 10),
+        at(LA, 2025, 6, 13, 10),
+        FIVE_BD,
+        US_LA,
+        False,
+        id="saturday-5bd-friday-is-emergency",
+    ),
+    pytest.param(
+        at(LA, 2025, 6, 7, 10),
+        at(LA, 2025, 6, 16),
+        FIVE_BD,
+        US_LA,
+        True,
+        id="saturday-5bd-counts-from-monday",
+    ),
+    # Thanksgiving (Thursday 27 November 2025): counts from Friday 28 00:00 → Tuesday 2 December.
+    pytest.param(
+        at(LA, 2025, 11, 27, 10),
+        at(LA, 2025, 12, 1, 23, 59),
+        TWO_BD,
+        US_LA,
+        False,
+        id="holiday-counts-from-next-business-day",
+    ),
+    pytest.param(
+        at(LA, 2025, 11, 27, 10),
+        at(LA, 2025, 12, 2),
+        TWO_BD,
+        US_LA,
+        True,
+        id="holiday-two-business-days-later",
+    ),
+    # On the business calendar's clock. Friday 23:00 in Los Angeles: on a Los Angeles calendar
+    # a business day, so the notice runs to Tuesday 23:00 there; on a New York calendar it is
+    # Saturday 02:00, so it counts from Monday 00:00 and runs to Wednesday 00:00 New York time
+    # (Tuesday 21:00 in Los Angeles). A window on Tuesday 22:00 Los Angeles time falls between.
+    pytest.param(
+        at(LA, 2025, 6, 6, 23),
+        at(LA, 2025, 6, 10, 22),
+        TWO_BD,
+        US_LA,
+        False,
+        id="friday-evening-on-the-la-clock",
+    ),
+    pytest.param(
+        at(LA, 2025, 6, 6, 23),
+        at(LA, 2025, 6, 10, 22),
+        TWO_BD,
+        US_NY,
+        True,
+        id="friday-evening-la-is-saturday-in-new-york",
     ),
     # The week of 2025-03-09 changes clocks: the deadline keeps the wall time (10:00 PDT =
     # 17:00 UTC), one hour less than 7 × 24 h after 10:00 PST.
@@ -282,6 +374,16 @@ def test_notice_is_sufficient(
     expected: bool,
 ) -> None:
     assert notice_is_sufficient(announced_at, start, notice, calendar) is expected
+
+
+def test_notice_given_on_a_non_business_day_counts_from_the_next_business_day() -> None:
+    # Announced Saturday 7 June 2025 10:00 with 2 business days' notice: from Monday 00:00,
+    # through Monday and Tuesday, so the earliest scheduled start is Wednesday 00:00.
+    assert notice_deadline(at(LA, 2025, 6, 7, 10), TWO_BD, US_LA) == at(LA, 2025, 6, 11)
+    # A plain length of notice is just that length, whatever the day.
+    assert notice_deadline(
+        at(LA, 2025, 6, 7, 10), Span("48h", delta=timedelta(hours=48)), US_LA
+    ) == at(LA, 2025, 6, 9, 10)
 
 
 def test_notice_deadline_keeps_local_wall_time() -> None:

@@ -233,10 +233,10 @@ def test_import_with_bad_rows_names_every_line_and_imports_nothing(tmp_path: Pat
 
 # ClassSwift, February 2025, the contract example (docs/contract-rules.md) through the real CLI.
 # T = 28 × 1,440 = 40,320 minutes.
-#   M  240: an announced window 2025-02-05 06:00-10:00 UTC, announced 2025-01-15 (enough notice);
-#           under `maintenance: counts` an announced window counts in full.
+#   M  240: an announced window 2025-02-05 06:00-10:00 UTC, announced 2025-01-15 (enough notice),
+#           all three regions down throughout it (the down time observed inside counts).
 #   E   60: an announced window 2025-02-14 06:00-07:00 UTC, announced 2025-02-13 00:00 UTC: less
-#           than 5 business days' notice → emergency, counts in full.
+#           than 5 business days' notice → emergency; all three regions down throughout it.
 #   D 1900: all three regions down 2025-02-10 10:00-12:30 UTC (150) and
 #           2025-02-20 00:00 UTC-2025-02-21 05:10 UTC (29 h 10 min = 1,750).
 #   Chicago alone down 2025-02-12 10:00-11:00 UTC: below the `all` quorum, no interruption.
@@ -250,8 +250,10 @@ classswift:
        announced_at: "2025-02-13T00:00:00Z", note: Emergency patch}
 """
 HISTORY = [
+    *everywhere("2025-02-05T06:00:00Z", "2025-02-05T10:00:00Z", "Upgrade"),
     *everywhere("2025-02-10T10:00:00Z", "2025-02-10T12:30:00Z", "Login down"),
     "classswift,chicago,2025-02-12T10:00:00Z,2025-02-12T11:00:00Z,Chicago only",
+    *everywhere("2025-02-14T06:00:00Z", "2025-02-14T07:00:00Z", "Patch"),
     *everywhere("2025-02-20T00:00:00Z", "2025-02-21T05:10:00Z", "Long outage"),
     # March: 10 min 20 s, to see minutes printed to 2 decimals.
     *everywhere("2025-03-10T17:00:00Z", "2025-03-10T17:10:20Z", "Short"),
@@ -379,14 +381,14 @@ def test_report_february_2025_classswift(ledger: Path, tmp_path: Path) -> None:
         # Ended Wed 5 Feb 02:00 PST: Thu 6, Fri 7, Mon 10, Tue 11, Wed 12.
         interruption(
             "2025-02-04T22:00:00-08:00", "2025-02-05T02:00:00-08:00", 240.0, "2025-02-12",
-            scheduled=240.0, areas=[], regions=[],
+            scheduled=240.0,
         ),
         # Ended Mon 10 Feb 04:30 PST: Tue 11, Wed 12, Thu 13, Fri 14, (Mon 17), Tue 18.
         interruption("2025-02-10T02:00:00-08:00", "2025-02-10T04:30:00-08:00", 150.0, "2025-02-18"),
         # Ended 07:00 UTC Fri 14 Feb = Thu 13 Feb 23:00 PST: Fri 14, (Mon 17), Tue 18 ... Fri 21.
         interruption(
             "2025-02-13T22:00:00-08:00", "2025-02-13T23:00:00-08:00", 60.0, "2025-02-21",
-            emergency=60.0, areas=[], regions=[],
+            emergency=60.0,
         ),
         # Ended Thu 20 Feb 21:10 PST: Fri 21, Mon 24, Tue 25, Wed 26, Thu 27.
         interruption(

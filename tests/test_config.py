@@ -194,7 +194,7 @@ def test_base_files_resolve_with_defaults(base: Config) -> None:
         (Decimal(99), Decimal(25)),
     ]
     assert sla.claim_within == Span("30d", delta=timedelta(days=30))
-    assert sla.unmonitored == "as_up"
+    assert (sla.unmonitored, sla.announced_windows) == ("as_up", "observed")
     assert sla.business_calendar.timezone == ZoneInfo("America/Chicago")
     (exclusion,) = acme.calendar.exclusions
     assert exclusion.start == datetime(2026, 11, 2, 13, 0, tzinfo=UTC)
@@ -276,6 +276,22 @@ BAD_CASES = [
         "got 'abc'; expected a number above 0 and at most 100"),
     bad("target-over-100", V, "target_pct: 99.9", "target_pct: 100.5",
         "target_pct: 100.5", "vendors.acme.sla.target_pct", "at most 100"),
+    bad("target-with-too-many-decimals", V, "target_pct: 99.9", "target_pct: '1e-9999999'",
+        "1e-9999999", "vendors.acme.sla.target_pct",
+        "got '1e-9999999'; expected a number above 0 and at most 100, with at most 6 decimals"),
+    bad("percent-per-hour-huge", V, "        kind: tiers\n",
+        "        kind: tiers\n        percent_per_hour: '1e70'\n",
+        "1e70", "vendors.acme.sla.credit.percent_per_hour",
+        "got '1e70'; expected a number above 0 and at most 10000, with at most 6 decimals"),
+    bad("percent-per-hour-zero", V, "        kind: tiers\n",
+        "        kind: tiers\n        percent_per_hour: 0\n",
+        "percent_per_hour: 0", "vendors.acme.sla.credit.percent_per_hour", "above 0"),
+    bad("credit-pct-tiny", V, "credit_pct: 25}", "credit_pct: 0.0000001}",
+        "0.0000001", "vendors.acme.sla.credit.tiers[0].credit_pct", "at most 6 decimals"),
+    bad("money-huge", V, 'amount: "100.00"', 'amount: "1000000000000.01"',
+        "1000000000000.01", "vendors.acme.sla.fee.amount", "at most 1,000,000,000,000"),
+    bad("money-1e70", V, 'amount: "100.00"', 'amount: "1e70"',
+        "1e70", "vendors.acme.sla.fee.amount", "at most 1,000,000,000,000"),
     bad("money-three-decimals", V, 'amount: "100.00"', 'amount: "12.345"',
         "12.345", "vendors.acme.sla.fee.amount", "at most 2 decimals"),
     bad("money-negative", V, 'amount: "100.00"', "amount: -5",
@@ -284,9 +300,15 @@ BAD_CASES = [
         "currency: usd", "vendors.acme.sla.fee.currency", "3-letter ISO 4217"),
     bad("credit-without-fee", V, "      fee: {amount", "      #fee: {amount",
         "    sla:", "vendors.acme.sla.fee", "credit kind tiers needs the fee"),
+    bad("tier-above-target", V, "{below_pct: 99.9, credit_pct: 10}",
+        "{below_pct: 99.95, credit_pct: 10}", "99.95", "vendors.acme.sla.credit.tiers[1].below_pct",
+        "below_pct 99.95 is above target_pct 99.9; expected every band at or below target_pct"),
     bad("tiers-missing", V, "        tiers: [", "        #tiers: [",
         "      credit:", "vendors.acme.sla.credit.tiers",
         "required key is missing (kind is tiers)"),
+    bad("bad-announced-windows", V, "    sla:\n", "    sla:\n      announced_windows: full\n",
+        "announced_windows: full", "vendors.acme.sla.announced_windows",
+        "expected one of: observed, declared"),
     bad("bad-maintenance-choice", V, "maintenance: counts", "maintenance: included",
         "maintenance: included", "vendors.acme.sla.maintenance", "one of: counts, excluded"),
     bad("bad-business-days", V, "emergency_notice: 5 business days", "emergency_notice: five days",
@@ -437,6 +459,12 @@ ACCEPTED = [
         id="unmonitored-exclude",
     ),
     pytest.param(
+        "    sla:\n",
+        "    sla:\n      announced_windows: declared\n",
+        lambda v: v.sla.announced_windows == "declared",
+        id="announced-windows-declared",
+    ),
+    pytest.param(
         "body_contains: null",
         "body_contains: Welcome",
         lambda v: v.monitors[0].expect.body_contains == "Welcome",
@@ -552,6 +580,7 @@ def test_render_shipped_config_mentions_every_vendor_and_its_rules() -> None:
         "full_hours: 100% of the hourly fee per full hour, rounding month, scope all, no cap",
         "fee: 672.00 USD per month",
         "claim within: 5 business days",
+        "announced windows: observed (only the down time seen inside an announced window",
         "US and Canada: cron '0 2 * * thu' in America/New_York, 4h, hosting us",
         "Europe: cron '0 0 * * thu' in Etc/GMT, 4h, hosting eu (not this vendor's hosting)",
         "2026-12-03T22:00:00-05:00 to 2026-12-04T01:00:00-05:00 Database upgrade",

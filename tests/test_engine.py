@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from credits.availability import month_availability, month_period
+from credits.availability import MonthAvailability, month_availability, month_period
 from credits.credit import month_credit
-from credits.intervals import Interval
+from credits.intervals import MINUTE, Interval, ratio
 from credits.model import (
     BusinessCalendar,
     CreditPolicy,
@@ -49,6 +49,16 @@ def window(
     interval: Interval, kind: WindowKind = WindowKind.SCHEDULED, source: str = "announced"
 ) -> MaintenanceWindow:
     return MaintenanceWindow(interval, kind, "test window", UTC_ZONE, source)  # type: ignore[arg-type]
+
+
+def minutes(duration: timedelta) -> Fraction:
+    return ratio(duration, MINUTE)
+
+
+def med(month: MonthAvailability) -> tuple[Fraction, Fraction, Fraction]:
+    """The month's M, E and D in minutes."""
+    b = month.buckets
+    return minutes(b.scheduled), minutes(b.emergency), minutes(b.downtime)
 
 
 def policy(**changes: object) -> SlaPolicy:
@@ -92,8 +102,8 @@ FEB_OUTAGES = [
 def test_classswift_february_2025(scope: str, hours: int, amount: str) -> None:
     sla = policy(scope=scope)
     month = month_availability(date(2025, 2, 1), UTC_ZONE, FEB_OUTAGES, FEB_WINDOWS, sla)
-    assert month.total / 60 == 40320
-    assert (month.scheduled / 60, month.emergency / 60, month.downtime / 60) == (240, 60, 1900)
+    assert minutes(month.total) == 40320
+    assert med(month) == (240, 60, 1900)
     assert round(float(month.availability_pct), 6) == 94.543651
     assert not month.met
     credit = month_credit(month, sla)
@@ -113,29 +123,37 @@ JANUARY_OUTAGES = [
 def test_january_2025_rounding(rounding: str, amount: str) -> None:
     sla = policy(rounding=rounding, fee=Fee(Decimal("744.00")))
     month = month_availability(date(2025, 1, 1), UTC_ZONE, JANUARY_OUTAGES, [], sla)
-    assert month.downtime / 60 == 24 * 95
+    assert minutes(month.buckets.downtime) == 24 * 95
     assert round(float(month.availability_pct), 6) == 94.892473
     assert month_credit(month, sla).amount == Decimal(amount)
 
 
 @pytest.mark.parametrize(
-    ("maintenance", "counted_minutes", "scheduled", "availability"),
-    [("counts", 330, 240, 99.236111), ("excluded", 90, 60, 99.791667)],
-    ids=["maintenance-counts", "maintenance-excluded"],
+    ("announced", "maintenance", "counted_minutes", "scheduled", "availability"),
+    [
+        ("observed", "counts", 150, 60, 99.652778),
+        ("declared", "counts", 330, 240, 99.236111),
+        ("observed", "excluded", 90, 60, 99.791667),
+        ("declared", "excluded", 90, 60, 99.791667),
+    ],
+    ids=["observed-counts", "declared-counts", "observed-excluded", "declared-excluded"],
 )
 def test_june_2025_announced_window(
-    maintenance: str, counted_minutes: int, scheduled: int, availability: float
+    announced: str, maintenance: str, counted_minutes: int, scheduled: int, availability: float
 ) -> None:
-    # The announced window is declared un-availability: under "counts" all of it counts,
-    # under "excluded" only the overrun past 10:00 does.
-    sla = policy(maintenance=maintenance)
+    # An announced window 06:00-10:00, the vendor down 09:00-11:30. Observed (the default): only
+    # the hour seen down inside the window is M, the overrun 10:00-11:30 is D. Declared: the
+    # whole window is M under "counts". Under "excluded" only the overrun counts either way.
+    sla = policy(maintenance=maintenance, announced_windows=announced)
     windows = [window(iv("2025-06-12", "06:00", "10:00"))]
     outages = [outage(iv("2025-06-12", "09:00", "11:30"))]
     month = month_availability(date(2025, 6, 1), UTC_ZONE, outages, windows, sla)
-    assert month.counted / 60 == counted_minutes
-    assert (month.scheduled / 60, month.downtime / 60) == (scheduled, 90)
+    assert minutes(month.counted) == counted_minutes
+    assert (minutes(month.buckets.scheduled), minutes(month.buckets.downtime)) == (scheduled, 90)
     assert round(float(month.availability_pct), 6) == availability
-    assert month.parts[0].counted(maintenance) / 60 == counted_minutes
+    assert minutes(month.parts[0].buckets.counted(maintenance)) == counted_minutes
+    merged = announced == "declared" and maintenance == "counts"
+    assert month.parts[0].interval == iv("2025-06-12", "06:00" if merged else "09:00", "11:30")
 
 
 def test_scheduled_wins_over_emergency_where_windows_overlap() -> None:
@@ -145,43 +163,46 @@ def test_scheduled_wins_over_emergency_where_windows_overlap() -> None:
     ]
     outages = [outage(iv("2025-06-12", "06:30", "09:30"))]
     month = month_availability(date(2025, 6, 1), UTC_ZONE, outages, windows, policy())
-    assert (month.scheduled / 60, month.emergency / 60, month.downtime / 60) == (90, 60, 30)
+    assert med(month) == (90, 60, 30)
 
 
 @pytest.mark.parametrize(
-    ("kind", "source", "maintenance", "bucket", "minutes"),
+    ("kind", "source", "maintenance", "announced", "bucket", "expected"),
     [
-        (WindowKind.SCHEDULED, "recurring", "counts", "scheduled", 0),
-        (WindowKind.SCHEDULED, "announced", "counts", "scheduled", 240),
-        (WindowKind.SCHEDULED, "announced", "excluded", "scheduled", 0),
-        (WindowKind.EMERGENCY, "announced", "counts", "emergency", 240),
-        (WindowKind.EMERGENCY, "announced", "excluded", "emergency", 240),
+        (WindowKind.SCHEDULED, "recurring", "counts", "declared", "scheduled", 0),
+        (WindowKind.SCHEDULED, "announced", "counts", "observed", "scheduled", 0),
+        (WindowKind.EMERGENCY, "announced", "counts", "observed", "emergency", 0),
+        (WindowKind.SCHEDULED, "announced", "counts", "declared", "scheduled", 240),
+        (WindowKind.SCHEDULED, "announced", "excluded", "declared", "scheduled", 0),
+        (WindowKind.EMERGENCY, "announced", "counts", "declared", "emergency", 240),
+        (WindowKind.EMERGENCY, "announced", "excluded", "declared", "emergency", 240),
     ],
     ids=[
         "recurring-is-a-reservation",
-        "announced-counts-in-full",
-        "announced-excluded",
-        "emergency-counts",
-        "emergency-counts-even-when-maintenance-excluded",
+        "announced-observed-is-a-reservation",
+        "emergency-observed-is-a-reservation",
+        "announced-declared-counts-in-full",
+        "announced-declared-excluded",
+        "emergency-declared-counts",
+        "emergency-declared-counts-even-when-maintenance-excluded",
     ],
 )
 def test_window_without_observed_outage(
-    kind: WindowKind, source: str, maintenance: str, bucket: str, minutes: int
+    kind: WindowKind, source: str, maintenance: str, announced: str, bucket: str, expected: int
 ) -> None:
     windows = [window(iv("2025-06-12", "06:00", "10:00"), kind, source)]
-    month = month_availability(
-        date(2025, 6, 1), UTC_ZONE, [], windows, policy(maintenance=maintenance)
-    )
-    assert getattr(month, bucket) / 60 == minutes
-    assert month.counted / 60 == minutes
-    assert [p.interruption.areas for p in month.parts] == ([()] if minutes else [])
+    sla = policy(maintenance=maintenance, announced_windows=announced)
+    month = month_availability(date(2025, 6, 1), UTC_ZONE, [], windows, sla)
+    assert minutes(getattr(month.buckets, bucket)) == expected
+    assert minutes(month.counted) == expected
+    assert [p.interruption.areas for p in month.parts] == ([()] if expected else [])
 
 
 def test_interruption_crossing_month_boundary_is_split() -> None:
     across = [outage(iv("2025-01-31", "23:00", "01:30", "2025-02-01"))]
     january = month_availability(date(2025, 1, 1), UTC_ZONE, across, [], policy())
     february = month_availability(date(2025, 2, 1), UTC_ZONE, across, [], policy())
-    assert january.downtime / 60 == 60 and february.downtime / 60 == 90
+    assert minutes(january.buckets.downtime) == 60 and minutes(february.buckets.downtime) == 90
     assert january.parts[0].interval.end == t("2025-02-01")
     assert february.parts[0].interval.start == t("2025-02-01")
 
@@ -192,18 +213,18 @@ def test_month_boundaries_follow_the_vendor_zone() -> None:
     assert period == Interval(t("2025-03-01", "08:00"), t("2025-04-01", "07:00"))
     # 31 days × 1,440 minutes although the wall-clock month is an hour short (DST).
     month = month_availability(date(2025, 3, 1), la, [], [], policy())
-    assert month.total / 60 == 31 * 1440
-    assert period.seconds / 60 == 31 * 1440 - 60
+    assert minutes(month.total) == 31 * 1440
+    assert minutes(period.duration) == 31 * 1440 - 60
 
 
 @pytest.mark.parametrize(
-    ("year", "month_no", "minutes"),
+    ("year", "month_no", "expected"),
     [(2024, 2, 29 * 1440), (2025, 2, 28 * 1440), (2100, 2, 28 * 1440), (2000, 2, 29 * 1440)],
     ids=["leap-2024", "common-2025", "century-2100", "quad-century-2000"],
 )
-def test_total_minutes_in_february(year: int, month_no: int, minutes: int) -> None:
+def test_total_minutes_in_february(year: int, month_no: int, expected: int) -> None:
     month = month_availability(date(year, month_no, 1), UTC_ZONE, [], [], policy())
-    assert month.total / 60 == minutes
+    assert minutes(month.total) == expected
     assert month.availability_pct == 100 and month.met
 
 
@@ -230,7 +251,8 @@ def test_minutes_are_counted_to_the_second() -> None:
         outage(Interval(t("2025-04-01", "10:00"), t("2025-04-01", "10:00") + timedelta(seconds=90)))
     ]
     month = month_availability(date(2025, 4, 1), UTC_ZONE, outages, [], policy())
-    assert month.downtime == 90 and month.downtime / 60 == Fraction(3, 2)
+    assert month.buckets.downtime == timedelta(seconds=90)
+    assert minutes(month.buckets.downtime) == Fraction(3, 2)
 
 
 @pytest.mark.parametrize(
@@ -301,6 +323,17 @@ def test_tiers(availability_outage_hours: int, expected_pct: str) -> None:
     assert month_credit(month, sla).amount == Decimal(expected_pct)
 
 
+def test_a_month_that_met_its_target_earns_no_tier() -> None:
+    # Target 95 %, a band below 99.9 %: a month at 96.43 % met the target, so it earns nothing
+    # (the configuration refuses such a band; the engine holds to the rule even without it).
+    sla = policy(kind="tiers", tiers=(Tier(Decimal("99.9"), Decimal(10)),), fee=Fee(Decimal(100)))
+    outages = [outage(Interval(t("2025-04-01"), t("2025-04-01") + timedelta(minutes=1542)))]
+    month = month_availability(date(2025, 4, 1), UTC_ZONE, outages, [], sla)
+    assert round(float(month.availability_pct), 2) == 96.43 and month.met
+    credit = month_credit(month, sla)
+    assert (credit.amount, credit.reason) == (Decimal("0.00"), "availability target met")
+
+
 def test_scope_excess_with_incident_rounding_consumes_allowance_in_order() -> None:
     # April: T = 43,200, allowance at 95 % = 2,160 minutes (36 h). Outages of 30 h, 10 h, 5 h.
     outages = [
@@ -318,8 +351,8 @@ def test_exclusions_are_removed_and_reported() -> None:
     outages = [outage(iv("2025-04-01", "10:00", "12:00"))]
     exclusion = Exclusion(t("2025-04-01", "11:00"), t("2025-04-01", "13:00"), "district network")
     month = month_availability(date(2025, 4, 1), UTC_ZONE, outages, [], policy(), [exclusion])
-    assert (month.downtime / 60, month.excluded / 60) == (60, 60)
-    assert month.parts[0].excluded / 60 == 60
+    assert (minutes(month.buckets.downtime), minutes(month.buckets.excluded)) == (60, 60)
+    assert minutes(month.parts[0].buckets.excluded) == 60
 
 
 @pytest.mark.parametrize(
@@ -336,11 +369,11 @@ def test_unmonitored_policy(rule: str, downtime_minutes: int, availability: Frac
     month = month_availability(
         date(2025, 4, 1), UTC_ZONE, [], [], policy(unmonitored=rule), unmonitored=blind
     )
-    assert month.unmonitored / 60 == 600
-    assert month.downtime / 60 == downtime_minutes
+    assert minutes(month.unmonitored) == 600
+    assert minutes(month.buckets.downtime) == downtime_minutes
     assert month.availability_pct == availability
     if rule == "exclude":
-        assert month.denominator / 60 == 43200 - 600
+        assert minutes(month.denominator) == 43200 - 600
 
 
 # Quorum ---------------------------------------------------------------------------------------
@@ -396,6 +429,55 @@ def test_blind_region_neither_confirms_nor_vetoes() -> None:
     outcome = combine_regions(views, REGIONS, "all")
     assert outcome.down_intervals == [DOWN]
     assert outcome.unmonitored == ()
+
+
+@pytest.mark.parametrize(
+    ("rule", "blind_regions", "down_regions", "down", "unmonitored"),
+    [
+        (2, ["atlanta", "california"], [], False, True),
+        (2, ["atlanta", "california"], ["chicago"], False, True),
+        (2, ["atlanta"], [], False, False),
+        (2, ["atlanta"], ["chicago", "california"], True, False),
+        (3, ["atlanta"], ["chicago", "california"], False, True),
+        ("all", ["atlanta", "california"], ["chicago"], True, False),
+        ("majority", ["atlanta", "california"], [], False, False),
+    ],
+    ids=[
+        "n2-one-seeing-up-is-unknown",
+        "n2-one-seeing-down-is-unknown",
+        "n2-two-seeing-up",
+        "n2-two-seeing-down",
+        "n3-two-seeing-is-unknown",
+        "all-one-seeing-down",
+        "majority-one-seeing-up",
+    ],
+)
+def test_too_few_regions_able_to_see_is_unmonitored(
+    rule: object, blind_regions: list[str], down_regions: list[str], down: bool, unmonitored: bool
+) -> None:
+    # During 10:00-11:00 some regions are blind; a numeric quorum larger than the number of
+    # regions that can see cannot tell up from down: that hour is unknown, not up.
+    views = {
+        r: RegionView(
+            down=(DOWN,) if r in down_regions else (),
+            unknown=(DOWN,) if r in blind_regions else (),
+        )
+        for r in REGIONS
+    }
+    outcome = combine_regions(views, REGIONS, rule)  # type: ignore[arg-type]
+    assert outcome.down_intervals == ([DOWN] if down else [])
+    assert outcome.unmonitored == ((DOWN,) if unmonitored else ())
+
+
+def test_too_few_regions_follow_the_unmonitored_policy() -> None:
+    # Quorum 2, two sites blind for 10 hours: under `as_down` those hours are downtime.
+    vendor = Vendor()
+    vendor.quorum = 2
+    vendor.sla = policy(unmonitored="as_down")
+    blind = iv("2025-04-05", "00:00", "10:00")
+    month = vendor_month(vendor, 2025, 4, {}, {"app": {"atlanta": [blind], "chicago": [blind]}})
+    assert minutes(month.availability.unmonitored) == 600
+    assert minutes(month.availability.buckets.downtime) == 600
 
 
 def test_every_region_blind_is_unmonitored() -> None:
@@ -461,11 +543,48 @@ def test_time_before_monitoring_started_is_unmonitored() -> None:
     month = vendor_month(
         Vendor(), 2025, 4, {}, first_seen=first_seen, observed_until=t("2025-04-20")
     )
-    assert month.availability.unmonitored / 86400 == 10
+    assert month.availability.unmonitored == timedelta(days=10)
     # A vendor nobody probes (known only from imported history) is not called unmonitored.
-    assert (
-        vendor_month(
-            Vendor(), 2025, 4, {}, first_seen={}, observed_until=t("2025-04-20")
-        ).availability.unmonitored
-        == 0
+    assert vendor_month(
+        Vendor(), 2025, 4, {}, first_seen={}, observed_until=t("2025-04-20")
+    ).availability.unmonitored == timedelta(0)
+
+
+@pytest.mark.parametrize("rounding", ["month", "incident"])
+def test_blind_time_counted_as_down_is_an_interruption(rounding: str) -> None:
+    # Every site blind for 10 hours on Saturday 5 April under `unmonitored: as_down`: 600 down
+    # minutes push A to 98.61 %, below 99.5 %. Counted as down, they are an interruption like
+    # any other: 10 full hours (per month or per incident alike) and a claim deadline.
+    vendor = Vendor()
+    vendor.sla = policy(
+        unmonitored="as_down",
+        rounding=rounding,
+        target_pct=Decimal("99.5"),
+        fee=Fee(Decimal("720.00")),  # 1.00 per hour in April
     )
+    blind = iv("2025-04-05", "00:00", "10:00")
+    month = vendor_month(vendor, 2025, 4, {}, {"app": {r: [blind] for r in REGIONS}})
+    assert minutes(month.availability.unmonitored) == 600
+    assert [(p.interval, p.unmonitored) for p in month.availability.parts] == [
+        (blind, timedelta(hours=10))
+    ]
+    assert (month.credit.hours, month.credit.amount, month.credit.reason) == (
+        10,
+        Decimal("10.00"),
+        None,
+    )
+    assert month.claim_deadlines == (date(2025, 4, 11),)  # Mon 7 ... Fri 11
+
+
+def test_blind_time_counted_as_down_joins_the_outage_it_touches() -> None:
+    # A 50-minute outage seen by every site, then 20 minutes nobody could see: one 70-minute
+    # interruption (one full hour), not 50 + 20 (none).
+    outages = [outage(iv("2025-04-01", "10:00", "10:50"))]
+    blind = [iv("2025-04-01", "10:50", "11:10")]
+    sla = policy(unmonitored="as_down", rounding="incident", target_pct=Decimal("99.9"))
+    month = month_availability(date(2025, 4, 1), UTC_ZONE, outages, [], sla, unmonitored=blind)
+    [part] = month.parts
+    assert part.interval == iv("2025-04-01", "10:00", "11:10")
+    assert part.interruption.areas == ("Classroom app",)
+    assert part.unmonitored == timedelta(minutes=20)
+    assert month_credit(month, sla).hours == 1

@@ -180,35 +180,55 @@ def _decimal_or_none(value: object) -> Decimal | None:
     return number if number.is_finite() else None
 
 
-PERCENT_FORMS = "a number above 0 and at most 100"
+def _bounded(value: object, low: Decimal, high: Decimal, places: int) -> Decimal | None:
+    """``value`` as a Decimal if it is above ``low``, at most ``high`` and has at most
+    ``places`` decimals; else None. The bounds keep every figure computed from it exact and
+    finite (a credit of 1e70 % or a target of 1e-9999999 % would not be)."""
+    number = _decimal_or_none(value)
+    if number is None or not low < number <= high:
+        return None
+    return number if number == number.quantize(Decimal(1).scaleb(-places)) else None
+
+
+#: Figures are printed with 6 decimals (availability), so no setting needs more.
+PLACES = 6
+PERCENT_FORMS = f"a number above 0 and at most 100, with at most {PLACES} decimals"
 
 
 def _percent(value: object, at: _At) -> Decimal:
-    number = _decimal_or_none(value)
-    if number is None or not 0 < number <= 100:
+    number = _bounded(value, Decimal(0), Decimal(100), PLACES)
+    if number is None:
         raise at.got(value, PERCENT_FORMS)
     return number
 
 
-def _positive_number(value: object, at: _At) -> Decimal:
-    number = _decimal_or_none(value)
-    if number is None or number <= 0:
-        raise at.got(value, "a number above 0")
+#: The largest ``percent_per_hour``: 100 times the hourly fee for each hour down.
+MOST_PERCENT_PER_HOUR = Decimal(10_000)
+PER_HOUR_FORMS = (
+    f"a number above 0 and at most {MOST_PERCENT_PER_HOUR}, with at most {PLACES} decimals"
+)
+
+
+def _percent_per_hour(value: object, at: _At) -> Decimal:
+    number = _bounded(value, Decimal(0), MOST_PERCENT_PER_HOUR, PLACES)
+    if number is None:
+        raise at.got(value, PER_HOUR_FORMS)
     return number
 
 
-MONEY_FORMS = 'an amount of at least 0 with at most 2 decimals, as a string: "672.00"'
+#: The largest fee: a trillion a month or a year, beyond any SaaS contract's.
+MOST_MONEY = Decimal(10) ** 12
+MONEY_FORMS = (
+    f"an amount of at least 0 and at most {MOST_MONEY:,} with at most 2 decimals, as a string: "
+    '"672.00"'
+)
 
 
 def _money(value: object, at: _At) -> Decimal:
     number = _decimal_or_none(value)
-    try:
-        cents = None if number is None else number.quantize(CENT)
-    except InvalidOperation:  # too many digits to hold
-        cents = None
-    if number is None or cents is None or number < 0 or number != cents:
+    if number is None or not 0 <= number <= MOST_MONEY or number != number.quantize(CENT):
         raise at.got(value, MONEY_FORMS)
-    return cents
+    return number.quantize(CENT)
 
 
 def _span(value: object, at: _At) -> Span:

@@ -66,6 +66,10 @@ def _calendar_text(cal: BusinessCalendar) -> str:
     return f"{days}, dates in {cal.timezone.key}"
 
 
+_ANNOUNCED = {
+    "observed": "observed (only the down time seen inside an announced window counts)",
+    "declared": "declared (an announced window counts in full, seen down or not)",
+}
 _UNMONITORED = {
     "as_up": "as_up (time no region could see is not downtime; always reported)",
     "as_down": "as_down (time no region could see is downtime)",
@@ -141,6 +145,7 @@ def render_config(config: Config) -> str:
             f"    maintenance: {maintenance}",
             f"    emergency notice: a window announced less than {sla.emergency_notice.text} "
             "ahead is emergency",
+            f"    announced windows: {_ANNOUNCED[sla.announced_windows]}",
             f"    unmonitored: {_UNMONITORED[sla.unmonitored]}",
             f"    business calendar: {_calendar_text(sla.business_calendar)}",
             f"    credit: {_credit_text(sla.credit)}",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from functools import cache
 from zoneinfo import ZoneInfo
 
@@ -30,7 +31,7 @@ from uptime.config.fields import (
     _money,
     _optional,
     _percent,
-    _positive_number,
+    _percent_per_hour,
     _span,
     _suggest,
     _zone,
@@ -93,7 +94,7 @@ def _holiday_calendar(value: object, at: _At, vendor_zone: ZoneInfo) -> Business
     return BusinessCalendar(timezone=zone, holidays=code, subdivision=subdivision)
 
 
-def _tiers(value: object, at: _At) -> tuple[Tier, ...]:
+def _tiers(value: object, at: _At, target_pct: Decimal) -> tuple[Tier, ...]:
     items = _items(value, at, "tiers like {below_pct: 99.9, credit_pct: 10}")
     if not items:
         raise at.got(value, "at least one tier like {below_pct: 99.9, credit_pct: 10}")
@@ -109,6 +110,12 @@ def _tiers(value: object, at: _At) -> tuple[Tier, ...]:
             raise where.key(fields, "below_pct").error(
                 f"two tiers start below {tier.below_pct}", "a different below_pct for each tier"
             )
+        # A band above the target would pay for a month that met it.
+        if tier.below_pct > target_pct:
+            raise where.key(fields, "below_pct").error(
+                f"below_pct {tier.below_pct} is above target_pct {target_pct}",
+                "every band at or below target_pct",
+            )
         tiers.append(tier)
     # Highest threshold first, so "the lowest band that applies" is the last match.
     return tuple(sorted(tiers, key=lambda t: t.below_pct, reverse=True))
@@ -117,7 +124,7 @@ def _tiers(value: object, at: _At) -> tuple[Tier, ...]:
 _CREDIT_KINDS = ("none", "full_hours", "tiers")
 
 
-def _credit(value: object, at: _At) -> CreditPolicy:
+def _credit(value: object, at: _At, target_pct: Decimal) -> CreditPolicy:
     fields = _fields(
         value,
         at,
@@ -131,7 +138,7 @@ def _credit(value: object, at: _At) -> CreditPolicy:
                 "required key is missing (kind is tiers)",
                 "a list like [{below_pct: 99.9, credit_pct: 10}]",
             )
-        tiers = _tiers(fields["tiers"], at.key(fields, "tiers"))
+        tiers = _tiers(fields["tiers"], at.key(fields, "tiers"), target_pct)
     elif "tiers" in fields:
         raise at.key(fields, "tiers").error(
             f"tiers given but kind is {kind}", "tiers only with kind: tiers"
@@ -159,7 +166,7 @@ def _credit(value: object, at: _At) -> CreditPolicy:
             fields,
             at,
             "percent_per_hour",
-            _positive_number,
+            _percent_per_hour,
             _default(CreditPolicy, "percent_per_hour"),
         ),
         cap_pct_of_fee=cap,
@@ -196,6 +203,7 @@ _SLA_REQUIRED = {
 }
 _SLA_OPTIONAL = (
     "emergency_notice",
+    "announced_windows",
     "unmonitored",
     "business_calendar",
     "credit",
@@ -211,7 +219,7 @@ def _sla(value: object, at: _At, vendor_zone: ZoneInfo) -> SlaPolicy:
     fields = _fields(value, at, _SLA_REQUIRED, _SLA_OPTIONAL)
     target_pct = _percent(fields["target_pct"], at.key(fields, "target_pct"))
     maintenance = _choice(fields["maintenance"], at.key(fields, "maintenance"), _MAINTENANCE)
-    credit = _get(fields, at, "credit", _credit, CreditPolicy())
+    credit = _get(fields, at, "credit", lambda v, a: _credit(v, a, target_pct), CreditPolicy())
     fee = _get(fields, at, "fee", _fee, None)
     if credit.kind != "none" and fee is None:
         raise at.key(fields, "fee").error(
@@ -231,6 +239,13 @@ def _sla(value: object, at: _At, vendor_zone: ZoneInfo) -> SlaPolicy:
             default_calendar,
         ),
         claim_within=_get(fields, at, "claim_within", _span, _DEFAULT_NOTICE),
+        announced_windows=_get(  # type: ignore[arg-type]
+            fields,
+            at,
+            "announced_windows",
+            lambda v, a: _choice(v, a, ("observed", "declared")),
+            _default(SlaPolicy, "announced_windows"),
+        ),
         unmonitored=_get(  # type: ignore[arg-type]
             fields,
             at,
