@@ -16,7 +16,7 @@ from credits.availability import MonthAvailability, month_availability, month_pe
 from credits.calendar import vendor_windows
 from credits.claims import claim_deadlines
 from credits.credit import Credit, month_credit
-from credits.intervals import Interval
+from credits.intervals import Interval, difference
 from credits.model import MaintenanceWindow, QuorumRule, SlaPolicy, VendorCalendar
 from credits.quorum import (
     MonitorSpec,
@@ -69,24 +69,30 @@ def blind_before_first_result(
 ) -> dict[str, dict[str, list[Interval]]]:
     """Where a probed monitor's region had not reported yet: unknown, not up.
 
-    For every monitor that at least one region has ever probed (``first_seen[(monitor, region)]``
-    is when that region's first result came), each of its regions is blind from the start of the
-    period until its first result, or, for a region that never reported, until
-    ``observed_until`` (now). Without this, a site that was blind from the start would count as
-    up and, under quorum ``all``, veto every outage the other sites saw. Monitors nobody has
-    probed (a vendor known only from imported outage history) get nothing here.
+    Probing of a monitor began with the first result any of its regions sent
+    (``first_seen[(monitor, region)]`` is when that region's first result came). From then on,
+    each of its regions is blind until its own first result, or, for a region that never
+    reported, until ``observed_until`` (now). Without this, a site that was blind from the start
+    would count as up and, under quorum ``all``, veto every outage the other sites saw. Before
+    probing began nothing is blind: the time is what it was before anyone probed (imported
+    history, or nothing seen), so a past month's figures never change because probing started
+    later. Monitors nobody has probed (a vendor known only from imported history) get nothing.
     """
     end = min(period.end, observed_until)
-    probed = {monitor for monitor, _ in first_seen}
+    began: dict[str, datetime] = {}
+    for (monitor, _), at in first_seen.items():
+        if monitor not in began or at < began[monitor]:
+            began[monitor] = at
     blind: dict[str, dict[str, list[Interval]]] = {}
     for monitor in vendor.monitors:
-        if monitor.id not in probed:
+        if monitor.id not in began:
             continue
+        start = max(period.start, began[monitor.id])
         for region in monitor.regions:
             first = first_seen.get((monitor.id, region))
             until = end if first is None else min(first, end)
-            if until > period.start:
-                blind.setdefault(monitor.id, {})[region] = [Interval(period.start, until)]
+            if until > start:
+                blind.setdefault(monitor.id, {})[region] = [Interval(start, until)]
     return blind
 
 
@@ -127,13 +133,16 @@ def vendor_month(
     for monitor in vendor.monitors:
         seen_down = down.get(monitor.id, {})
         seen_unknown = unknown.get(monitor.id, {})
-        views = {
-            region: RegionView(
-                down=(*seen_down.get(region, ()), *vendor_wide_down.get(region, ())),
-                unknown=tuple(seen_unknown.get(region, ())),
+        views = {}
+        for region in monitor.regions:
+            reported = vendor_wide_down.get(region, ())
+            blind = seen_unknown.get(region, ())
+            if reported and blind:
+                # What a site reported seeing is never masked by our being blind there.
+                blind = difference(blind, reported)
+            views[region] = RegionView(
+                down=(*seen_down.get(region, ()), *reported), unknown=tuple(blind)
             )
-            for region in monitor.regions
-        }
         outcomes[monitor.id] = combine_regions(views, monitor.regions, vendor.quorum)
     interruptions = vendor_interruptions(outcomes, vendor.monitors)
     unmonitored = vendor_unmonitored(outcomes, vendor.monitors, interruptions)

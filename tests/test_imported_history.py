@@ -1,0 +1,263 @@
+"""Imported outage history stays what it is once probing starts (issue 7, item 5, 1st bullet).
+
+A district imports last year's outages, then runs the monitor: a past month's figures must not
+change. An imported row is what a site saw, so it is never masked by blindness; and time before a
+region's first result is blind only from when probing of that monitor began.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from fractions import Fraction
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from credits.intervals import Interval
+from credits.model import BusinessCalendar, CreditPolicy, Fee, SlaPolicy, Span, VendorCalendar
+from credits.month import vendor_month
+
+POLICIES = ("as_up", "exclude", "as_down")
+REGIONS = ("atlanta", "california", "chicago")
+#: Two hours of January 2025 seen down from every site, in another tool's history.
+HISTORY = "".join(
+    f"{vendor},{region},2025-01-15T10:00:00Z,2025-01-15T12:00:00Z,old tool\n"
+    for vendor in POLICIES
+    for region in REGIONS
+)
+
+
+def vendors_yaml(url: str) -> str:
+    lines = ["regions:", *(f"  {r}: {{name: {r}}}" for r in REGIONS), "vendors:"]
+    for policy in POLICIES:
+        lines += [
+            f"  {policy}:",
+            f"    name: Vendor {policy}",
+            "    timezone: UTC",
+            "    monitors:",
+            f"      - {{id: app, functional_area: App, url: '{url}', interval: 1s, timeout: 1s,"
+            " critical: true}",
+            "    sla:",
+            "      target_pct: 99.9",
+            "      maintenance: counts",
+            f"      unmonitored: {policy}",
+            "      credit: {kind: full_hours, rounding: month, percent_per_hour: 100}",
+            "      fee: {amount: '744.00', per: month, currency: USD}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+class _Up(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def vendor_site() -> Iterator[str]:
+    """A local vendor that answers 200 to everything."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Up)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def cli(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "uptime.cli", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def january(cwd: Path) -> dict[str, dict]:
+    done = cli("report", "--month", "2025-01", cwd=cwd)
+    assert done.returncode == 0, done.stderr
+    return {v["vendor"]: v for v in json.loads(done.stdout)["vendors"]}
+
+
+def probed_regions(db: Path) -> set[str]:
+    with sqlite3.connect(db) as conn:
+        return {region for (region,) in conn.execute("select region from first_seen")}
+
+
+def run_until_every_region_reported(cwd: Path, db: Path) -> None:
+    """``uptime-ledger run`` until each region's first result is stored, then SIGTERM."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uptime.cli", "run", "--port", "0", "--no-uvloop"],
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and proc.poll() is None:
+            if db.exists() and probed_regions(db) == set(REGIONS):
+                break
+            time.sleep(0.2)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 0, stderr
+    assert probed_regions(db) == set(REGIONS), stderr
+
+
+def test_probing_later_does_not_change_an_imported_month(vendor_site: str, tmp_path: Path) -> None:
+    (tmp_path / "vendors.yaml").write_text(vendors_yaml(vendor_site))
+    (tmp_path / "maintenance_windows.yaml").write_text("{}\n")
+    (tmp_path / "history.csv").write_text("vendor,region,start,end,note\n" + HISTORY)
+    done = cli("import-outages", "history.csv", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+
+    before = january(tmp_path)
+    for policy in POLICIES:
+        figures = before[policy]
+        assert figures["minutes"]["downtime"] == 120.0, policy
+        assert figures["minutes"]["unmonitored"] == 0.0, policy
+        assert [(i["start"], i["end"]) for i in figures["interruptions"]] == [
+            ("2025-01-15T10:00:00+00:00", "2025-01-15T12:00:00+00:00")
+        ]
+        # 44,640 minutes in January: (44640 − 120) / 44640.
+        assert figures["availability_pct"] == 99.731183
+        assert figures["credit"]["hours"] == 2 and figures["credit"]["amount"] == "2.00"
+
+    run_until_every_region_reported(tmp_path, tmp_path / "uptime.db")
+
+    after = january(tmp_path)
+    summary = {p: (v["minutes"], v["availability_pct"], v["credit"]) for p, v in after.items()}
+    assert summary == {
+        p: (v["minutes"], v["availability_pct"], v["credit"]) for p, v in before.items()
+    }
+    assert after == before
+
+
+# The engine alone ----------------------------------------------------------------------------
+
+UTC_ZONE = ZoneInfo("UTC")
+
+
+def t(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+class Monitor:
+    id = "app"
+    functional_area = "App"
+    critical = True
+    regions = REGIONS
+
+
+@dataclass
+class Vendor:
+    unmonitored: str = "as_up"
+    id: str = "v"
+    name: str = "Vendor"
+    timezone: ZoneInfo = UTC_ZONE
+    quorum: str = "all"
+    hosting: None = None
+    calendar: VendorCalendar = field(default_factory=VendorCalendar)
+    monitors: tuple[Monitor, ...] = (Monitor(),)
+
+    @property
+    def sla(self) -> SlaPolicy:
+        return SlaPolicy(
+            target_pct=Decimal("99.9"),
+            maintenance="counts",
+            emergency_notice=Span("5 business days", business_days=5),
+            business_calendar=BusinessCalendar(timezone=UTC_ZONE, holidays="US"),
+            claim_within=Span("5 business days", business_days=5),
+            credit=CreditPolicy(kind="full_hours", rounding="month", scope="all"),
+            fee=Fee(Decimal("744.00")),
+            unmonitored=self.unmonitored,
+        )
+
+
+IMPORTED = Interval(t("2025-01-15T10:00"), t("2025-01-15T12:00"))
+EVERY_SITE = {region: [IMPORTED] for region in REGIONS}
+
+
+def january_of(vendor: Vendor, **seen: object) -> tuple[list[Interval], Fraction, Fraction]:
+    month = vendor_month(vendor, 2025, 1, {}, vendor_wide_down=EVERY_SITE, **seen)
+    a = month.availability
+    return [p.interval for p in a.parts], a.downtime / 60, a.unmonitored / 60
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_probing_that_began_after_the_month_leaves_it_alone(policy: str) -> None:
+    vendor = Vendor(policy)
+    began = t("2026-12-01T09:00")
+    probed = january_of(
+        vendor,
+        first_seen={("app", region): began for region in REGIONS},
+        observed_until=began + timedelta(seconds=5),
+    )
+    assert probed == january_of(vendor) == ([IMPORTED], 120, 0)
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_regions_not_yet_reporting_are_blind_only_once_probing_began(policy: str) -> None:
+    # Chicago's first result came on the 10th; the other sites' on the 20th. Before the 10th
+    # nobody was probing: nothing is blind, and the imported outage on the 15th, which every
+    # site saw, is counted whole, with every site (a blind site's own report is not masked).
+    first_seen = {
+        ("app", "chicago"): t("2025-01-10T00:00"),
+        ("app", "atlanta"): t("2025-01-20T00:00"),
+        ("app", "california"): t("2025-01-20T00:00"),
+    }
+    month = vendor_month(
+        Vendor(policy),
+        2025,
+        1,
+        {},
+        vendor_wide_down=EVERY_SITE,
+        first_seen=first_seen,
+        observed_until=t("2025-02-01T00:00"),
+    )
+    (part,) = month.availability.parts
+    assert part.interval == IMPORTED and part.interruption.regions == REGIONS
+    assert month.availability.downtime / 60 == 120
+    assert month.availability.unmonitored == 0  # chicago could see from the 10th
+
+
+def test_an_imported_outage_is_never_masked_by_blind_time() -> None:
+    # Every site blind from 10:00 to 12:00 (the collector was down), while the old tool saw
+    # the vendor down from 10:30 to 11:30 from every site: that hour is downtime, the rest of
+    # the blind time unmonitored.
+    blind = Interval(t("2025-01-15T10:00"), t("2025-01-15T12:00"))
+    seen = Interval(t("2025-01-15T10:30"), t("2025-01-15T11:30"))
+    month = vendor_month(
+        Vendor(),
+        2025,
+        1,
+        {},
+        {"app": {region: [blind] for region in REGIONS}},
+        vendor_wide_down={region: [seen] for region in REGIONS},
+    )
+    assert [p.interval for p in month.availability.parts] == [seen]
+    assert month.availability.downtime / 60 == 60
+    assert month.availability.unmonitored / 60 == 60
