@@ -27,7 +27,7 @@ import pytest
 
 from credits.intervals import Interval
 from credits.model import BusinessCalendar, CreditPolicy, Fee, SlaPolicy, Span, VendorCalendar
-from credits.month import vendor_month
+from credits.month import Observations, vendor_month
 
 POLICIES = ("as_up", "exclude", "as_down")
 REGIONS = ("atlanta", "california", "chicago")
@@ -201,8 +201,13 @@ IMPORTED = Interval(t("2025-01-15T10:00"), t("2025-01-15T12:00"))
 EVERY_SITE = {region: [IMPORTED] for region in REGIONS}
 
 
-def january_of(vendor: Vendor, **seen: object) -> tuple[list[Interval], Fraction, Fraction]:
-    month = vendor_month(vendor, 2025, 1, {}, vendor_wide_down=EVERY_SITE, **seen)
+def january_of(
+    vendor: Vendor,
+    first_results: dict[str, dict[str, datetime]] | None = None,
+    now: datetime | None = None,
+) -> tuple[list[Interval], Fraction, Fraction]:
+    observed = Observations(reported_down=EVERY_SITE, first_results=first_results or {})
+    month = vendor_month(vendor, 2025, 1, observed, now)
     a = month.availability
     return [p.interval for p in a.parts], a.downtime / 60, a.unmonitored / 60
 
@@ -212,9 +217,7 @@ def test_probing_that_began_after_the_month_leaves_it_alone(policy: str) -> None
     vendor = Vendor(policy)
     began = t("2026-12-01T09:00")
     probed = january_of(
-        vendor,
-        first_seen={("app", region): began for region in REGIONS},
-        observed_until=began + timedelta(seconds=5),
+        vendor, {"app": {region: began for region in REGIONS}}, began + timedelta(seconds=5)
     )
     assert probed == january_of(vendor) == ([IMPORTED], 120, 0)
 
@@ -224,20 +227,15 @@ def test_regions_not_yet_reporting_are_blind_only_once_probing_began(policy: str
     # Chicago's first result came on the 10th; the other sites' on the 20th. Before the 10th
     # nobody was probing: nothing is blind, and the imported outage on the 15th, which every
     # site saw, is counted whole, with every site (a blind site's own report is not masked).
-    first_seen = {
-        ("app", "chicago"): t("2025-01-10T00:00"),
-        ("app", "atlanta"): t("2025-01-20T00:00"),
-        ("app", "california"): t("2025-01-20T00:00"),
+    first_results = {
+        "app": {
+            "chicago": t("2025-01-10T00:00"),
+            "atlanta": t("2025-01-20T00:00"),
+            "california": t("2025-01-20T00:00"),
+        }
     }
-    month = vendor_month(
-        Vendor(policy),
-        2025,
-        1,
-        {},
-        vendor_wide_down=EVERY_SITE,
-        first_seen=first_seen,
-        observed_until=t("2025-02-01T00:00"),
-    )
+    observed = Observations(reported_down=EVERY_SITE, first_results=first_results)
+    month = vendor_month(Vendor(policy), 2025, 1, observed, t("2025-02-01T00:00"))
     (part,) = month.availability.parts
     assert part.interval == IMPORTED and part.interruption.regions == REGIONS
     assert month.availability.downtime / 60 == 120
@@ -250,14 +248,11 @@ def test_an_imported_outage_is_never_masked_by_blind_time() -> None:
     # the blind time unmonitored.
     blind = Interval(t("2025-01-15T10:00"), t("2025-01-15T12:00"))
     seen = Interval(t("2025-01-15T10:30"), t("2025-01-15T11:30"))
-    month = vendor_month(
-        Vendor(),
-        2025,
-        1,
-        {},
-        {"app": {region: [blind] for region in REGIONS}},
-        vendor_wide_down={region: [seen] for region in REGIONS},
+    observed = Observations(
+        unknown={"app": {region: [blind] for region in REGIONS}},
+        reported_down={region: [seen] for region in REGIONS},
     )
+    month = vendor_month(Vendor(), 2025, 1, observed)
     assert [p.interval for p in month.availability.parts] == [seen]
     assert month.availability.downtime / 60 == 60
     assert month.availability.unmonitored / 60 == 60
