@@ -138,6 +138,38 @@ def blind_before_first_result(
     return blind
 
 
+def region_views(
+    monitor: MonitorWithRegions,
+    observed: Observations,
+    unknown: Mapping[str, Sequence[Interval]],
+) -> dict[str, RegionView]:
+    """What each of ``monitor``'s regions saw of it: down where our probes saw it down or the
+    site reported the vendor down (imported history), blind where ``unknown`` says so, except
+    where the site reported the vendor down: what a site saw is never masked."""
+    seen_down = observed.down.get(monitor.id, {})
+    views = {}
+    for region in monitor.regions:
+        reported = observed.reported_down.get(region, ())
+        blind = unknown.get(region, ())
+        if reported and blind:
+            blind = difference(blind, reported)
+        views[region] = RegionView(
+            down=(*seen_down.get(region, ()), *reported), unknown=tuple(blind)
+        )
+    return views
+
+
+def _joined(a: RegionIntervals, b: RegionIntervals) -> RegionIntervals:
+    """Monitor → region → the intervals of both."""
+    return {
+        monitor: {
+            region: [*a.get(monitor, {}).get(region, ()), *b.get(monitor, {}).get(region, ())]
+            for region in {*a.get(monitor, {}), *b.get(monitor, {})}
+        }
+        for monitor in {*a, *b}
+    }
+
+
 def vendor_month(
     vendor: VendorSpec,
     year: int,
@@ -153,36 +185,20 @@ def vendor_month(
     ``now`` for a region that never reported (:func:`blind_before_first_result`).
     """
     period = month_period(year, month, vendor.timezone)
-    down, unknown, reported_down = observed.down, observed.unknown, observed.reported_down
+    unknown = observed.unknown
     if observed.first_results:
         if now is None:
             raise ValueError("vendor_month needs `now` to read first results")
         never = blind_before_first_result(vendor, observed.first_results, period, now)
-        unknown = {
-            monitor: {
-                region: [
-                    *unknown.get(monitor, {}).get(region, ()),
-                    *never.get(monitor, {}).get(region, ()),
-                ]
-                for region in {*unknown.get(monitor, {}), *never.get(monitor, {})}
-            }
-            for monitor in {*unknown, *never}
-        }
-    outcomes = {}
-    for monitor in vendor.monitors:
-        seen_down = down.get(monitor.id, {})
-        seen_unknown = unknown.get(monitor.id, {})
-        views = {}
-        for region in monitor.regions:
-            reported = reported_down.get(region, ())
-            blind = seen_unknown.get(region, ())
-            if reported and blind:
-                # What a site reported seeing is never masked by our being blind there.
-                blind = difference(blind, reported)
-            views[region] = RegionView(
-                down=(*seen_down.get(region, ()), *reported), unknown=tuple(blind)
-            )
-        outcomes[monitor.id] = combine_regions(views, monitor.regions, vendor.quorum)
+        unknown = _joined(unknown, never)
+    outcomes = {
+        monitor.id: combine_regions(
+            region_views(monitor, observed, unknown.get(monitor.id, {})),
+            monitor.regions,
+            vendor.quorum,
+        )
+        for monitor in vendor.monitors
+    }
     interruptions = vendor_interruptions(outcomes, vendor.monitors)
     unmonitored = vendor_unmonitored(outcomes, vendor.monitors, interruptions)
     sla = vendor.sla
