@@ -15,18 +15,15 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from fractions import Fraction
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
+from support_engine import StubVendor
 
 from credits.intervals import Interval
-from credits.model import BusinessCalendar, CreditPolicy, Fee, SlaPolicy, Span, VendorCalendar
 from credits.month import Observations, vendor_month
 
 POLICIES = ("as_up", "exclude", "as_down")
@@ -158,43 +155,9 @@ def test_probing_later_does_not_change_an_imported_month(vendor_site: str, tmp_p
 
 # The engine alone ----------------------------------------------------------------------------
 
-UTC_ZONE = ZoneInfo("UTC")
-
 
 def t(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
-class Monitor:
-    id = "app"
-    functional_area = "App"
-    critical = True
-    regions = REGIONS
-
-
-@dataclass
-class Vendor:
-    unmonitored: str = "as_up"
-    id: str = "v"
-    name: str = "Vendor"
-    timezone: ZoneInfo = UTC_ZONE
-    quorum: str = "all"
-    hosting: None = None
-    calendar: VendorCalendar = field(default_factory=VendorCalendar)
-    monitors: tuple[Monitor, ...] = (Monitor(),)
-
-    @property
-    def sla(self) -> SlaPolicy:
-        return SlaPolicy(
-            target_pct=Decimal("99.9"),
-            maintenance="counts",
-            emergency_notice=Span("5 business days", business_days=5),
-            business_calendar=BusinessCalendar(timezone=UTC_ZONE, holidays="US"),
-            claim_within=Span("5 business days", business_days=5),
-            credit=CreditPolicy(kind="full_hours", rounding="month", scope="all"),
-            fee=Fee(Decimal("744.00")),
-            unmonitored=self.unmonitored,
-        )
 
 
 IMPORTED = Interval(t("2025-01-15T10:00"), t("2025-01-15T12:00"))
@@ -202,7 +165,7 @@ EVERY_SITE = {region: [IMPORTED] for region in REGIONS}
 
 
 def january_of(
-    vendor: Vendor,
+    vendor: StubVendor,
     first_results: dict[str, dict[str, datetime]] | None = None,
     now: datetime | None = None,
 ) -> tuple[list[Interval], Fraction, Fraction]:
@@ -214,7 +177,7 @@ def january_of(
 
 @pytest.mark.parametrize("policy", POLICIES)
 def test_probing_that_began_after_the_month_leaves_it_alone(policy: str) -> None:
-    vendor = Vendor(policy)
+    vendor = StubVendor(unmonitored=policy)
     began = t("2026-12-01T09:00")
     probed = january_of(
         vendor, {"app": {region: began for region in REGIONS}}, began + timedelta(seconds=5)
@@ -235,7 +198,7 @@ def test_regions_not_yet_reporting_are_blind_only_once_probing_began(policy: str
         }
     }
     observed = Observations(reported_down=EVERY_SITE, first_results=first_results)
-    month = vendor_month(Vendor(policy), 2025, 1, observed, t("2025-02-01T00:00"))
+    month = vendor_month(StubVendor(unmonitored=policy), 2025, 1, observed, t("2025-02-01T00:00"))
     (part,) = month.availability.parts
     assert part.interval == IMPORTED and part.interruption.regions == REGIONS
     assert month.availability.downtime / 60 == 120
@@ -252,7 +215,7 @@ def test_an_imported_outage_is_never_masked_by_blind_time() -> None:
         unknown={"app": {region: [blind] for region in REGIONS}},
         reported_down={region: [seen] for region in REGIONS},
     )
-    month = vendor_month(Vendor(), 2025, 1, observed)
+    month = vendor_month(StubVendor(), 2025, 1, observed)
     assert [p.interval for p in month.availability.parts] == [seen]
     assert month.availability.downtime / 60 == 60
     assert month.availability.unmonitored / 60 == 60

@@ -4,16 +4,15 @@ renderer printing them as they are."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 import pytest
+from support_engine import REGIONS, StubVendor
 
 from credits.intervals import Interval
-from credits.model import BusinessCalendar, CreditPolicy, Fee, SlaPolicy, Span, VendorCalendar
 from credits.month import Observations, vendor_month
 from reports import json_report
 from reports.context import (
@@ -28,42 +27,10 @@ from reports.context import (
 )
 
 LOS_ANGELES = ZoneInfo("America/Los_Angeles")
-REGIONS = ("atlanta", "california", "chicago")
 
 
 def utc(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
-class Monitor:
-    id = "app"
-    functional_area = "Classroom app"
-    critical = True
-    regions = REGIONS
-
-
-@dataclass
-class Vendor:
-    target_pct: str
-    id: str = "v"
-    name: str = "Vendor"
-    timezone: ZoneInfo = LOS_ANGELES
-    quorum: str = "all"
-    hosting: None = None
-    calendar: VendorCalendar = field(default_factory=VendorCalendar)
-    monitors: tuple[Monitor, ...] = (Monitor(),)
-
-    @property
-    def sla(self) -> SlaPolicy:
-        return SlaPolicy(
-            target_pct=Decimal(self.target_pct),
-            maintenance="counts",
-            emergency_notice=Span("5 business days", business_days=5),
-            business_calendar=BusinessCalendar(timezone=LOS_ANGELES, holidays="US"),
-            claim_within=Span("5 business days", business_days=5),
-            credit=CreditPolicy(kind="full_hours", rounding="month", scope="all"),
-            fee=Fee(Decimal("744.00")),
-        )
 
 
 # Across the spring-forward night (Sunday 9 March 2025, 02:00 PST → 03:00 PDT): 10 min 20 s.
@@ -74,7 +41,9 @@ HALF_WAY = Interval(utc("2025-03-20T17:00:00"), utc("2025-03-20T17:10:00.300000"
 
 def march(target_pct: str) -> VendorContext:
     down = {"app": {r: [ACROSS_DST, HALF_WAY] for r in REGIONS}}
-    return vendor_context(vendor_month(Vendor(target_pct), 2025, 3, Observations(down)))
+    return vendor_context(
+        vendor_month(StubVendor(target_pct, timezone=LOS_ANGELES), 2025, 3, Observations(down))
+    )
 
 
 @pytest.mark.parametrize(

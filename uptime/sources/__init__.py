@@ -16,6 +16,7 @@ from typing import Protocol
 
 from credits.intervals import Interval
 from credits.month import Observations, merge_observations
+from uptime.store.database import open_read_only
 
 
 class Source(Protocol):
@@ -31,6 +32,17 @@ class Source(Protocol):
     def close(self) -> None:
         """Release what the source holds (its database connection)."""
         ...
+
+
+class DatabaseSource:
+    """A source kept in the uptime-ledger database, read through a read-only connection of its
+    own (:func:`uptime.store.database.open_read_only`: never created, never migrated here)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.db = open_read_only(path)
+
+    def close(self) -> None:
+        self.db.close()
 
 
 def database_sources(path: str | Path) -> list[Source]:

@@ -12,7 +12,8 @@ from pathlib import Path
 from credits.intervals import InstantError, Interval, parse_instant
 from credits.month import Observations
 from uptime.errors import UptimeLedgerError
-from uptime.store.database import from_db_time, open_read_only, to_db_time, vendor_filter
+from uptime.sources import DatabaseSource
+from uptime.store.database import from_db_time, to_db_time, vendor_filter
 from uptime.store.storage import OutageRow
 
 REQUIRED_COLUMNS = ("vendor", "region", "start", "end")
@@ -116,15 +117,9 @@ def read_outages_csv(
     return rows
 
 
-class ImportedSource:
+class ImportedSource(DatabaseSource):
     """Imported outages as a source (see :class:`uptime.sources.Source`): each row is what that
     site saw of every monitor of the vendor."""
-
-    def __init__(self, path: str | Path) -> None:
-        self.db = open_read_only(path)
-
-    def close(self) -> None:
-        self.db.close()
 
     def observations(
         self, vendors: Collection[str], period: Interval, now: datetime

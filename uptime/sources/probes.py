@@ -6,22 +6,16 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from credits.intervals import Interval
 from credits.month import Observations
-from uptime.store.database import from_db_time, open_read_only, to_db_time, vendor_filter
+from uptime.sources import DatabaseSource
+from uptime.store.database import from_db_time, to_db_time, vendor_filter
 from uptime.store.states import OpenState, open_as_intervals
 
 
-class ProbeSource:
+class ProbeSource(DatabaseSource):
     """What our probe sites saw (see :class:`uptime.sources.Source`)."""
-
-    def __init__(self, path: str | Path) -> None:
-        self.db = open_read_only(path)
-
-    def close(self) -> None:
-        self.db.close()
 
     def observations(
         self, vendors: Collection[str], period: Interval, now: datetime
