@@ -21,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from support_cli import uptime_ledger
 from support_engine import StubVendor
 
 from credits.intervals import Interval
@@ -81,18 +82,8 @@ def vendor_site() -> Iterator[str]:
         thread.join(5)
 
 
-def cli(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "uptime.cli", *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def january(cwd: Path) -> dict[str, dict]:
-    done = cli("report", "--month", "2025-01", cwd=cwd)
+    done = uptime_ledger("report", "--month", "2025-01", cwd=cwd)
     assert done.returncode == 0, done.stderr
     return {v["vendor"]: v for v in json.loads(done.stdout)["vendors"]}
 
@@ -128,7 +119,7 @@ def test_probing_later_does_not_change_an_imported_month(vendor_site: str, tmp_p
     (tmp_path / "vendors.yaml").write_text(vendors_yaml(vendor_site))
     (tmp_path / "maintenance_windows.yaml").write_text("{}\n")
     (tmp_path / "history.csv").write_text("vendor,region,start,end,note\n" + HISTORY)
-    done = cli("import-outages", "history.csv", cwd=tmp_path)
+    done = uptime_ledger("import-outages", "history.csv", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
 
     before = january(tmp_path)

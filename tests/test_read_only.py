@@ -10,12 +10,12 @@ import shutil
 import sqlite3
 import stat
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlite_utils import Database
+from support_cli import uptime_ledger
 
 from uptime.store.migrations import migrations
 
@@ -38,13 +38,9 @@ def _without_root_file_access() -> None:
 
 
 def cli(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "uptime.cli", *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        preexec_fn=_without_root_file_access if os.geteuid() == 0 else None,
+    """``uptime-ledger ARGS``, for whom file permissions hold even when the tests run as root."""
+    return uptime_ledger(
+        *args, cwd=cwd, preexec_fn=_without_root_file_access if os.geteuid() == 0 else None
     )
 
 
