@@ -11,6 +11,7 @@ that send back their vendors' contexts; the renderer always sees the whole month
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import multiprocessing
 import os
@@ -101,8 +102,9 @@ def report(
         if callable(config):
             config = config()
         the_month = Month(config, year, month, now or datetime.now(UTC))
+        sources = functools.partial(database_sources, db_path)
         try:
-            vendors = each_vendor(the_month, db_path, vendor_context, jobs)
+            vendors = each_vendor(the_month, sources, vendor_context, jobs)
         except BrokenProcessPool:
             raise WorkerDied(
                 "a report worker process died (out of memory?); try --jobs 1"
@@ -127,20 +129,24 @@ def without_cycle_collector() -> Iterator[None]:
 
 
 def each_vendor(
-    month: Month, db_path: Path, make: Callable[[VendorMonth], Made], jobs: int = 1
+    month: Month,
+    open_sources: Callable[[], list[Source]],
+    make: Callable[[VendorMonth], Made],
+    jobs: int = 1,
 ) -> list[Made]:
     """``make`` of every vendor's month, in configuration order, using up to ``jobs`` processes.
 
-    The vendors are independent, so with ``jobs`` > 1 (and enough vendors to be worth it) they
-    are split among forked worker processes, each of which reads its share through sources of
-    its own (their own read-only connections), computes it, and sends back what ``make`` made
-    of each vendor. Without ``fork`` (not Linux) the work stays in this process. An exception in
-    a worker is raised here; a worker that dies raises
+    ``open_sources`` opens the sources to read (``database_sources`` of the database, and any
+    other kind of source beside them). The vendors are independent, so with ``jobs`` > 1 (and
+    enough vendors to be worth it) they are split among forked worker processes, each of which
+    opens sources of its own (their own read-only connections), reads and computes its share,
+    and sends back what ``make`` made of each vendor. Without ``fork`` (not Linux) the work
+    stays in this process. An exception in a worker is raised here; a worker that dies raises
     ``concurrent.futures.process.BrokenProcessPool``.
     """
     vendors = month.config.vendors
     workers = min(jobs, len(vendors) // VENDORS_PER_WORKER)
-    sources = database_sources(db_path)  # a database that cannot be read fails here, once
+    sources = open_sources()  # a database that cannot be read fails here, once
     try:
         if workers < 2 or not _can_fork():
             return [make(m) for m in month.vendor_months(sources, vendors)]
@@ -164,7 +170,7 @@ def each_vendor(
             workers,
             mp_context=multiprocessing.get_context("fork"),
             initializer=_start_worker,
-            initargs=(db_path,),
+            initargs=(open_sources,),
         ) as executor:
             parts = list(executor.map(_make_slice, slices))
     finally:
@@ -185,12 +191,12 @@ _job: tuple[Month, Callable[[VendorMonth], object]] | None = None
 _worker_sources: list[Source] | None = None
 
 
-def _start_worker(db_path: Path) -> None:
+def _start_worker(open_sources: Callable[[], list[Source]]) -> None:
     global _worker_sources
     # A report is batch work and may run beside `uptime-ledger run`, whose probes must start
     # on time: on a busy machine the workers yield to it (on an idle one this changes nothing).
     os.nice(5)
-    _worker_sources = database_sources(db_path)
+    _worker_sources = open_sources()
 
 
 def _make_slice(bounds: tuple[int, int]) -> list[object]:

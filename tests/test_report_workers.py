@@ -4,11 +4,13 @@ sees the whole month)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,6 +24,7 @@ from reports import runner
 from reports.context import VendorContext, vendor_context
 from reports.runner import VENDORS_PER_WORKER, Month, WorkerDied, each_vendor
 from uptime.config import Config, load_config
+from uptime.sources import Source, database_sources
 from uptime.store.storage import OutageRow, Storage
 
 REGIONS = ("atlanta", "california", "chicago")
@@ -105,6 +108,10 @@ def month(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Month]:
     return directory / "uptime.db", Month(config, 2025, 3, NOW)
 
 
+def sources(db: Path) -> Callable[[], list[Source]]:
+    return functools.partial(database_sources, db)
+
+
 def with_pid(month: VendorMonth) -> tuple[int, VendorContext]:
     return os.getpid(), vendor_context(month)
 
@@ -113,8 +120,8 @@ def test_workers_render_every_vendor_in_order_as_one_process_does(
     month: tuple[Path, Month],
 ) -> None:
     db, inputs = month
-    alone = each_vendor(inputs, db, with_pid, jobs=1)
-    shared = each_vendor(inputs, db, with_pid, jobs=3)
+    alone = each_vendor(inputs, sources(db), with_pid, jobs=1)
+    shared = each_vendor(inputs, sources(db), with_pid, jobs=3)
     assert {pid for pid, _ in alone} == {os.getpid()}
     # The first vendor is computed here before forking; the rest by three other processes.
     assert len({pid for pid, _ in shared[1:]} - {os.getpid()}) == 3
@@ -135,7 +142,7 @@ def niceness(month: VendorMonth) -> int:
 def test_workers_yield_the_cpu_to_a_busy_monitor(month: tuple[Path, Month]) -> None:
     db, inputs = month
     here = os.nice(0)
-    rendered = each_vendor(inputs, db, niceness, jobs=2)
+    rendered = each_vendor(inputs, sources(db), niceness, jobs=2)
     assert rendered[0] == here  # the first vendor, before forking
     assert set(rendered[1:]) == {min(here + 5, 19)}
 
@@ -144,7 +151,7 @@ def test_jobs_beyond_the_vendors_worth_a_worker_use_fewer_processes(
     month: tuple[Path, Month],
 ) -> None:
     db, inputs = month
-    rendered = each_vendor(inputs, db, with_pid, jobs=64)
+    rendered = each_vendor(inputs, sources(db), with_pid, jobs=64)
     assert len({pid for pid, _ in rendered[1:]}) == VENDORS // VENDORS_PER_WORKER
 
 
@@ -161,7 +168,7 @@ def fail_on_v150(month: VendorMonth) -> VendorContext:
 def test_an_error_in_a_worker_is_raised_here(month: tuple[Path, Month]) -> None:
     db, inputs = month
     with pytest.raises(Refused, match="cannot render v150"):
-        each_vendor(inputs, db, fail_on_v150, jobs=2)
+        each_vendor(inputs, sources(db), fail_on_v150, jobs=2)
 
 
 def test_report_command_gives_the_same_bytes_with_any_jobs(month: tuple[Path, Month]) -> None:
@@ -227,7 +234,7 @@ def test_a_worker_that_dies_fails_the_report_instead_of_hanging(
     signal.alarm(60)
     try:
         with pytest.raises(BrokenProcessPool):
-            each_vendor(inputs, db, die_on_v150, jobs=2)
+            each_vendor(inputs, sources(db), die_on_v150, jobs=2)
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
