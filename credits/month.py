@@ -6,8 +6,8 @@ and this module only strings them together. Data comes in as arguments (no I/O, 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -16,7 +16,7 @@ from credits.availability import MonthAvailability, month_availability, month_pe
 from credits.calendar import vendor_windows
 from credits.claims import claim_deadlines
 from credits.credit import Credit, month_credit
-from credits.intervals import Interval
+from credits.intervals import Interval, difference
 from credits.model import MaintenanceWindow, QuorumRule, SlaPolicy, VendorCalendar
 from credits.quorum import (
     MonitorSpec,
@@ -45,8 +45,53 @@ class VendorSpec(Protocol):
     calendar: VendorCalendar
 
 
-#: What was seen of one vendor: monitor id → region → intervals.
-Seen = Mapping[str, Mapping[str, Sequence[Interval]]]
+#: monitor id → region → intervals
+RegionIntervals = Mapping[str, Mapping[str, Sequence[Interval]]]
+
+
+@dataclass(frozen=True)
+class Observations:
+    """What was seen of one vendor over a period: the engine's whole input, from every source.
+
+    * ``down`` and ``unknown`` — monitor id → region → where that region saw the monitor down,
+      and where it could not see it (our probes' state intervals).
+    * ``reported_down`` — region → where that site saw the whole vendor down (imported outage
+      history names a vendor and a site, not a monitor). What a site reported seeing is never
+      masked by our being blind there.
+    * ``first_results`` — monitor id → region → when that region's first result came; probing
+      of a monitor began with the earliest of them (:func:`blind_before_first_result`).
+    """
+
+    down: RegionIntervals = field(default_factory=dict)
+    unknown: RegionIntervals = field(default_factory=dict)
+    reported_down: Mapping[str, Sequence[Interval]] = field(default_factory=dict)
+    first_results: Mapping[str, Mapping[str, datetime]] = field(default_factory=dict)
+
+
+def merge_observations(parts: Iterable[Observations]) -> Observations:
+    """One vendor's observations from several sources as one: intervals side by side, the
+    earliest first result of each region."""
+    parts = [p for p in parts if p.down or p.unknown or p.reported_down or p.first_results]
+    if len(parts) == 1:
+        return parts[0]
+    down: dict[str, dict[str, list[Interval]]] = {}
+    unknown: dict[str, dict[str, list[Interval]]] = {}
+    reported: dict[str, list[Interval]] = {}
+    first: dict[str, dict[str, datetime]] = {}
+    for part in parts:
+        for merged, seen in ((down, part.down), (unknown, part.unknown)):
+            for monitor, regions in seen.items():
+                into = merged.setdefault(monitor, {})
+                for region, intervals in regions.items():
+                    into.setdefault(region, []).extend(intervals)
+        for region, intervals in part.reported_down.items():
+            reported.setdefault(region, []).extend(intervals)
+        for monitor, regions in part.first_results.items():
+            into_first = first.setdefault(monitor, {})
+            for region, at in regions.items():
+                if region not in into_first or at < into_first[region]:
+                    into_first[region] = at
+    return Observations(down, unknown, reported, first)
 
 
 @dataclass(frozen=True)
@@ -63,78 +108,97 @@ class VendorMonth:
 
 def blind_before_first_result(
     vendor: VendorSpec,
-    first_seen: Mapping[tuple[str, str], datetime],
+    first_results: Mapping[str, Mapping[str, datetime]],
     period: Interval,
-    observed_until: datetime,
+    now: datetime,
 ) -> dict[str, dict[str, list[Interval]]]:
     """Where a probed monitor's region had not reported yet: unknown, not up.
 
-    For every monitor that at least one region has ever probed (``first_seen[(monitor, region)]``
-    is when that region's first result came), each of its regions is blind from the start of the
-    period until its first result, or, for a region that never reported, until
-    ``observed_until`` (now). Without this, a site that was blind from the start would count as
-    up and, under quorum ``all``, veto every outage the other sites saw. Monitors nobody has
-    probed (a vendor known only from imported outage history) get nothing here.
+    Probing of a monitor began with the first result any of its regions sent
+    (``first_results[monitor][region]`` is when that region's first result came). From then on,
+    each of its regions is blind until its own first result, or, for a region that never
+    reported, until ``now``. Without this, a site that was blind from the start would count as
+    up and, under quorum ``all``, veto every outage the other sites saw. Before probing began
+    nothing is blind: the time is what it was before anyone probed (imported history, or nothing
+    seen), so a past month's figures never change because probing started later. Monitors
+    nobody has probed (a vendor known only from imported history) get nothing here.
     """
-    end = min(period.end, observed_until)
-    probed = {monitor for monitor, _ in first_seen}
+    end = min(period.end, now)
     blind: dict[str, dict[str, list[Interval]]] = {}
     for monitor in vendor.monitors:
-        if monitor.id not in probed:
+        firsts = first_results.get(monitor.id)
+        if not firsts:
             continue
+        start = max(period.start, min(firsts.values()))
         for region in monitor.regions:
-            first = first_seen.get((monitor.id, region))
+            first = firsts.get(region)
             until = end if first is None else min(first, end)
-            if until > period.start:
-                blind.setdefault(monitor.id, {})[region] = [Interval(period.start, until)]
+            if until > start:
+                blind.setdefault(monitor.id, {})[region] = [Interval(start, until)]
     return blind
+
+
+def region_views(
+    monitor: MonitorWithRegions,
+    observed: Observations,
+    unknown: Mapping[str, Sequence[Interval]],
+) -> dict[str, RegionView]:
+    """What each of ``monitor``'s regions saw of it: down where our probes saw it down or the
+    site reported the vendor down (imported history), blind where ``unknown`` says so, except
+    where the site reported the vendor down: what a site saw is never masked."""
+    seen_down = observed.down.get(monitor.id, {})
+    views = {}
+    for region in monitor.regions:
+        reported = observed.reported_down.get(region, ())
+        blind = unknown.get(region, ())
+        if reported and blind:
+            blind = difference(blind, reported)
+        views[region] = RegionView(
+            down=(*seen_down.get(region, ()), *reported), unknown=tuple(blind)
+        )
+    return views
+
+
+def _joined(a: RegionIntervals, b: RegionIntervals) -> RegionIntervals:
+    """Monitor → region → the intervals of both."""
+    return {
+        monitor: {
+            region: [*a.get(monitor, {}).get(region, ()), *b.get(monitor, {}).get(region, ())]
+            for region in {*a.get(monitor, {}), *b.get(monitor, {})}
+        }
+        for monitor in {*a, *b}
+    }
 
 
 def vendor_month(
     vendor: VendorSpec,
     year: int,
     month: int,
-    down: Seen,
-    unknown: Seen | None = None,
-    vendor_wide_down: Mapping[str, Sequence[Interval]] | None = None,
-    first_seen: Mapping[tuple[str, str], datetime] | None = None,
-    observed_until: datetime | None = None,
+    observed: Observations,
+    now: datetime | None = None,
 ) -> VendorMonth:
-    """Compute ``vendor``'s calendar month ``year``-``month`` (in the vendor's time zone).
+    """Compute ``vendor``'s calendar month ``year``-``month`` (in the vendor's time zone) from
+    what was ``observed`` of it.
 
-    ``down`` and ``unknown`` give, per monitor and region, where that region saw the monitor
-    down or could not see it. ``vendor_wide_down`` gives per region outages that apply to every
-    monitor of the vendor (imported outage history names a vendor, not a monitor). With
-    ``first_seen`` and ``observed_until`` (now), regions are blind before their first result
-    (:func:`blind_before_first_result`).
+    ``now`` is when the observations were read: with first results, each probed monitor's
+    regions are blind from when its probing began until their own first result, or until
+    ``now`` for a region that never reported (:func:`blind_before_first_result`).
     """
-    unknown = unknown or {}
-    vendor_wide_down = vendor_wide_down or {}
     period = month_period(year, month, vendor.timezone)
-    if first_seen and observed_until is not None:
-        never = blind_before_first_result(vendor, first_seen, period, observed_until)
-        unknown = {
-            monitor: {
-                region: [
-                    *unknown.get(monitor, {}).get(region, ()),
-                    *never.get(monitor, {}).get(region, ()),
-                ]
-                for region in {*unknown.get(monitor, {}), *never.get(monitor, {})}
-            }
-            for monitor in {*unknown, *never}
-        }
-    outcomes = {}
-    for monitor in vendor.monitors:
-        seen_down = down.get(monitor.id, {})
-        seen_unknown = unknown.get(monitor.id, {})
-        views = {
-            region: RegionView(
-                down=(*seen_down.get(region, ()), *vendor_wide_down.get(region, ())),
-                unknown=tuple(seen_unknown.get(region, ())),
-            )
-            for region in monitor.regions
-        }
-        outcomes[monitor.id] = combine_regions(views, monitor.regions, vendor.quorum)
+    unknown = observed.unknown
+    if observed.first_results:
+        if now is None:
+            raise ValueError("vendor_month needs `now` to read first results")
+        never = blind_before_first_result(vendor, observed.first_results, period, now)
+        unknown = _joined(unknown, never)
+    outcomes = {
+        monitor.id: combine_regions(
+            region_views(monitor, observed, unknown.get(monitor.id, {})),
+            monitor.regions,
+            vendor.quorum,
+        )
+        for monitor in vendor.monitors
+    }
     interruptions = vendor_interruptions(outcomes, vendor.monitors)
     unmonitored = vendor_unmonitored(outcomes, vendor.monitors, interruptions)
     sla = vendor.sla

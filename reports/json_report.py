@@ -1,76 +1,56 @@
 """The monthly report as JSON (``schema: uptime-ledger.report/1``), exactly as DESIGN.md shows.
 
-Minutes are exact in the engine and printed to 2 decimals; availability to 6 decimals; money
-is a ``Decimal`` string, never a float.
+It prints the month's context (:mod:`reports.context`) as it is: minutes (rounded there to 2
+decimals) and percentages (6 decimals) as JSON numbers, money as a ``Decimal`` string, never a
+float, times as ISO 8601 on the vendor's wall clock.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from datetime import datetime, timedelta
-from fractions import Fraction
 from typing import Any
 
-from credits.availability import InterruptionPart
-from credits.intervals import MINUTE
-from credits.month import VendorMonth
+from reports.context import InterruptionContext, MonthContext, VendorContext
 
 SCHEMA = "uptime-ledger.report/1"
 
 
-def decimal_places(value: Fraction, places: int) -> float:
-    """An exact non-negative value rounded half-up to ``places`` decimals, as a JSON number
-    (the nearest double, which prints with at most ``places`` decimals)."""
-    scale = 10**places
-    numerator, denominator = value.numerator * scale, value.denominator
-    return ((2 * numerator + denominator) // (2 * denominator)) / scale
-
-
-def minutes(duration: timedelta) -> float:
-    """An exact length in minutes, rounded half-up to 2 decimals."""
-    return ((200 * duration) // MINUTE + 1) // 2 / 100
-
-
-def _local(instant: datetime, month: VendorMonth) -> str:
-    return instant.astimezone(month.vendor.timezone).isoformat()
-
-
-def _interruption(part: InterruptionPart, deadline: str, month: VendorMonth) -> dict[str, Any]:
-    return {
-        "start": _local(part.interval.start, month),
-        "end": _local(part.interval.end, month),
-        "minutes": minutes(part.interval.duration),
-        "scheduled": minutes(part.buckets.scheduled),
-        "emergency": minutes(part.buckets.emergency),
-        "downtime": minutes(part.buckets.downtime),
-        "areas": list(part.interruption.areas),
-        "regions": list(part.interruption.regions),
-        "claim_deadline": deadline,
+def render(month: MonthContext) -> bytes:
+    """The whole report for ``month`` as UTF-8 JSON on one line (``jq .`` pretty-prints it)."""
+    document = {
+        "schema": SCHEMA,
+        "month": month.label,
+        "generated_at": month.generated_at.isoformat(timespec="seconds"),
+        "vendors": [vendor_json(vendor) for vendor in month.vendors],
     }
+    # One line keeps json's C encoder, which matters for a thousand vendors; the document is
+    # a fresh tree, so the check for reference cycles would only cost time.
+    return (json.dumps(document, ensure_ascii=False, check_circular=False) + "\n").encode()
 
 
-def vendor_json(month: VendorMonth) -> dict[str, Any]:
-    """One vendor's entry of the report."""
-    a = month.availability
-    credit = month.credit
+def vendor_json(vendor: VendorContext) -> dict[str, Any]:
+    """One vendor's entry of the report (also what the API serves for one vendor-month)."""
+    minutes, credit = vendor.minutes, vendor.credit
     return {
-        "vendor": month.vendor.id,
-        "name": month.vendor.name,
-        "timezone": month.vendor.timezone.key,
-        "period": {"start": _local(a.period.start, month), "end": _local(a.period.end, month)},
-        "minutes": {
-            "total": a.total // MINUTE,  # days × 1,440: always whole minutes
-            "scheduled": minutes(a.buckets.scheduled),
-            "downtime": minutes(a.buckets.downtime),
-            "emergency": minutes(a.buckets.emergency),
-            "excluded": minutes(a.buckets.excluded),
-            "unmonitored": minutes(a.unmonitored),
+        "vendor": vendor.vendor,
+        "name": vendor.name,
+        "timezone": vendor.timezone,
+        "period": {
+            "start": vendor.period_start.isoformat(),
+            "end": vendor.period_end.isoformat(),
         },
-        "maintenance": a.maintenance,
-        "availability_pct": decimal_places(a.availability_pct, 6),
-        "target_pct": decimal_places(a.target_pct, 6),
-        "met": a.met,
+        "minutes": {
+            "total": minutes.total,
+            "scheduled": minutes.scheduled,
+            "downtime": minutes.downtime,
+            "emergency": minutes.emergency,
+            "excluded": minutes.excluded,
+            "unmonitored": minutes.unmonitored,
+        },
+        "maintenance": vendor.maintenance,
+        "availability_pct": vendor.availability_pct,
+        "target_pct": vendor.target_pct,
+        "met": vendor.met,
         "credit": {
             "eligible": credit.eligible,
             "reason": credit.reason,
@@ -78,30 +58,19 @@ def vendor_json(month: VendorMonth) -> dict[str, Any]:
             "amount": str(credit.amount),
             "currency": credit.currency,
         },
-        "interruptions": [
-            _interruption(part, deadline.isoformat(), month)
-            for part, deadline in zip(a.parts, month.claim_deadlines, strict=True)
-        ],
+        "interruptions": [_interruption(i) for i in vendor.interruptions],
     }
 
 
-def vendor_json_text(month: VendorMonth) -> str:
-    """One vendor's entry of the report as JSON text, for :func:`report_text`."""
-    return json.dumps(vendor_json(month), ensure_ascii=False)
-
-
-def report_text(vendor_entries: Iterable[str], month: str, generated_at: datetime) -> str:
-    """The whole report document for ``month`` (``YYYY-MM``) as JSON text on one line (``jq .``
-    pretty-prints it), from each vendor's entry as :func:`vendor_json_text` gives it.
-
-    Built from text so the vendors' entries can be rendered in other processes and joined here;
-    the compact form keeps json's C encoder, which matters for a thousand vendors."""
-    head = json.dumps(
-        {
-            "schema": SCHEMA,
-            "month": month,
-            "generated_at": generated_at.isoformat(timespec="seconds"),
-            "vendors": [],
-        }
-    )
-    return f"{head[: -len('[]}')]}[{', '.join(vendor_entries)}]}}\n"
+def _interruption(interruption: InterruptionContext) -> dict[str, Any]:
+    return {
+        "start": interruption.start.isoformat(),
+        "end": interruption.end.isoformat(),
+        "minutes": interruption.minutes,
+        "scheduled": interruption.scheduled,
+        "emergency": interruption.emergency,
+        "downtime": interruption.downtime,
+        "areas": interruption.areas,  # a tuple is a JSON array
+        "regions": interruption.regions,
+        "claim_deadline": interruption.claim_deadline.isoformat(),
+    }

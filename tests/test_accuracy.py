@@ -18,8 +18,9 @@ from credits.intervals import Interval
 from credits.model import Interruption
 from credits.month import vendor_month
 from uptime.config import Config
+from uptime.sources.probes import ProbeSource
 from uptime.web.app import make_app
-from uptime.web.keys import PROBES, RECORDER
+from uptime.web.keys import PROBES
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
 
@@ -52,22 +53,20 @@ async def measure(
         probing=FAST,
         tokens={},
     )
-    collector_server = await aiohttp_server(app)
-    collector = collector_server.app[RECORDER]
+    await aiohttp_server(app)
     await asyncio.sleep(max(0.0, t0 + until - time.time()))
     now = datetime.now(UTC)
     await app[PROBES].scheduler.flush()
-    down, unknown = await collector.call(
-        lambda s: s.state_views(Interval(now - timedelta(minutes=5), now), now)
-    )
-    vendor = config.vendor("sim")
+    source = ProbeSource(tmp_path / "uptime.db")
+    try:
+        seen = source.observations(["sim"], Interval(now - timedelta(minutes=5), now), now)["sim"]
+    finally:
+        source.close()
     middle = at(t0, until / 2)
-    month = vendor_month(
-        vendor, middle.year, middle.month, down.get("sim", {}), unknown.get("sim", {})
-    )
+    month = vendor_month(config.vendor("sim"), middle.year, middle.month, seen, now)
     interruptions = [part.interruption for part in month.availability.parts]
-    regions = {r: sorted(down.get("sim", {}).get("m0", {}).get(r, [])) for r in REGIONS}
-    assert not any(unknown.get("sim", {}).get("m0", {}).get(r) for r in REGIONS), unknown
+    regions = {r: sorted(seen.down.get("m0", {}).get(r, [])) for r in REGIONS}
+    assert not any(seen.unknown.get("m0", {}).get(r) for r in REGIONS), seen.unknown
     return config, interruptions, regions
 
 

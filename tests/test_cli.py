@@ -9,12 +9,11 @@ import argparse
 import json
 import re
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from support_cli import uptime_ledger
 
 from uptime.cli import build_parser
 from uptime.config import load_config
@@ -25,17 +24,6 @@ MAINTENANCE = ROOT / "maintenance_windows.yaml"
 SEED_VENDORS = ["classswift", "classcollaborate", "schoolstatus", "itopia", "clevr"]
 CLASSSWIFT_AREAS = ["ClassSwift Hub", "Classroom app"]
 ALL_REGIONS = ["atlanta", "california", "chicago"]
-
-
-def uptime_ledger(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m uptime.cli ARGS`` (what the ``uptime-ledger`` script runs) in ``cwd``."""
-    return subprocess.run(
-        [sys.executable, "-m", "uptime.cli", *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def shipped(*args: str | Path) -> list[str | Path]:

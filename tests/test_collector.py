@@ -18,6 +18,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from support_probing import FAST, TOKENS, Timeline, free_port, region_jobs, wait_for, write_config
 
 from credits.intervals import Interval
+from credits.month import Observations
 from probes.result import FailureClass, ProbeResult
 from uptime.config import Config
 from uptime.errors import UsageError
@@ -25,6 +26,7 @@ from uptime.probing.agent import Agent, AgentOptions, AgentRefused
 from uptime.probing.jobs import stale_limits
 from uptime.probing.spool import Spool
 from uptime.probing.wire import encode_result
+from uptime.sources.probes import ProbeSource
 from uptime.store.storage import Storage
 from uptime.web.app import make_app
 from uptime.web.keys import RECORDER
@@ -78,6 +80,15 @@ async def client(
     yield await aiohttp_client(app)
 
 
+def observed(db: Path, period: Interval, now: datetime) -> Observations:
+    """What the probes saw of vendor ``sim``, read back as a report reads it."""
+    source = ProbeSource(db)
+    try:
+        return source.observations(["sim"], period, now).get("sim", Observations())
+    finally:
+        source.close()
+
+
 def stored(db: Path) -> list[tuple[Any, ...]]:
     storage = Storage(db)
     try:
@@ -91,7 +102,9 @@ def stored(db: Path) -> list[tuple[Any, ...]]:
 # ---------------------------------------------------------------- ingest
 
 
-async def test_ingest_is_idempotent_by_agent_and_sequence(client: TestClient) -> None:
+async def test_ingest_is_idempotent_by_agent_and_sequence(
+    client: TestClient, tmp_path: Path
+) -> None:
     first = [result(0), result(1), result(2, ok=False), result(3, ok=False)]
     resp = await client.post("/api/v1/results", json=body(1, first), headers=bearer())
     assert resp.status == 200
@@ -117,10 +130,9 @@ async def test_ingest_is_idempotent_by_agent_and_sequence(client: TestClient) ->
     )
     assert len(rows) == 7 and len({at for at, _ in rows}) == 7
     assert {agent for _, agent in rows} == {"chicago-abc"}
-    down, _ = await collector.call(
-        lambda s: s.state_views(Interval(T0, T0 + timedelta(hours=1)), T0 + timedelta(seconds=6.5))
-    )
-    assert down["sim"]["m0"]["chicago"] == [
+    period = Interval(T0, T0 + timedelta(hours=1))
+    seen = observed(tmp_path / "uptime.db", period, T0 + timedelta(seconds=6.5))
+    assert seen.down["m0"]["chicago"] == [
         Interval(T0 + timedelta(seconds=2), T0 + timedelta(seconds=4))
     ]
 
@@ -389,11 +401,9 @@ async def test_a_region_that_stops_reporting_becomes_unknown(
         now = datetime.now(UTC)
         (state,) = await collector.states(now)
         assert state["state"] == "unknown" and state["since"] == limit
-        down, unknown = await collector.call(
-            lambda s: s.state_views(Interval(now - timedelta(minutes=1), now), now)
-        )
-        assert unknown["sim"]["m0"]["chicago"] == [Interval(limit, now)]
-        assert "sim" not in down
+        seen = observed(tmp_path / "uptime.db", Interval(now - timedelta(minutes=1), now), now)
+        assert seen.unknown["m0"]["chicago"] == [Interval(limit, now)]
+        assert not seen.down
     finally:
         await runner.cleanup()
 
@@ -426,9 +436,7 @@ async def test_a_site_that_cannot_reach_its_canary_is_unknown_not_down(
     now = datetime.now(UTC)
     states = {s["region"]: s["state"] for s in await collector.states(now)}
     assert states == {"chicago": "unknown", "atlanta": "down"}
-    down, unknown = await collector.call(
-        lambda s: s.state_views(Interval(now - timedelta(minutes=1), now), now)
-    )
-    assert "chicago" not in down["sim"]["m0"]
-    assert unknown["sim"]["m0"]["chicago"]
-    assert down["sim"]["m0"]["atlanta"]
+    seen = observed(tmp_path / "uptime.db", Interval(now - timedelta(minutes=1), now), now)
+    assert "chicago" not in seen.down["m0"]
+    assert seen.unknown["m0"]["chicago"]
+    assert seen.down["m0"]["atlanta"]

@@ -26,7 +26,7 @@ from credits.model import (
     VendorCalendar,
     WindowKind,
 )
-from credits.month import vendor_month
+from credits.month import Observations, vendor_month
 from credits.quorum import RegionView, combine_regions, vendor_interruptions, vendor_unmonitored
 
 UTC_ZONE = ZoneInfo("UTC")
@@ -475,7 +475,9 @@ def test_too_few_regions_follow_the_unmonitored_policy() -> None:
     vendor.quorum = 2
     vendor.sla = policy(unmonitored="as_down")
     blind = iv("2025-04-05", "00:00", "10:00")
-    month = vendor_month(vendor, 2025, 4, {}, {"app": {"atlanta": [blind], "chicago": [blind]}})
+    month = vendor_month(
+        vendor, 2025, 4, Observations(unknown={"app": {"atlanta": [blind], "chicago": [blind]}})
+    )
     assert minutes(month.availability.unmonitored) == 600
     assert minutes(month.availability.buckets.downtime) == 600
 
@@ -524,29 +526,32 @@ class Vendor:
         self.sla = policy()
 
 
+DAY_30 = t("2025-05-01")
+
+
 def test_site_blind_from_the_start_does_not_veto_an_outage() -> None:
     down = {"app": {"chicago": [DOWN], "atlanta": [DOWN]}}
     vendor = Vendor()
     # Without knowing who reported, california counts as up and vetoes the outage.
-    assert vendor_month(vendor, 2025, 4, down).availability.parts == ()
-    first_seen = {("app", "chicago"): t("2025-04-01"), ("app", "atlanta"): t("2025-04-01")}
-    month = vendor_month(
-        vendor, 2025, 4, down, first_seen=first_seen, observed_until=t("2025-05-01")
-    )
+    assert vendor_month(vendor, 2025, 4, Observations(down)).availability.parts == ()
+    first_results = {"app": {"chicago": t("2025-04-01"), "atlanta": t("2025-04-01")}}
+    month = vendor_month(vendor, 2025, 4, Observations(down, first_results=first_results), DAY_30)
     assert [p.interval for p in month.availability.parts] == [DOWN]
     assert month.availability.parts[0].interruption.regions == ("atlanta", "chicago")
 
 
-def test_time_before_monitoring_started_is_unmonitored() -> None:
+def test_time_before_monitoring_started_is_not_unmonitored() -> None:
+    # Probing began on the 11th: the ten days before read as they did before anyone probed (a
+    # report made on the 5th said the same), so a past month never changes when probing starts.
     started = t("2025-04-11")
-    first_seen = {("app", r): started for r in REGIONS}
+    first_results = {"app": {r: started for r in REGIONS}}
     month = vendor_month(
-        Vendor(), 2025, 4, {}, first_seen=first_seen, observed_until=t("2025-04-20")
+        Vendor(), 2025, 4, Observations(first_results=first_results), t("2025-04-20")
     )
-    assert month.availability.unmonitored == timedelta(days=10)
+    assert month.availability.unmonitored == timedelta(0)
     # A vendor nobody probes (known only from imported history) is not called unmonitored.
     assert vendor_month(
-        Vendor(), 2025, 4, {}, first_seen={}, observed_until=t("2025-04-20")
+        Vendor(), 2025, 4, Observations(), t("2025-04-20")
     ).availability.unmonitored == timedelta(0)
 
 
@@ -563,7 +568,9 @@ def test_blind_time_counted_as_down_is_an_interruption(rounding: str) -> None:
         fee=Fee(Decimal("720.00")),  # 1.00 per hour in April
     )
     blind = iv("2025-04-05", "00:00", "10:00")
-    month = vendor_month(vendor, 2025, 4, {}, {"app": {r: [blind] for r in REGIONS}})
+    month = vendor_month(
+        vendor, 2025, 4, Observations(unknown={"app": {r: [blind] for r in REGIONS}})
+    )
     assert minutes(month.availability.unmonitored) == 600
     assert [(p.interval, p.unmonitored) for p in month.availability.parts] == [
         (blind, timedelta(hours=10))

@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from support_probing import FAST, TOKENS, free_port, wait_for, write_config
 
 from credits.intervals import Interval
-from credits.month import vendor_month
+from credits.month import Observations, vendor_month
 from probes import CHECKS
 from probes.result import FailureClass, ProbeResult, ProbeTarget
 from uptime.config import Config, Probing
@@ -28,6 +28,7 @@ from uptime.probing.jobs import Job, stale_limits
 from uptime.probing.scheduler import Scheduler
 from uptime.probing.spool import Spool
 from uptime.probing.wire import encode_result
+from uptime.sources.probes import ProbeSource
 from uptime.store.recorder import Recorder
 from uptime.store.states import MAX_CLOCK_SKEW, OpenState, StateTracker
 from uptime.store.storage import Storage
@@ -101,6 +102,19 @@ async def test_a_result_stamped_in_the_future_is_refused_and_freezes_nothing(
     assert resp.status == 422 and "body.results[0].at" in (await resp.json())["error"]
 
 
+def state_views(db: Path, period: Interval, now: datetime) -> tuple[dict[str, Any], ...]:
+    """(down, unknown) as vendor → monitor → region → intervals, read as a report reads them."""
+    source = ProbeSource(db)
+    try:
+        seen = source.observations(["sim"], period, now)
+    finally:
+        source.close()
+    return (
+        {v: o.down for v, o in seen.items() if o.down},
+        {v: o.unknown for v, o in seen.items() if o.unknown},
+    )
+
+
 async def test_one_future_result_does_not_freeze_its_region_in_storage(tmp_path: Path) -> None:
     # Through Storage.record_results, as both ingest paths store: the 2031 result is kept raw
     # (evidence of the bad clock) but the real results after it still move the intervals.
@@ -113,7 +127,7 @@ async def test_one_future_result_does_not_freeze_its_region_in_storage(tmp_path:
         down_at, up_at = now - timedelta(seconds=120), now - timedelta(seconds=60)
         storage.record_results([probe(down_at, False), probe(up_at, True)], stale)
         period = Interval(now - timedelta(hours=1), now)
-        down, unknown = storage.state_views(period, now)
+        down, unknown = state_views(tmp_path / "uptime.db", period, now)
         assert down["sim"]["m0"]["chicago"] == [Interval(down_at, up_at)]
         assert unknown == {}
         (state,) = storage.current_states(now)
@@ -139,7 +153,7 @@ async def test_a_database_frozen_by_an_earlier_future_result_thaws(tmp_path: Pat
     try:
         down_at, up_at = now - timedelta(seconds=120), now - timedelta(seconds=60)
         storage.record_results([probe(down_at, False), probe(up_at, True)], stale)
-        down, _ = storage.state_views(Interval(now - timedelta(hours=3), now), now)
+        down, _ = state_views(tmp_path / "uptime.db", Interval(now - timedelta(hours=3), now), now)
         assert down["sim"]["m0"]["chicago"] == [Interval(down_at, up_at)]
         assert storage.tracker.open[KEY].last_seen == up_at
     finally:
@@ -314,14 +328,19 @@ async def measure(aiohttp_server: ServerFactory, tmp_path: Path, setting: Settin
     base = write_config(tmp_path, str(target.make_url("/")), monitors=setting.monitors)
     config = compressed(base, setting)
     app = make_app(config, tmp_path / "uptime.db", tokens={})
-    collector = (await aiohttp_server(app)).app[RECORDER]
+    await aiohttp_server(app)
     await asyncio.sleep(max(0.0, t0 + end + 2 * interval + 0.5 - time.time()))
     now = datetime.now(UTC)
     await app[PROBES].scheduler.flush()
     period = Interval(datetime.fromtimestamp(t0, UTC), now)
-    down, unknown = await collector.call(lambda s: s.state_views(period, now))
+    down, unknown = state_views(tmp_path / "uptime.db", period, now)
     vendor = config.vendor("sim")
-    month = vendor_month(vendor, now.year, now.month, down.get("sim", {}), unknown.get("sim", {}))
+    month = vendor_month(
+        vendor,
+        now.year,
+        now.month,
+        Observations(down=down.get("sim", {}), unknown=unknown.get("sim", {})),
+    )
     return Measured(
         truth=Interval(
             datetime.fromtimestamp(t0 + start, UTC), datetime.fromtimestamp(t0 + end, UTC)

@@ -24,7 +24,7 @@ from credits.model import (
     VendorCalendar,
     WindowKind,
 )
-from credits.month import vendor_month
+from credits.month import Observations, vendor_month
 from credits.quorum import RegionView, combine_regions, merge_interruptions
 
 BASE = datetime(2025, 2, 1, tzinfo=UTC)
@@ -172,7 +172,7 @@ def test_result_does_not_depend_on_row_order(
         down: dict[str, dict[str, list[Interval]]] = {}
         for monitor, region, interval in order:
             down.setdefault(monitor, {}).setdefault(region, []).append(interval)
-        result = vendor_month(vendor, 2025, 2, down)  # type: ignore[arg-type]
+        result = vendor_month(vendor, 2025, 2, Observations(down))  # type: ignore[arg-type]
         return (result.availability, result.credit, result.claim_deadlines)
 
     shuffled = list(recorded)

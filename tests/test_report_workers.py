@@ -1,12 +1,16 @@
-"""The report computed by forked worker processes is the report computed in one process."""
+"""The report computed by forked worker processes is the report computed in one process: the
+pool wraps the pipeline from outside (each worker sends back its vendors' contexts; the renderer
+sees the whole month)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,9 +20,11 @@ import pytest
 from credits.intervals import Interval
 from credits.month import VendorMonth
 from probes.result import FailureClass, ProbeResult
-from reports.json_report import vendor_json_text
-from reports.runner import VENDORS_PER_WORKER, Month, render_month
+from reports import runner
+from reports.context import VendorContext, vendor_context
+from reports.runner import VENDORS_PER_WORKER, Month, WorkerDied, each_vendor
 from uptime.config import Config, load_config
+from uptime.sources import Source, database_sources
 from uptime.store.storage import OutageRow, Storage
 
 REGIONS = ("atlanta", "california", "chicago")
@@ -102,28 +108,31 @@ def month(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Month]:
     return directory / "uptime.db", Month(config, 2025, 3, NOW)
 
 
-def with_pid(month: VendorMonth) -> tuple[int, str]:
-    return os.getpid(), vendor_json_text(month)
+def sources(db: Path) -> Callable[[], list[Source]]:
+    return functools.partial(database_sources, db)
+
+
+def with_pid(month: VendorMonth) -> tuple[int, VendorContext]:
+    return os.getpid(), vendor_context(month)
 
 
 def test_workers_render_every_vendor_in_order_as_one_process_does(
     month: tuple[Path, Month],
 ) -> None:
     db, inputs = month
-    alone = render_month(inputs, db, with_pid, jobs=1)
-    shared = render_month(inputs, db, with_pid, jobs=3)
+    alone = each_vendor(inputs, sources(db), with_pid, jobs=1)
+    shared = each_vendor(inputs, sources(db), with_pid, jobs=3)
     assert {pid for pid, _ in alone} == {os.getpid()}
-    # The first vendor is rendered here before forking; the rest by three other processes.
+    # The first vendor is computed here before forking; the rest by three other processes.
     assert len({pid for pid, _ in shared[1:]} - {os.getpid()}) == 3
-    assert [text for _, text in shared] == [text for _, text in alone]
-    vendors = [json.loads(text)["vendor"] for _, text in shared]
-    assert vendors == [f"v{n:03d}" for n in range(VENDORS)]
-    entries = [json.loads(text) for _, text in shared]
-    assert sum(len(e["interruptions"]) for e in entries) > VENDORS
-    # What the probes saw reached the workers: blind before the first results, stale at the end.
-    probed = [e for e in entries if int(e["vendor"][1:]) % 5 == 0]
-    assert all(e["minutes"]["unmonitored"] > 9 * 24 * 60 for e in probed)
-    assert all(e["minutes"]["unmonitored"] == 0 for e in entries if e not in probed)
+    assert [made for _, made in shared] == [made for _, made in alone]
+    entries = [made for _, made in shared]
+    assert [e.vendor for e in entries] == [f"v{n:03d}" for n in range(VENDORS)]
+    assert sum(len(e.interruptions) for e in entries) > VENDORS
+    # What the probes saw reached the workers: stale (unknown) between the sparse results.
+    probed = [e for e in entries if int(e.vendor[1:]) % 5 == 0]
+    assert all(e.minutes.unmonitored > 9 * 24 * 60 for e in probed)
+    assert all(e.minutes.unmonitored == 0 for e in entries if e not in probed)
 
 
 def niceness(month: VendorMonth) -> int:
@@ -133,7 +142,7 @@ def niceness(month: VendorMonth) -> int:
 def test_workers_yield_the_cpu_to_a_busy_monitor(month: tuple[Path, Month]) -> None:
     db, inputs = month
     here = os.nice(0)
-    rendered = render_month(inputs, db, niceness, jobs=2)
+    rendered = each_vendor(inputs, sources(db), niceness, jobs=2)
     assert rendered[0] == here  # the first vendor, before forking
     assert set(rendered[1:]) == {min(here + 5, 19)}
 
@@ -142,7 +151,7 @@ def test_jobs_beyond_the_vendors_worth_a_worker_use_fewer_processes(
     month: tuple[Path, Month],
 ) -> None:
     db, inputs = month
-    rendered = render_month(inputs, db, with_pid, jobs=64)
+    rendered = each_vendor(inputs, sources(db), with_pid, jobs=64)
     assert len({pid for pid, _ in rendered[1:]}) == VENDORS // VENDORS_PER_WORKER
 
 
@@ -150,16 +159,16 @@ class Refused(Exception):
     pass
 
 
-def fail_on_v150(month: VendorMonth) -> str:
+def fail_on_v150(month: VendorMonth) -> VendorContext:
     if month.vendor.id == "v150":
         raise Refused(f"cannot render {month.vendor.id}")
-    return vendor_json_text(month)
+    return vendor_context(month)
 
 
 def test_an_error_in_a_worker_is_raised_here(month: tuple[Path, Month]) -> None:
     db, inputs = month
     with pytest.raises(Refused, match="cannot render v150"):
-        render_month(inputs, db, fail_on_v150, jobs=2)
+        each_vendor(inputs, sources(db), fail_on_v150, jobs=2)
 
 
 def test_report_command_gives_the_same_bytes_with_any_jobs(month: tuple[Path, Month]) -> None:
@@ -207,10 +216,10 @@ def test_jobs_must_be_a_positive_count(tmp_path: Path) -> None:
     assert "'0' is not a count; expected 1 or more" in done.stderr
 
 
-def die_on_v150(month: VendorMonth) -> str:
+def die_on_v150(month: VendorMonth) -> VendorContext:
     if month.vendor.id == "v150":
         os._exit(9)  # as if the kernel had killed the worker
-    return vendor_json_text(month)
+    return vendor_context(month)
 
 
 def test_a_worker_that_dies_fails_the_report_instead_of_hanging(
@@ -219,13 +228,23 @@ def test_a_worker_that_dies_fails_the_report_instead_of_hanging(
     db, inputs = month
 
     def hung(signum: int, frame: object) -> None:
-        raise TimeoutError("render_month still waiting 60 s after a worker died")
+        raise TimeoutError("each_vendor still waiting 60 s after a worker died")
 
     previous = signal.signal(signal.SIGALRM, hung)
     signal.alarm(60)
     try:
         with pytest.raises(BrokenProcessPool):
-            render_month(inputs, db, die_on_v150, jobs=2)
+            each_vendor(inputs, sources(db), die_on_v150, jobs=2)
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def test_the_report_says_a_worker_died_and_writes_nothing(
+    month: tuple[Path, Month], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db, inputs = month
+    monkeypatch.setattr(runner, "vendor_context", die_on_v150)
+    with pytest.raises(WorkerDied, match="a report worker process died") as raised:
+        runner.report(inputs.config, db, 2025, 3, jobs=2, now=NOW)
+    assert raised.value.outcome == "nothing was written"

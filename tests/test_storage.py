@@ -1,16 +1,18 @@
-"""Storage on real SQLite: state intervals from results, idempotent ingest, retention."""
+"""Storage on real SQLite: state intervals from results, idempotent ingest, retention (read
+back through the probes' source, as reports read them: tests/test_sources.py)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from credits.intervals import Interval
+from credits.month import Observations
 from probes.result import FailureClass, ProbeResult
-from uptime.store.storage import OutageRow, Storage
+from uptime.sources.probes import ProbeSource
+from uptime.store.storage import Storage
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 STALE = {("v", "app"): timedelta(seconds=130)}  # 2 × 60 s + 10 s
@@ -42,11 +44,16 @@ def storage(tmp_path: Path) -> Storage:
 
 
 def views(storage: Storage, now_seconds: float) -> tuple[list[Interval], list[Interval]]:
+    """Chicago's down and unknown intervals as a report reads them back (its own connection)."""
     period = Interval(T0 - timedelta(hours=1), T0 + timedelta(hours=1))
-    down, unknown = storage.state_views(period, at(now_seconds))
+    source = ProbeSource(storage.path)
+    try:
+        seen = source.observations(["v"], period, at(now_seconds)).get("v", Observations())
+    finally:
+        source.close()
     return (
-        sorted(down.get("v", {}).get("app", {}).get("chicago", [])),
-        sorted(unknown.get("v", {}).get("app", {}).get("chicago", [])),
+        sorted(seen.down.get("app", {}).get("chicago", [])),
+        sorted(seen.unknown.get("app", {}).get("chicago", [])),
     )
 
 
@@ -119,45 +126,9 @@ def test_current_states(storage: Storage) -> None:
     assert later == {"chicago": "unknown", "atlanta": "unknown"}
 
 
-def test_first_result_per_region_is_remembered(tmp_path: Path) -> None:
-    first = Storage(tmp_path / "uptime.db")
-    first.record_results([result(30, True), result(60, True, region="atlanta")], STALE)
-    first.record_results([result(90, True)], STALE)
-    first.close()
-    again = Storage(tmp_path / "uptime.db")
-    assert again.first_seen == {("v", "app", "chicago"): at(30), ("v", "app", "atlanta"): at(60)}
-    again.close()
-
-
 def test_certificate_expiry_is_kept_with_the_result(storage: Storage) -> None:
     expires = datetime(2027, 1, 31, 23, 59, 59, tzinfo=UTC)
     https = ProbeResult("v", "app", "chicago", T0, True, 0.1, 200, cert_expires_at=expires)
     storage.record_results([https, result(60, False)], STALE)
     stored = [r["cert_expires_at"] for r in storage.db["results"].rows_where(order_by="at")]
     assert stored == ["2027-01-31T23:59:59.000000+00:00", None]
-
-
-def test_reads_can_be_limited_to_some_vendors(storage: Storage) -> None:
-    vendors = ("v", "w", "o'neil")  # a quote must not break the query
-    stale = {(v, "app"): timedelta(seconds=130) for v in vendors}
-    for vendor in vendors:
-        # A closed down interval, then an open one still running at "now".
-        storage.record_results(
-            [
-                replace(result(seconds, ok), vendor=vendor)
-                for seconds, ok in ((0, True), (60, False), (120, True), (180, False))
-            ],
-            stale,
-        )
-    storage.add_outages(
-        [OutageRow(v, "chicago", Interval(at(600), at(900))) for v in vendors], imported_at=T0
-    )
-    period = Interval(T0 - timedelta(hours=1), T0 + timedelta(hours=1))
-    everyone, _ = storage.state_views(period, at(200))
-    some, _ = storage.state_views(period, at(200), ["w", "o'neil"])
-    assert set(everyone) == set(vendors)
-    assert some == {"w": everyone["w"], "o'neil": everyone["o'neil"]}
-    assert some["w"]["app"]["chicago"] == [Interval(at(60), at(120)), Interval(at(180), at(200))]
-    assert set(storage.imported_outages(period)) == set(vendors)
-    assert set(storage.imported_outages(period, ["o'neil"])) == {"o'neil"}
-    assert storage.state_views(period, at(200), []) == ({}, {})

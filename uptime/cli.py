@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import gc
 import logging
 import os
 import re
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from credits.calendar import vendor_windows
 from credits.intervals import EARLIEST, LATEST, Interval
-from reports.json_report import report_text, vendor_json_text
 from reports.maintenance import windows_table
-from reports.runner import VENDORS_PER_WORKER, Month, render_month, usable_cpus
+from reports.runner import RENDERERS, VENDORS_PER_WORKER, usable_cpus
+from reports.runner import report as make_report
 from uptime.config import Config, default_files, load_config, render_config
 from uptime.errors import FileAccessError, UptimeLedgerError, UsageError
 from uptime.sources.imported import read_outages_csv
@@ -41,13 +38,13 @@ def _load(args: argparse.Namespace) -> Config:
     return load_config(*config_paths(args.vendors, args.maintenance))
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def _write_atomically(path: Path, data: bytes) -> None:
     # Write beside the target and rename, so a failure never leaves half a report behind.
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
         os.replace(tmp, path)
     except OSError as error:
         Path(tmp).unlink(missing_ok=True)
@@ -133,44 +130,17 @@ def cmd_import_outages(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    year, month_number = args.month
-    with _without_cycle_collector():
-        config = _load(args)
-        if not Path(args.db).exists():
-            raise UsageError(
-                f"--db {args.db}: no such database; import outages or run the monitor first"
-            )
-        month = Month(config, year, month_number, datetime.now(UTC))
-        try:
-            entries = render_month(month, Path(args.db), vendor_json_text, jobs=args.jobs)
-        except BrokenProcessPool:
-            print(
-                "uptime-ledger: error: a report worker process died (out of memory?); "
-                "nothing was written; try --jobs 1",
-                file=sys.stderr,
-            )
-            return 1
-        text = report_text(entries, f"{year:04d}-{month_number:02d}", month.now)
+    year, month = args.month
+    document = make_report(
+        lambda: _load(args), Path(args.db), year, month, format=args.format, jobs=args.jobs
+    )
     if args.out:
-        _write_atomically(Path(args.out), text)
+        _write_atomically(Path(args.out), document)
         print(f"wrote {args.out}", file=sys.stderr)
     else:
-        sys.stdout.write(text)
+        sys.stdout.buffer.write(document)
+        sys.stdout.flush()
     return 0
-
-
-@contextlib.contextmanager
-def _without_cycle_collector() -> Iterator[None]:
-    # A report allocates hundreds of thousands of small objects that all live until it is
-    # written and form no reference cycles: the cycle collector would walk them over and over
-    # (a quarter of the run for 1,000 vendors) and free nothing.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _setup_logging() -> None:
@@ -369,7 +339,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="YYYY-MM",
         help="calendar month, in each vendor's zone",
     )
-    report.add_argument("--format", default="json", choices=["json"], help="output format (json)")
+    report.add_argument(
+        "--format", default="json", choices=list(RENDERERS), help="output format (json)"
+    )
     report.add_argument("--out", metavar="PATH", help="write here instead of standard output")
     cpus = usable_cpus()
     report.add_argument(

@@ -13,9 +13,14 @@ escapes is a bug and keeps its traceback.
     line per row, nothing imported.
   - ``StorageError`` (exit 1, ``uptime.store.database``): the database or a spool cannot be
     used (not SQLite, a directory, read-only...).
+    - ``DatabaseNotReady`` (exit 2 when the file does not exist, else 1): a reader (a report)
+      found no database, or one no writer has migrated to this version's schema; readers
+      never create or migrate it.
   - ``SetupError`` (exit 1, ``uptime.web.tokens``): the collector or an agent cannot start (a
     token file is missing or too short).
   - ``AgentRefused`` (exit 1, ``uptime.probing.agent``): the collector refused the agent's token.
+  - ``WorkerDied`` (exit 1, ``reports.runner``): a report worker process died (killed, out of
+    memory); nothing was written.
   - ``CalendarRangeError`` (exit 1, ``credits.business_time``): a date beyond the years whose
     public holidays are known.
   - ``FileAccessError`` (exit 1): a file named on the command line cannot be read or written.

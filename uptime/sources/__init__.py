@@ -1,0 +1,71 @@
+"""Where the engine's input comes from: one :class:`Source` protocol, one module per kind.
+
+A source tells what was seen of some vendors over a period, as of ``now``, as one
+:class:`credits.month.Observations` per vendor. ``probes`` reads our probes' state intervals,
+``imported`` the outage history imported from other tools; a Prometheus-compatible store
+becomes one more module beside them. Sources only read: each opens the database read-only on its
+own connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from credits.intervals import Interval
+from credits.month import Observations, merge_observations
+from uptime.store.database import open_read_only
+
+
+class Source(Protocol):
+    """What one kind of source saw."""
+
+    def observations(
+        self, vendors: Collection[str], period: Interval, now: datetime
+    ) -> dict[str, Observations]:
+        """What was seen of each of ``vendors`` over ``period`` as of ``now``, by vendor id (a
+        vendor the source saw nothing of may be left out)."""
+        ...
+
+    def close(self) -> None:
+        """Release what the source holds (its database connection)."""
+        ...
+
+
+class DatabaseSource:
+    """A source kept in the uptime-ledger database, read through a read-only connection of its
+    own (:func:`uptime.store.database.open_read_only`: never created, never migrated here)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.db = open_read_only(path)
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def database_sources(path: str | Path) -> list[Source]:
+    """The sources kept in an uptime-ledger database: our probes and imported outages."""
+    # Imported here: each module imports this one for the protocol.
+    from uptime.sources.imported import ImportedSource
+    from uptime.sources.probes import ProbeSource
+
+    probes = ProbeSource(path)
+    try:
+        return [probes, ImportedSource(path)]
+    except BaseException:
+        probes.close()
+        raise
+
+
+def observe(
+    sources: Iterable[Source], vendors: Collection[str], period: Interval, now: datetime
+) -> dict[str, Observations]:
+    """Every source's observations of ``vendors``, merged per vendor (vendors nothing was seen
+    of are left out)."""
+    found: dict[str, list[Observations]] = {}
+    for source in sources:
+        for vendor, seen in source.observations(vendors, period, now).items():
+            found.setdefault(vendor, []).append(seen)
+    return {vendor: merge_observations(parts) for vendor, parts in found.items()}

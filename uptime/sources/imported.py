@@ -1,4 +1,5 @@
-"""Outage history from other tools: ``vendor,region,start,end[,note]`` CSV, all or nothing."""
+"""Outage history from other tools: read from ``vendor,region,start,end[,note]`` CSV (all rows
+or none), and, once stored, a source of what each site saw."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ from datetime import datetime
 from pathlib import Path
 
 from credits.intervals import InstantError, Interval, parse_instant
+from credits.month import Observations
 from uptime.errors import UptimeLedgerError
+from uptime.sources import DatabaseSource
+from uptime.store.database import from_db_time, to_db_time, vendor_filter
 from uptime.store.storage import OutageRow
 
 REQUIRED_COLUMNS = ("vendor", "region", "start", "end")
@@ -111,3 +115,25 @@ def read_outages_csv(
     if problems:
         raise ImportRejected(problems)
     return rows
+
+
+class ImportedSource(DatabaseSource):
+    """Imported outages as a source (see :class:`uptime.sources.Source`): each row is what that
+    site saw of every monitor of the vendor."""
+
+    def observations(
+        self, vendors: Collection[str], period: Interval, now: datetime
+    ) -> dict[str, Observations]:
+        """Every imported outage of ``vendors`` overlapping ``period``, as each vendor's
+        ``reported_down`` (region → intervals, unclipped, so an outage's real end is kept).
+        ``now`` changes nothing: an imported row is closed history."""
+        only, parameters = vendor_filter(vendors)
+        found: dict[str, dict[str, list[Interval]]] = {}
+        rows = self.db.execute(
+            f'select vendor, region, start, "end" from outages where start < ? and "end" > ?{only}',
+            [to_db_time(period.end), to_db_time(period.start), *parameters],
+        )
+        for vendor, region, start, end in rows:
+            interval = Interval(from_db_time(start), from_db_time(end))
+            found.setdefault(vendor, {}).setdefault(region, []).append(interval)
+        return {vendor: Observations(reported_down=seen) for vendor, seen in found.items()}

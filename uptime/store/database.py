@@ -12,15 +12,11 @@ import sqlite3
 from collections.abc import Collection, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from sqlite_utils import Database
 
 from uptime.errors import UptimeLedgerError
-
-if TYPE_CHECKING:
-    pass
-
+from uptime.store.migrations import migrations
 
 #: What follows "YYYY-MM-DDTHH:" in the stored text of a whole hour.
 HOUR_SUFFIX = "00:00.000000+00:00"
@@ -44,7 +40,7 @@ def insert_rows(
     )
 
 
-def _vendor_filter(vendors: Collection[str] | None) -> tuple[str, list[str]]:
+def vendor_filter(vendors: Collection[str] | None) -> tuple[str, list[str]]:
     """An ``and vendor in (...)`` clause and its parameter, or nothing for every vendor."""
     if vendors is None:
         return "", []
@@ -81,3 +77,68 @@ def open_database(path: str | Path) -> Database:
         db.enable_wal()
     db.execute("PRAGMA busy_timeout = 5000")
     return db
+
+
+class DatabaseNotReady(StorageError):
+    """A reader found no database, or one that no writer has brought to this version's schema:
+    readers never create or migrate it."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+#: What a reader tells the user to do when the database is not there or not up to date.
+_WRITERS = "import outages (uptime-ledger import-outages) or run the monitor (uptime-ledger run)"
+
+
+def open_read_only(path: str | Path) -> Database:
+    """The database at ``path`` for reading only (SQLite ``mode=ro``): reports, listings and the
+    web's reads use this. It is never created, migrated or switched to WAL here; only the writer
+    does that. A missing database, or one lacking any of this version's migrations, is a
+    :class:`DatabaseNotReady` naming the file."""
+    path = Path(path)
+    if not path.exists():
+        raise DatabaseNotReady(f"{path}: no such database; {_WRITERS} first", exit_code=2)
+    with refusing_unusable(path, "the uptime-ledger database"):
+        conn = _connect_read_only(path)
+        try:
+            db = Database(conn)
+            applied = {m.name for m in migrations.applied(db)}
+            pending = [m.name for m in migrations.pending(db)]
+        except BaseException:
+            conn.close()
+            raise
+    if pending:
+        conn.close()
+        if not applied:
+            raise DatabaseNotReady(f"{path}: has no uptime-ledger tables; {_WRITERS} first")
+        raise DatabaseNotReady(
+            f"{path}: has an older uptime-ledger schema (lacks {', '.join(pending)}); "
+            "start this version's writer once (uptime-ledger run, or import-outages) to "
+            "upgrade it"
+        )
+    return db
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    uri = path.resolve().as_uri()
+    conn = sqlite3.connect(f"{uri}?mode=ro", uri=True)
+    try:
+        conn.execute("select count(*) from sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError:
+        conn.close()
+        # mode=ro cannot read a WAL database whose -shm file it may not create (a read-only
+        # copy in a read-only directory). With no WAL file left, every committed page is in the
+        # database file itself, so reading it as immutable reads exactly what was committed.
+        wal = path.with_name(path.name + "-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            raise DatabaseNotReady(
+                f"{path}: cannot be read here: {wal.name} holds commits not yet in the "
+                "database file and no reader may open it in this directory; read a copy "
+                "made while no writer had it open, or from a directory this user may write"
+            ) from None
+    conn = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True)
+    conn.execute("select count(*) from sqlite_master").fetchone()
+    return conn

@@ -1,9 +1,9 @@
-"""The database of a running uptime-ledger: imported outages and what probes saw."""
+"""The database of a running uptime-ledger, as its one writer sees it: imported outages and what
+probes saw go in here; reports read them back through ``uptime.sources``."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -15,7 +15,6 @@ if TYPE_CHECKING:
     from probes.result import ProbeResult
 from uptime.store.database import (
     HOUR_SUFFIX,
-    _vendor_filter,
     from_db_time,
     insert_rows,
     open_database,
@@ -23,11 +22,7 @@ from uptime.store.database import (
     to_db_time,
 )
 from uptime.store.migrations import migrations
-from uptime.store.states import ClosedInterval, Key, OpenState, StateTracker, open_as_intervals
-
-#: vendor → monitor → region → intervals
-Seen = dict[str, dict[str, dict[str, list[Interval]]]]
-
+from uptime.store.states import ClosedInterval, Key, OpenState, StateTracker
 
 #: Used when a result's monitor has no configured staleness (e.g. removed from the config).
 DEFAULT_STALE_AFTER = timedelta(minutes=5)
@@ -100,22 +95,6 @@ class Storage:
             before = self.db.conn.total_changes
             self.db["outages"].insert_all(records, ignore=True, batch_size=1000)
             return self.db.conn.total_changes - before
-
-    def imported_outages(
-        self, period: Interval, vendors: Collection[str] | None = None
-    ) -> dict[str, dict[str, list[Interval]]]:
-        """Every imported outage overlapping ``period`` (of ``vendors`` only, if given), as
-        vendor → region → intervals (unclipped, so an outage's real end is kept). An imported
-        outage names a vendor, not a monitor: it applies to all of the vendor's monitors."""
-        found: dict[str, dict[str, list[Interval]]] = defaultdict(lambda: defaultdict(list))
-        only, parameters = _vendor_filter(vendors)
-        cursor = self.db.execute(
-            f'select vendor, region, start, "end" from outages where start < ? and "end" > ?{only}',
-            [to_db_time(period.end), to_db_time(period.start), *parameters],
-        )
-        for vendor, region, start, end in cursor:
-            found[vendor][region].append(Interval(from_db_time(start), from_db_time(end)))
-        return found
 
     def last_seq(self, agent: str) -> int:
         """The last sequence number ingested from ``agent`` (0 before the first)."""
@@ -245,37 +224,6 @@ class Storage:
             "latency_sum = latency_sum + excluded.latency_sum, "
             "latency_max = max(latency_max, excluded.latency_max)",
         )
-
-    def state_views(
-        self, period: Interval, now: datetime, vendors: Collection[str] | None = None
-    ) -> tuple[Seen, Seen]:
-        """Where each region saw each monitor down, and where it was blind, overlapping
-        ``period`` (of ``vendors`` only, if given): ``(down, unknown)`` as vendor → monitor →
-        region → intervals. Open states are read as of ``now`` (trusted until stale, then
-        unknown)."""
-        found: dict[tuple[str, str, str, str], list[Interval]] = defaultdict(list)
-        only, parameters = _vendor_filter(vendors)
-        wanted = None if vendors is None else frozenset(vendors)
-        rows = self.db.execute(
-            'select state, vendor, monitor, region, start, "end" from state_intervals '
-            f"where state != 'up' and \"end\" > ? and start < ?{only}",
-            [to_db_time(period.start), to_db_time(period.end), *parameters],
-        )
-        parse = datetime.fromisoformat
-        for state, vendor, monitor, region, start, end in rows:
-            found[state, vendor, monitor, region].append(Interval(parse(start), parse(end)))
-        for (vendor, monitor, region), current in self.tracker.open.items():
-            if wanted is not None and vendor not in wanted:
-                continue
-            for state, interval in open_as_intervals(current, now):
-                if state != "up" and interval.overlaps(period):
-                    found[state, vendor, monitor, region].append(interval)
-        down: Seen = {}
-        unknown: Seen = {}
-        for (state, vendor, monitor, region), intervals in found.items():
-            target = down if state == "down" else unknown
-            target.setdefault(vendor, {}).setdefault(monitor, {})[region] = intervals
-        return down, unknown
 
     def current_states(self, now: datetime) -> list[dict[str, object]]:
         """Each (vendor, monitor, region)'s state at ``now``, with since when and its last

@@ -1,0 +1,168 @@
+"""The month as people read it: plain values that every report format renders as they are.
+
+The engine (:class:`credits.month.VendorMonth`) keeps exact timedeltas, fractions and UTC
+instants. People read rounded figures, times on the vendor's wall clock and in UTC, deadlines
+and reasons. This module makes those values once, so the JSON report, and the CSV, HTML, PDF
+and claim packets after it, print the same figures without deriving them again: a renderer
+takes a :class:`MonthContext` and returns bytes.
+
+Values (docs/report-json.md):
+
+* minutes are exact to the second in the engine and rounded half-up here to 2 decimals,
+  percentages to 6; each is the ``float`` nearest the rounded decimal, so it prints as that
+  decimal (``10.33``, ``150.0``). Money is not a float: the ``Decimal`` the engine rounded to
+  cents once.
+* times are aware datetimes on the vendor's wall clock: each carries its UTC offset, so
+  it is at once the local time people read and the exact instant (``.astimezone(UTC)``).
+  Python subtracts two times of one zone on the wall clock (across a DST change that is not
+  the time elapsed): lengths are the ``minutes`` figures, or the difference of the UTC
+  readings. Claim deadlines are dates on the business calendar.
+
+A month of a thousand vendors holds tens of thousands of interruptions, and worker processes
+send their vendors' contexts back to the one that renders: so the context holds only these
+plain values, a few per interruption.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from fractions import Fraction
+
+from credits.intervals import MINUTE
+from credits.month import VendorMonth
+
+
+@dataclass(frozen=True)
+class Minutes:
+    """The month's buckets in minutes (docs/contract-rules.md): T, M, D, E, excluded and
+    unmonitored."""
+
+    total: int
+    scheduled: float
+    downtime: float
+    emergency: float
+    excluded: float
+    unmonitored: float
+
+
+@dataclass(frozen=True)
+class CreditContext:
+    """The month's service credit: whether the account may claim, why nothing is due (``None``
+    when a credit is due), full hours paid for (``None`` for kinds that count none), amount."""
+
+    eligible: bool
+    reason: str | None
+    hours: int | None
+    amount: Decimal
+    currency: str | None
+
+
+@dataclass(frozen=True)
+class InterruptionContext:
+    """One interruption's part inside the month, its buckets in minutes, what was affected, and
+    the last day to claim it."""
+
+    start: datetime
+    end: datetime
+    minutes: float
+    scheduled: float
+    emergency: float
+    downtime: float
+    unmonitored: float  #: of ``minutes``, what no site could see (counted as down: as_down)
+    areas: tuple[str, ...]
+    regions: tuple[str, ...]
+    claim_deadline: date
+
+
+@dataclass(frozen=True)
+class VendorContext:
+    """One vendor's month as a report shows it."""
+
+    vendor: str
+    name: str
+    timezone: str
+    period_start: datetime
+    period_end: datetime
+    minutes: Minutes
+    maintenance: str
+    availability_pct: float
+    target_pct: float
+    met: bool
+    credit: CreditContext
+    interruptions: tuple[InterruptionContext, ...]
+
+
+@dataclass(frozen=True)
+class MonthContext:
+    """A month's report: every vendor in configuration order, as read at ``generated_at``
+    (UTC)."""
+
+    year: int
+    month: int
+    generated_at: datetime
+    vendors: tuple[VendorContext, ...]
+
+    @property
+    def label(self) -> str:
+        """The month as ``YYYY-MM``."""
+        return f"{self.year:04d}-{self.month:02d}"
+
+
+def minutes(duration: timedelta) -> float:
+    """An exact length in minutes, rounded half-up to 2 decimals."""
+    return ((200 * duration) // MINUTE + 1) // 2 / 100
+
+
+def percent(value: Fraction) -> float:
+    """An exact non-negative percentage rounded half-up to 6 decimals."""
+    numerator, denominator = value.numerator * 1_000_000, value.denominator
+    return ((2 * numerator + denominator) // (2 * denominator)) / 1_000_000
+
+
+def vendor_context(month: VendorMonth) -> VendorContext:
+    """What people read of one vendor's month."""
+    a, credit, zone = month.availability, month.credit, month.vendor.timezone
+    interruptions = tuple(
+        InterruptionContext(
+            start=part.interval.start.astimezone(zone),
+            end=part.interval.end.astimezone(zone),
+            minutes=minutes(part.interval.duration),
+            scheduled=minutes(part.buckets.scheduled),
+            emergency=minutes(part.buckets.emergency),
+            downtime=minutes(part.buckets.downtime),
+            unmonitored=minutes(part.unmonitored),
+            areas=part.interruption.areas,
+            regions=part.interruption.regions,
+            claim_deadline=deadline,
+        )
+        for part, deadline in zip(a.parts, month.claim_deadlines, strict=True)
+    )
+    return VendorContext(
+        vendor=month.vendor.id,
+        name=month.vendor.name,
+        timezone=zone.key,
+        period_start=a.period.start.astimezone(zone),
+        period_end=a.period.end.astimezone(zone),
+        minutes=Minutes(
+            total=a.total // MINUTE,  # days × 1,440: always whole minutes
+            scheduled=minutes(a.buckets.scheduled),
+            downtime=minutes(a.buckets.downtime),
+            emergency=minutes(a.buckets.emergency),
+            excluded=minutes(a.buckets.excluded),
+            unmonitored=minutes(a.unmonitored),
+        ),
+        maintenance=a.maintenance,
+        availability_pct=percent(a.availability_pct),
+        target_pct=percent(a.target_pct),
+        met=a.met,
+        credit=CreditContext(
+            eligible=credit.eligible,
+            reason=credit.reason,
+            hours=credit.hours,
+            amount=credit.amount,
+            currency=credit.currency,
+        ),
+        interruptions=interruptions,
+    )

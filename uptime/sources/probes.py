@@ -1,0 +1,73 @@
+"""Our probes as a source: each region's state intervals, open states and first results, read
+from the database (written by ``uptime.store``) through a read-only connection of its own."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection
+from datetime import datetime, timedelta
+
+from credits.intervals import Interval
+from credits.month import Observations
+from uptime.sources import DatabaseSource
+from uptime.store.database import from_db_time, to_db_time, vendor_filter
+from uptime.store.states import OpenState, open_as_intervals
+
+
+class ProbeSource(DatabaseSource):
+    """What our probe sites saw (see :class:`uptime.sources.Source`)."""
+
+    def observations(
+        self, vendors: Collection[str], period: Interval, now: datetime
+    ) -> dict[str, Observations]:
+        """Where each region saw each monitor of ``vendors`` down and where it was blind,
+        overlapping ``period``, with each region's first result. A state still open is read as
+        of ``now``: trusted until stale, unknown after."""
+        only, parameters = vendor_filter(vendors)
+        found: dict[tuple[str, str, str, str], list[Interval]] = defaultdict(list)
+        # One row per (vendor, monitor, region), its intervals as "state start end ..." text:
+        # a month of a thousand vendors is ~100,000 intervals, and a Python row for each
+        # (six new strings) would cost more than the intervals themselves.
+        rows = self.db.execute(
+            "select vendor, monitor, region, group_concat(state || ' ' || start || ' ' || "
+            "\"end\", ' ') from state_intervals "
+            f"where state != 'up' and \"end\" > ? and start < ?{only} "
+            "group by vendor, monitor, region",
+            [to_db_time(period.start), to_db_time(period.end), *parameters],
+        )
+        parse = datetime.fromisoformat
+        for vendor, monitor, region, text in rows:
+            words = iter(text.split(" "))
+            for state, start, end in zip(words, words, words, strict=True):
+                found[state, vendor, monitor, region].append(Interval(parse(start), parse(end)))
+        rows = self.db.execute(
+            "select vendor, monitor, region, state, start, last_seen, stale_after_s "
+            f"from open_states where true{only}",
+            parameters,
+        )
+        for vendor, monitor, region, state, start, last_seen, stale in rows:
+            current = OpenState(
+                state, from_db_time(start), from_db_time(last_seen), timedelta(seconds=stale)
+            )
+            for seen, interval in open_as_intervals(current, now):
+                if seen != "up" and interval.overlaps(period):
+                    found[seen, vendor, monitor, region].append(interval)
+        down: dict[str, dict[str, dict[str, list[Interval]]]] = {}
+        unknown: dict[str, dict[str, dict[str, list[Interval]]]] = {}
+        for (state, vendor, monitor, region), intervals in found.items():
+            target = down if state == "down" else unknown
+            target.setdefault(vendor, {}).setdefault(monitor, {})[region] = intervals
+        first: dict[str, dict[str, dict[str, datetime]]] = {}
+        rows = self.db.execute(
+            f"select vendor, monitor, region, at from first_seen where true{only}", parameters
+        )
+        for vendor, monitor, region, at in rows:
+            first.setdefault(vendor, {}).setdefault(monitor, {})[region] = from_db_time(at)
+        return {
+            vendor: Observations(
+                down=down.get(vendor, {}),
+                unknown=unknown.get(vendor, {}),
+                first_results=first.get(vendor, {}),
+            )
+            for vendor in dict.fromkeys([*down, *unknown, *first])
+        }
