@@ -23,7 +23,14 @@ from uptime.config import Probing
 from uptime.store.database import open_database
 from uptime.store.migrations import migrations
 from uptime.store.recorder import Recorder
-from uptime.store.rollups import LATENCY_BOUNDS, Rollup, bucket_of, hourly_totals
+from uptime.store.rollups import (
+    LATENCY_BOUNDS,
+    Rollup,
+    bucket_of,
+    format_buckets,
+    hourly_totals,
+    parse_buckets,
+)
 from uptime.store.storage import Storage
 from uptime.web.app import make_app
 
@@ -265,7 +272,7 @@ def test_hourly_rollups_keep_a_latency_histogram(storage: Storage) -> None:
     ).fetchall()
     assert rows == [
         ("2025-03-01T12:00Z", 8, pytest.approx(sum(latencies)), 100.0,
-         "20:1 21:3 22:1 23:1 34:1 50:1"),
+         "20:1,3,1,1 34:1 50:1"),
         ("2025-03-01T13:00Z", 1, 0.3, 0.3, "25:1"),
     ]  # fmt: skip
     (totals,) = hourly_totals(storage.db.conn, Interval(T0, T0 + timedelta(hours=2))).values()
@@ -313,6 +320,16 @@ def test_a_quantile_read_from_the_histogram_lies_in_the_true_value_s_bucket(
     else:
         low = LATENCY_BOUNDS[index - 1] if index else 0.0
         assert low <= estimate <= LATENCY_BOUNDS[index]
+
+
+@given(st.dictionaries(st.integers(0, len(LATENCY_BOUNDS)), st.integers(1, 10**6)))
+def test_a_histogram_reads_back_as_stored(counts: dict[int, int]) -> None:
+    assert parse_buckets(format_buckets(counts)) == counts
+
+
+def test_a_histogram_is_stored_as_runs_of_buckets() -> None:
+    assert format_buckets({22: 17, 20: 3, 21: 40, 34: 1, 35: 0}) == "20:3,40,17 34:1"
+    assert parse_buckets(None) == parse_buckets("") == {}
 
 
 def test_bucket_bounds_are_fixed_ten_per_decade() -> None:
@@ -463,7 +480,7 @@ def test_migration_keeps_every_row_of_an_existing_database(tmp_path: Path) -> No
         assert hourly == [
             ("chicago", "2025-03-01T11:00Z", 5, 0, 0, 0.5, 0.1, None),  # 1 raw result of 5
             ("atlanta", "2025-03-01T12:00Z", 1, 0, 0, 0.05, 0.05, "17:1"),
-            ("chicago", "2025-03-01T12:00Z", 5, 1, 1, 12.923, 10.0, "20:1 21:1 23:1 34:1 40:1"),
+            ("chicago", "2025-03-01T12:00Z", 5, 1, 1, 12.923, 10.0, "20:1,1 23:1 34:1 40:1"),
         ]
         # Recording goes on from where the old code stopped.
         storage.record_results([replace(result(5 * 60, latency=0.12))], STALE, "a1", 7)
@@ -472,7 +489,7 @@ def test_migration_keeps_every_row_of_an_existing_database(tmp_path: Path) -> No
             "select probes, latency_buckets from hourly join series s on s.id = series "
             "where region = 'chicago' and hour = '2025-03-01T12:00Z'"
         ).fetchone()
-        assert row == (6, "20:1 21:2 23:1 34:1 40:1")
+        assert row == (6, "20:1,2 23:1 34:1 40:1")
         assert seconds_kept(storage, "successes")[-1] == 300  # still up: a plain success
         down, _ = storage.state_views(Interval(T0 - timedelta(hours=1), at(600)), at(310))
         assert down["v"]["app"]["chicago"] == [Interval(at(60), at(120))]

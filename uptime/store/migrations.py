@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from uptime.store.database import from_db_time, micros_as_text, text_as_micros, to_db_micros
-from uptime.store.rollups import format_buckets, hours_of
+from uptime.store.database import micros_as_text, text_as_micros
+from uptime.store.rollups import bucket_of, format_buckets
 
 if TYPE_CHECKING:
     pass
@@ -192,7 +192,7 @@ def _split_results(db: Database) -> None:
         f"cert_expires_us) select {text_as_micros('r.at')}, s.id, a.id, r.latency, r.status, "
         f"{text_as_micros('r.cert_expires_at')} from results r "
         "join series s on (s.vendor, s.monitor, s.region) = (r.vendor, r.monitor, r.region) "
-        f"left join agents a on a.name = r.agent where not {evidence} order by 1, 2"
+        f"left join agents a on a.name = r.agent where not {evidence} order by r.at"
     )
 
 
@@ -214,28 +214,29 @@ def _hourly_with_histograms(db: Database) -> None:
     # The raw results still here give the histogram of every hour they cover whole: an hour
     # whose oldest results were pruned already keeps its counts, sum and maximum only.
     rows = db.execute(
-        "select s.id, r.at, r.ok, r.degraded, r.latency from results r "
+        "select substr(r.at, 1, 13) || ':00Z', s.id, r.latency from results r "
         "join series s on (s.vendor, s.monitor, s.region) = (r.vendor, r.monitor, r.region) "
         "order by r.at"
     )
-    hour: str | None = None
-    batch: list[tuple[int, int, bool, bool, float]] = []
-    for series, at, ok, degraded, latency in rows:
-        if at[:13] != hour:
-            _set_histograms(db, batch)
-            hour, batch = at[:13], []
-        batch.append((series, to_db_micros(from_db_time(at)), ok, degraded, latency))
-    _set_histograms(db, batch)
+    hour = ""
+    counts: dict[int, dict[int, int]] = {}  # series → bucket → probes, in ``hour``
+    for row_hour, series, latency in rows:
+        if row_hour != hour:
+            _set_histograms(db, hour, counts)
+            hour, counts = row_hour, {}
+        buckets = counts.setdefault(series, {})
+        bucket = bucket_of(latency)
+        buckets[bucket] = buckets.get(bucket, 0) + 1
+    _set_histograms(db, hour, counts)
 
 
-def _set_histograms(db: Database, rows: list[tuple[int, int, bool, bool, float]]) -> None:
-    """Give the hourly rows of one hour's raw results their histograms, where those results
-    are all of the hour's probes."""
-    updates = [
-        (format_buckets(rollup.buckets), series, hour, rollup.probes)
-        for (series, hour), rollup in hours_of(rows).items()
-    ]
+def _set_histograms(db: Database, hour: str, counts: dict[int, dict[int, int]]) -> None:
+    """Give one hour's rollups the histogram of its raw results, where those results are all
+    of the hour's probes."""
     db.conn.executemany(
         "update hourly set latency_buckets = ? where series = ? and hour = ? and probes = ?",
-        updates,
+        [
+            (format_buckets(buckets), series, hour, sum(buckets.values()))
+            for series, buckets in counts.items()
+        ],
     )

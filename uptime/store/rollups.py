@@ -8,9 +8,10 @@ The histogram has fixed bucket bounds, :data:`LATENCY_BOUNDS`: upper bounds in s
 inclusive (Prometheus' ``le``), ten per decade from 1 ms to 80 s, then one bucket for anything
 slower. A percentile read from it lies in the bucket of the exact one: between 1 ms and 80 s, off
 by a third of the value at most. It covers every probe of the hour, failed ones included, as the
-``uptime_ledger_probe_duration_seconds`` histogram does. It is stored as text listing only the
-non-empty buckets as ``index:count``, lowest first: ``"20:3 21:40 22:17"`` is 3 probes in
-(0.08 s, 0.1 s], 40 in (0.1 s, 0.125 s] and 17 in (0.125 s, 0.15 s].
+``uptime_ledger_probe_duration_seconds`` histogram does. It is stored as text, each run of
+non-empty buckets as the first bucket's index, a colon and the runs' counts:
+``"20:3,40,17 34:1"`` is 3 probes in (0.08 s, 0.1 s], 40 in (0.1 s, 0.125 s], 17 in
+(0.125 s, 0.15 s] (buckets 20 to 22) and 1 in (2 s, 2.5 s] (bucket 34).
 
 The table ``hourly`` is keyed by ``series`` (the id of a (vendor, monitor, region), see
 ``uptime.store.results``) and ``hour``, the hour's start as ``2025-02-01T08:00Z``.
@@ -55,14 +56,23 @@ def hour_text(hour_start: datetime) -> str:
 
 def parse_buckets(text: str | None) -> dict[int, int]:
     """The counts of a stored histogram (``None``: an hour migrated without one)."""
-    if not text:
-        return {}
-    pairs = (item.split(":") for item in text.split())
-    return {int(index): int(count) for index, count in pairs}
+    counts: dict[int, int] = {}
+    for run in (text or "").split():
+        first, _, run_counts = run.partition(":")
+        for offset, count in enumerate(run_counts.split(",")):
+            counts[int(first) + offset] = int(count)
+    return counts
 
 
 def format_buckets(counts: Mapping[int, int]) -> str:
-    return " ".join(f"{index}:{counts[index]}" for index in sorted(counts) if counts[index])
+    """The stored text of a histogram's counts (bucket index → probes)."""
+    runs: list[list[int]] = []  # [first index, count, count, ...]
+    for index in sorted(i for i, count in counts.items() if count):
+        if runs and runs[-1][0] + len(runs[-1]) - 1 == index:
+            runs[-1].append(counts[index])
+        else:
+            runs.append([index, counts[index]])
+    return " ".join(f"{run[0]}:{','.join(map(str, run[1:]))}" for run in runs)
 
 
 @dataclass(slots=True)
