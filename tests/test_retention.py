@@ -7,6 +7,7 @@ import asyncio
 import itertools
 import math
 import sqlite3
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -194,22 +195,35 @@ def test_prune_deletes_at_most_a_chunk_oldest_first(storage: Storage) -> None:
     assert storage.db["results"].count == 0
 
 
-async def test_recorder_prunes_in_chunks_that_let_ingest_through(tmp_path: Path) -> None:
+async def test_recorder_prunes_in_chunks_that_let_ingest_through(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer_calls: list[str] = []
+
+    def logged(name: str, method: Callable[..., int]) -> Callable[..., int]:
+        def call(self: Storage, *args: object) -> int:
+            writer_calls.append(name)
+            return method(self, *args)
+
+        return call
+
+    monkeypatch.setattr(Storage, "prune", logged("prune", Storage.prune))
+    monkeypatch.setattr(Storage, "record_results", logged("ingest", Storage.record_results))
     recorder = Recorder(tmp_path / "uptime.db", STALE, {"chicago": {("v", "app")}})
     await recorder.open()
     try:
         await recorder.ingest([result(s) for s in range(0, 60 * 200, 60)])
+        writer_calls.clear()
         now = at(60 * 200) + Probing().retention
         pruning = asyncio.create_task(
             recorder.prune(now, Probing().retention, Probing().evidence_retention, chunk=10)
         )
-        await asyncio.sleep(0)  # the first chunk is in the writer thread
+        await asyncio.sleep(0)  # the first chunk is handed to the writer thread
         assert await recorder.ingest([result(60 * 200)]) == 1
-        # The batch was written between two chunks, long before the prune is through.
-        assert not pruning.done()
         assert await pruning == 199  # every success but the first result (evidence)
-        kept = await recorder.call(lambda s: s.db["results"].count)
-        assert kept == 2
+        # 20 chunks, and the batch was written right after the first one.
+        assert writer_calls == ["prune", "ingest"] + ["prune"] * 19
+        assert await recorder.call(lambda s: s.db["results"].count) == 2
     finally:
         await recorder.close()
 
