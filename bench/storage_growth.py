@@ -82,8 +82,11 @@ def outages(rng: random.Random, monitors: int, minutes: int) -> dict[tuple[int, 
     return down
 
 
-def simulated_results(monitors: int, days: int, seed: int) -> Iterator[tuple[datetime, list[Any]]]:
-    """Every result of the simulation, in time order, one simulated minute at a time."""
+def simulated_results(
+    monitors: int, days: int, seed: int, certs: bool = True
+) -> Iterator[tuple[datetime, list[Any]]]:
+    """Every result of the simulation, in time order, one simulated minute at a time (with a
+    certificate expiry on every answered HTTPS probe if ``certs``)."""
     from probes.result import FailureClass, ProbeResult
 
     rng = random.Random(seed)
@@ -101,6 +104,8 @@ def simulated_results(monitors: int, days: int, seed: int) -> Iterator[tuple[dat
             m, region = key
             at = at0 + offsets[key] + timedelta(microseconds=rng.randrange(200_000))
             cert = renewals[m] if renewals[m] > at else renewals[m] + timedelta(days=90)
+            if not certs:
+                cert = None
             vendor = f"vendor{m:03d}"
             kind = down[key].get(minute)
             if kind == "timeout":
@@ -161,90 +166,83 @@ def checkpoint(storage: Any) -> tuple[int, int]:
     return db_bytes(storage.path), (pages - free) * size
 
 
+def timed(cls: type, name: str) -> list[tuple[float, float]]:
+    """Wrap ``cls.name`` so that every call logs (wall seconds, CPU seconds of its thread): the
+    writer thread's own cost, whatever else the machine is doing."""
+    log: list[tuple[float, float]] = []
+    method = getattr(cls, name)
+
+    def call(self: Any, *args: Any) -> Any:
+        wall, cpu = time.perf_counter(), time.thread_time()
+        try:
+            return method(self, *args)
+        finally:
+            log.append((time.perf_counter() - wall, time.thread_time() - cpu))
+
+    setattr(cls, name, call)
+    return log
+
+
+async def prune_as_the_collector(recorder: Any, now: datetime) -> int:
+    """What ``uptime.web.app``'s ``prune_ctx`` does at ``now``, with this code's defaults."""
+    from uptime.config import Probing
+
+    probing = Probing()
+    if "older_than" in inspect.signature(recorder.prune).parameters:  # before issue 7
+        return await recorder.prune(now - probing.retention)
+    return await recorder.prune(now, probing.retention, probing.evidence_retention)
+
+
 async def simulate(args: argparse.Namespace) -> dict[str, Any]:
     from uptime.config import Probing
     from uptime.store.recorder import Recorder
     from uptime.store.storage import Storage
 
-    probing = Probing()
-    old_api = "older_than" in inspect.signature(Recorder.prune).parameters
-    prune_calls: list[float] = []
-    prune_name = "prune_results" if old_api else "prune"
-    unpatched = getattr(Storage, prune_name)
-
-    def timed_prune(self: Any, *a: Any, **k: Any) -> int:
-        started = time.perf_counter()
-        try:
-            return unpatched(self, *a, **k)
-        finally:
-            prune_calls.append(time.perf_counter() - started)
-
-    setattr(Storage, prune_name, timed_prune)  # to time each writer call pruning makes
-    path = Path(args.db)
+    writes = timed(Storage, "record_results")
+    prunes = timed(Storage, "prune" if hasattr(Storage, "prune") else "prune_results")
     stale = {(f"vendor{m:03d}", "app"): STALE for m in range(args.monitors)}
     monitors = {r: {(vendor, "app") for vendor, _ in stale} for r in REGIONS}
-    recorder = Recorder(path, stale, monitors)
+    recorder = Recorder(Path(args.db), stale, monitors)
     await recorder.open()
     daily: list[dict[str, int]] = []
     tables: dict[int, dict[str, int]] = {}
     counts: dict[int, dict[str, int]] = {}
-    ingest_s = prune_s = 0.0
-    results = 0
     pending: list[Any] = []
 
-    async def flush() -> None:
-        nonlocal ingest_s, results
-        if pending:
-            started = time.perf_counter()
-            await recorder.ingest(pending)
-            ingest_s += time.perf_counter() - started
-            results += len(pending)
-            pending.clear()
+    async def measure(day: int) -> None:
+        file_bytes, used = await recorder.call(checkpoint)
+        daily.append({"day": day, "file_bytes": file_bytes, "used_bytes": used})
+        if day in (MONTH_DAYS, args.days):
+            tables[day] = await recorder.call(table_bytes)
+            counts[day] = await recorder.call(row_counts)
 
     try:
-        for at0, batch in simulated_results(args.monitors, args.days, args.seed):
-            if at0.minute == 0:
-                await flush()
-                if at0 > START:  # pruning at every simulated hour, as the collector does
-                    started = time.perf_counter()
-                    if old_api:
-                        await recorder.prune(at0 - probing.retention)
-                    else:
-                        await recorder.prune(at0, probing.retention, probing.evidence_retention)
-                    prune_s += time.perf_counter() - started
-                if at0.hour == 0 and at0 > START:
-                    day = (at0 - START).days
-                    file_bytes, used = await recorder.call(checkpoint)
-                    daily.append({"day": day, "file_bytes": file_bytes, "used_bytes": used})
-                    if day in (MONTH_DAYS, args.days):
-                        tables[day] = await recorder.call(table_bytes)
-                        counts[day] = await recorder.call(row_counts)
+        for at0, batch in simulated_results(args.monitors, args.days, args.seed, args.certs):
+            if at0.minute == 0 and at0 > START:
+                await recorder.ingest(pending)
+                pending.clear()
+                await prune_as_the_collector(recorder, at0)  # every simulated hour
+                if at0.hour == 0:
+                    await measure((at0 - START).days)
             for result in batch:
                 pending.append(result)
                 if len(pending) >= args.batch:
-                    await flush()
-        await flush()
-        end = START + timedelta(days=args.days)
-        if old_api:
-            await recorder.prune(end - probing.retention)
-        else:
-            await recorder.prune(end, probing.retention, probing.evidence_retention)
-        file_bytes, used = await recorder.call(checkpoint)
-        daily.append({"day": args.days, "file_bytes": file_bytes, "used_bytes": used})
-        tables[args.days] = await recorder.call(table_bytes)
-        counts[args.days] = await recorder.call(row_counts)
+                    await recorder.ingest(pending)
+                    pending.clear()
+        await recorder.ingest(pending)
+        await prune_as_the_collector(recorder, START + timedelta(days=args.days))
+        await measure(args.days)
     finally:
         await recorder.close()
+    probing = Probing()
     return {
         "code": str(Path(sys.modules["uptime"].__file__).resolve().parent.parent),
-        "settings": {
-            k: str(getattr(probing, k, None)) for k in ("retention", "evidence_retention")
-        },
-        "results": results,
-        "ingest_s": ingest_s,
-        "prune_s": prune_s,
-        "prune_calls": len(prune_calls),
-        "prune_call_max_s": max(prune_calls, default=0.0),
+        "settings": {k: str(getattr(probing, k, "-")) for k in ("retention", "evidence_retention")},
+        "results": recorder.ingested,
+        "writer_wall_s": sum(wall for wall, _ in writes),
+        "writer_cpu_s": sum(cpu for _, cpu in writes),
+        "prune_calls": len(prunes),
+        "prune_call_max_s": max((wall for wall, _ in prunes), default=0.0),
         "daily": daily,
         "tables": tables,
         "counts": counts,
@@ -252,47 +250,37 @@ async def simulate(args: argparse.Namespace) -> dict[str, Any]:
 
 
 async def migrate(args: argparse.Namespace) -> dict[str, Any]:
-    """Open an old database with this code (the migration), then prune it as the collector's
-    first prune would."""
-    from uptime.config import Probing
+    """Open a database of other code with this one (migrating it), then prune as the
+    collector's first prune would; or, with ``--child prune-once``, run that code's own prune
+    of the same rows."""
     from uptime.store.recorder import Recorder
     from uptime.store.storage import Storage
 
-    path = Path(args.db)
-    durations: list[float] = []
-    unpatched = Storage.prune
-
-    def timed_prune(self: Any, *a: Any, **k: Any) -> int:
-        started = time.perf_counter()
-        try:
-            return unpatched(self, *a, **k)
-        finally:
-            durations.append(time.perf_counter() - started)
-
-    Storage.prune = timed_prune  # type: ignore[method-assign]
-    probing = Probing()
-    recorder = Recorder(path, {}, {})
+    prunes = timed(Storage, "prune" if hasattr(Storage, "prune") else "prune_results")
+    recorder = Recorder(Path(args.db), {}, {})
     started = time.perf_counter()
     await recorder.open()
-    migration_s = time.perf_counter() - started
+    opened_s = time.perf_counter() - started
     try:
-        after_migration = await recorder.call(row_counts)
-        end = START + timedelta(days=args.days)
+        before = await recorder.call(row_counts)
         started = time.perf_counter()
-        pruned = await recorder.prune(end, probing.retention, probing.evidence_retention)
+        if args.child == "prune-once":  # everything the first prune of new code deletes
+            pruned = await recorder.prune(START + timedelta(days=args.days - 2))
+        else:
+            pruned = await prune_as_the_collector(recorder, START + timedelta(days=args.days))
         prune_s = time.perf_counter() - started
-        after_prune = await recorder.call(row_counts)
+        after = await recorder.call(row_counts)
         file_bytes, used = await recorder.call(checkpoint)
     finally:
         await recorder.close()
     return {
-        "migration_s": migration_s,
-        "rows_after_migration": after_migration,
+        "open_s": opened_s,
+        "rows_before": before,
         "pruned": pruned,
         "prune_s": prune_s,
-        "prune_calls": len(durations),
-        "prune_call_max_s": max(durations, default=0.0),
-        "rows_after_prune": after_prune,
+        "prune_calls": len(prunes),
+        "prune_call_max_s": max((wall for wall, _ in prunes), default=0.0),
+        "rows_after": after,
         "file_bytes": file_bytes,
         "used_bytes": used,
     }
@@ -300,7 +288,7 @@ async def migrate(args: argparse.Namespace) -> dict[str, Any]:
 
 def child(args: argparse.Namespace) -> None:
     sys.path.insert(0, args.code)
-    work = migrate if args.child == "migrate" else simulate
+    work = simulate if args.child == "simulate" else migrate
     print(json.dumps(asyncio.run(work(args))))
 
 
@@ -311,7 +299,7 @@ def run_child(kind: str, code: Path, db: Path, args: argparse.Namespace, seed: i
     command = [
         sys.executable, __file__, "--child", kind, "--code", str(code), "--db", str(db),
         "--monitors", str(args.monitors), "--days", str(args.days), "--batch", str(args.batch),
-        "--seed", str(seed),
+        "--seed", str(seed), *([] if args.certs else ["--no-certs"]),
     ]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(code)}
     out = subprocess.run(command, capture_output=True, text=True, env=env, cwd=code, check=False)
@@ -323,15 +311,15 @@ def run_child(kind: str, code: Path, db: Path, args: argparse.Namespace, seed: i
 def figures(run: dict[str, Any], monitors: int, days: int) -> dict[str, float]:
     size = {d["day"]: d["file_bytes"] for d in run["daily"]}
     used = {d["day"]: d["used_bytes"] for d in run["daily"]}
-    steady = (size[days] - size[MONTH_DAYS]) / monitors / (days - MONTH_DAYS) * MONTH_DAYS
-    used_steady = (used[days] - used[MONTH_DAYS]) / monitors / (days - MONTH_DAYS) * MONTH_DAYS
+    per_month = MONTH_DAYS / (days - MONTH_DAYS) / monitors
     return {
         "file_per_monitor_day30": size[MONTH_DAYS] / monitors,
         "file_per_monitor_end": size[days] / monitors,
-        "growth_per_monitor_month": steady,
-        "used_growth_per_monitor_month": used_steady,
+        "growth_per_monitor_month": (size[days] - size[MONTH_DAYS]) * per_month,
+        "used_growth_per_monitor_month": (used[days] - used[MONTH_DAYS]) * per_month,
         "bytes_per_result_day30": size[MONTH_DAYS] / (monitors * len(REGIONS) * 1440 * MONTH_DAYS),
-        "writer_us_per_result": run["ingest_s"] / run["results"] * 1e6,
+        "writer_cpu_us_per_result": run["writer_cpu_s"] / run["results"] * 1e6,
+        "writer_wall_us_per_result": run["writer_wall_s"] / run["results"] * 1e6,
         "prune_call_max_ms": run["prune_call_max_s"] * 1e3,
     }
 
@@ -361,14 +349,20 @@ def kb(n: float) -> str:
 
 def report(out: dict[str, Any], args: argparse.Namespace) -> None:
     print(f"{args.monitors} monitors × 3 regions, 1 probe/min, {args.days} simulated days, "
-          f"batches of {args.batch}, {args.runs} runs (median, min–max)")  # fmt: skip
+          f"batches of {args.batch}, {'HTTPS' if args.certs else 'plain HTTP'}, "
+          f"{args.runs} runs (median, min–max)")  # fmt: skip
     rows = [
         ("file per monitor after 30 days", "file_per_monitor_day30", kb),
         (f"file per monitor after {args.days} days", "file_per_monitor_end", kb),
         ("growth per monitor-month from day 30 (file)", "growth_per_monitor_month", kb),
         ("growth per monitor-month from day 30 (pages used)", "used_growth_per_monitor_month", kb),
-        ("file bytes per result after 30 days", "bytes_per_result_day30", lambda n: f"{n:.1f} B"),
-        ("writer time per result", "writer_us_per_result", lambda n: f"{n:.1f} µs"),
+        (
+            "file bytes per probe made, after 30 days",
+            "bytes_per_result_day30",
+            lambda n: f"{n:.1f} B",
+        ),
+        ("writer thread CPU per result", "writer_cpu_us_per_result", lambda n: f"{n:.1f} µs"),
+        ("writer wall time per result", "writer_wall_us_per_result", lambda n: f"{n:.1f} µs"),
         ("longest pruning call of the writer", "prune_call_max_ms", lambda n: f"{n:.1f} ms"),
     ]
     sides = [s for s in ("new", "old") if s in out]
@@ -383,14 +377,16 @@ def report(out: dict[str, Any], args: argparse.Namespace) -> None:
         for day in sorted({MONTH_DAYS, args.days}):
             tables = per_monitor_tables(run, day, args.monitors)
             print(f"  {side}, day {day}, per monitor: "
-                  + ", ".join(f"{n} {kb(v)}" for n, v in tables.items() if v >= 100))  # fmt: skip
+                  + ", ".join(f"{n} {kb(v)}" for n, v in tables.items() if v >= 500))  # fmt: skip
             print(f"  {side}, day {day}, rows: {run['counts'][str(day)]}")
-    if "migration" in out:
-        m = out["migration"]
-        print(f"  migration of the last old database: {m['migration_s']:.1f} s; first prune "
-              f"{m['pruned']:,} rows in {m['prune_calls']} writer calls, {m['prune_s']:.1f} s, "
-              f"longest call {m['prune_call_max_s'] * 1e3:.1f} ms; rows after: "
-              f"{m['rows_after_prune']}")  # fmt: skip
+    for name, label in (("migration", "new code opens the last old database (migration)"),
+                        ("prune_once", "old code prunes the same rows itself")):  # fmt: skip
+        if name in out:
+            m = out[name]
+            print(f"  {label}: opened in {m['open_s']:.1f} s; prune of {m['pruned']:,} rows: "
+                  f"{m['prune_calls']} writer calls, {m['prune_s']:.2f} s, longest call "
+                  f"{m['prune_call_max_s'] * 1e3:.1f} ms; rows before {m['rows_before']}, "
+                  f"after {m['rows_after']}")  # fmt: skip
 
 
 def main() -> None:
@@ -399,10 +395,18 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=60)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument(
+        "--no-certs",
+        dest="certs",
+        action="store_false",
+        help="plain HTTP monitors: no certificate expiry with each result",
+    )
     parser.add_argument("--old-code", type=Path, help="another checkout to compare with")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--workdir", type=Path)
-    parser.add_argument("--child", choices=("simulate", "migrate"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--child", choices=("simulate", "migrate", "prune-once"), help=argparse.SUPPRESS
+    )
     parser.add_argument("--code", help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=1, help=argparse.SUPPRESS)
@@ -425,23 +429,29 @@ def main() -> None:
         },
     }
     sides = {"new": ROOT} | ({"old": args.old_code.resolve()} if args.old_code else {})
+    runs: dict[str, list[dict[str, Any]]] = {side: [] for side in sides}
     try:
-        for side, code in sides.items():
-            runs = []
-            for seed in range(1, args.runs + 1):
+        # The sides take turns, so that a drift in the machine's speed touches both alike.
+        for seed in range(1, args.runs + 1):
+            for side, code in sides.items():
                 db = workdir / f"{side}-{seed}.db"
                 for stale in workdir.glob(db.name + "*"):
                     stale.unlink()
-                runs.append(run_child("simulate", code, db, args, seed))
+                runs[side].append(run_child("simulate", code, db, args, seed))
                 print(f"{side} run {seed}: done", file=sys.stderr)
                 if not (side == "old" and seed == args.runs):  # that one is migrated below
                     for done in workdir.glob(db.name + "*"):
                         done.unlink()
-            out[side] = {"runs": runs, "figures": median_figures(runs, args)}
+        for side in sides:
+            out[side] = {"runs": runs[side], "figures": median_figures(runs[side], args)}
         if args.old_code:
-            copy = workdir / "migrated.db"
-            shutil.copy(workdir / f"old-{args.runs}.db", copy)
-            out["migration"] = run_child("migrate", ROOT, copy, args, args.runs)
+            last = workdir / f"old-{args.runs}.db"
+            for kind, code, name in (("migrate", ROOT, "migration"),
+                                     ("prune-once", args.old_code, "prune_once")):  # fmt: skip
+                copy = workdir / f"{name}.db"
+                shutil.copy(last, copy)
+                out[name] = run_child(kind, code, copy, args, args.runs)
+                copy.unlink()
     finally:
         out["load_after"] = loadavg()
         if args.workdir is None:
