@@ -134,10 +134,11 @@ def write_hourly(conn: sqlite3.Connection, added: Mapping[tuple[int, str], Rollu
     if not added:
         return
     merged = {key: Rollup() for key in added}
+    # A join, not "(series, hour) in (...)": SQLite would look the row up by series alone.
     stored = conn.execute(
-        "select series, hour, probes, failures, degraded, latency_sum, latency_max, "
-        "latency_buckets from hourly where (series, hour) in "
-        "(select json_extract(value, '$[0]'), json_extract(value, '$[1]') from json_each(?))",
+        "select h.series, h.hour, h.probes, h.failures, h.degraded, h.latency_sum, "
+        "h.latency_max, h.latency_buckets from json_each(?) j join hourly h "
+        "on h.series = json_extract(j.value, '$[0]') and h.hour = json_extract(j.value, '$[1]')",
         [json.dumps(list(added))],
     )
     for series, hour, *counts, latency_max, buckets in stored:
@@ -176,7 +177,9 @@ def hourly_totals(
     rows = conn.execute(
         "select s.vendor, s.monitor, s.region, h.probes, h.failures, h.degraded, "
         "h.latency_sum, h.latency_max, h.latency_buckets "
-        "from hourly h join series s on s.id = h.series "
+        # Series first (a cross join keeps SQLite to that order), then each one's hours in
+        # the period by the primary key, rather than every hour ever kept.
+        "from series s cross join hourly h on h.series = s.id "
         f"where h.hour >= ? and h.hour < ?{only}",
         [hour_text(first), _hour_bound(period.end), *parameters],
     )
