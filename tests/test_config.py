@@ -613,6 +613,7 @@ probing:
   retry_within: 10s
   concurrency: 50
   retention: 90d
+  evidence_retention: 2000d
   batch: 100
   flush_every: 2s
   reuse_connections: true
@@ -634,6 +635,19 @@ PROBING_BAD_CASES = [
         "maybe", "probing.reuse_connections", "true or false"),
     bad("probing-not-a-mapping", V, "vendors:\n", "probing: fast\nvendors:\n",
         "probing: fast", "probing", "a mapping with keys retries, retry_within"),
+    bad("probing-retention-too-short", V, "vendors:\n", "probing: {retention: 30m}\nvendors:\n",
+        "retention: 30m", "probing.retention", "got '30m'; expected a duration of at least 1h"),
+    bad("probing-evidence-retention-too-long", V, "vendors:\n",
+        "probing:\n  evidence_retention: 5000d\nvendors:\n",
+        "evidence_retention: 5000d", "probing.evidence_retention", "(at most 10 years)"),
+    bad("probing-evidence-shorter-than-raw", V, "vendors:\n",
+        "probing:\n  retention: 30d\n  evidence_retention: 8d\nvendors:\n",
+        "evidence_retention: 8d", "probing.evidence_retention",
+        "evidence_retention 8d is shorter than retention 30d"),
+    bad("probing-raw-longer-than-default-evidence", V, "vendors:\n",
+        "probing:\n  retention: 500d\nvendors:\n",
+        "retention: 500d", "probing.retention",
+        "evidence_retention 400d is shorter than retention 500d"),
     bad("canary-bad-url", V, 'atlanta: {name: "Atlanta, GA"}',
         'atlanta: {name: "Atlanta, GA", canary: "canary.example"}',
         "canary.example", "regions.atlanta.canary", "http://, https:// or tcp://host:port"),
@@ -660,7 +674,8 @@ def test_probing_and_region_defaults_keep_existing_files_valid(base: Config) -> 
     assert base.probing.retries == 2
     assert base.probing.retry_within == timedelta(seconds=5)
     assert (base.probing.concurrency, base.probing.batch) == (200, 500)
-    assert base.probing.retention == timedelta(days=35)
+    assert base.probing.retention == timedelta(hours=48)
+    assert base.probing.evidence_retention == timedelta(days=400)
     assert base.probing.flush_every == timedelta(seconds=1)
     assert base.probing.reuse_connections is False
     assert all(r.canary is None and r.token_file is None for r in base.regions)
@@ -691,9 +706,10 @@ def test_probing_section_and_region_options_are_read(tmp_path: Path) -> None:
     assert atlanta.token_file == tmp_path / "secrets" / "atlanta.token"
     p = config.probing
     assert (p.retries, p.concurrency, p.batch, p.reuse_connections) == (3, 50, 100, True)
-    assert (p.retry_within, p.retention, p.flush_every) == (
+    assert (p.retry_within, p.retention, p.evidence_retention, p.flush_every) == (
         timedelta(seconds=10),
         timedelta(days=90),
+        timedelta(days=2000),
         timedelta(seconds=2),
     )
     text = render_config(config)

@@ -119,7 +119,7 @@ def _older_uptime_ledger(path: Path) -> None:
     [
         (_empty, "has no uptime-ledger tables"),
         (_other_application, "has no uptime-ledger tables"),
-        (_older_uptime_ledger, "older uptime-ledger schema (lacks m005_certificate_expiry)"),
+        (_older_uptime_ledger, "older uptime-ledger schema (lacks m005_certificate_expiry, "),
     ],
     ids=["empty-file", "other-application", "older-schema"],
 )

@@ -109,13 +109,23 @@ def test_out_of_order_result_is_kept_raw_but_does_not_move_intervals(storage: St
 
 
 def test_hourly_rollup_and_pruning(storage: Storage) -> None:
-    storage.record_results([result(0, True), result(60, False), result(3600, True)], STALE)
+    storage.record_results(
+        [result(0, True), result(60, False), result(120, True), result(180, True)], STALE
+    )
+    storage.record_results([result(3600, True)], STALE)
     rows = list(storage.db["hourly"].rows)
-    assert [(r["probes"], r["failures"]) for r in rows] == [(2, 1), (1, 0)]
-    assert storage.prune_results(older_than=at(1800)) == 2
-    assert storage.db["results"].count == 1
-    # Intervals outlive the raw rows (the hour-long silence became unknown at 60 + 130 s).
-    assert views(storage, 3601) == ([Interval(at(60), at(190))], [Interval(at(190), at(3600))])
+    assert [(r["probes"], r["failures"]) for r in rows] == [(4, 1), (1, 0)]
+    # Only the success at 180 s is a plain one: the first result, the failure, the recovery
+    # at 120 s and the first result after the silence are evidence, kept far longer.
+    assert storage.prune(raw_before=at(1800), evidence_before=at(-1)) == 1
+    assert [r["at"][11:19] for r in storage.db["results"].rows_where(order_by="at")] == [
+        "12:00:00",
+        "12:01:00",
+        "12:02:00",
+        "13:00:00",
+    ]
+    # Intervals outlive the raw rows (the hour-long silence became unknown at 180 + 130 s).
+    assert views(storage, 3601) == ([Interval(at(60), at(120))], [Interval(at(310), at(3600))])
 
 
 def test_current_states(storage: Storage) -> None:

@@ -42,7 +42,10 @@ class Probing:
     retries: int = 2
     retry_within: timedelta = timedelta(seconds=5)
     concurrency: int = 200
-    retention: timedelta = timedelta(days=35)
+    #: how long plain successes are kept raw (their counts and latencies stay in the rollups)
+    retention: timedelta = timedelta(hours=48)
+    #: how long failed, degraded and state-changing results are kept, as a claim's evidence
+    evidence_retention: timedelta = timedelta(days=400)
     batch: int = 500
     flush_every: timedelta = timedelta(seconds=1)
     reuse_connections: bool = False

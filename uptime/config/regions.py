@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
+from uptime.config.durations import format_duration
 from uptime.config.fields import _At, _bool, _delta, _fields, _get, _id_map, _int, _text
 from uptime.config.model import Probing, Region
 from uptime.config.monitors import _url
@@ -55,6 +57,7 @@ _PROBING_KEYS = (
     "retry_within",
     "concurrency",
     "retention",
+    "evidence_retention",
     "batch",
     "flush_every",
     "reuse_connections",
@@ -66,14 +69,38 @@ def _probing(value: object, at: _At) -> Probing:
         return Probing()
     fields = _fields(value, at, {}, _PROBING_KEYS)
     default = Probing()
+    retention = _get(fields, at, "retention", _retention, default.retention)
+    evidence_retention = _get(
+        fields, at, "evidence_retention", _retention, default.evidence_retention
+    )
+    if evidence_retention < retention:
+        key = "evidence_retention" if "evidence_retention" in fields else "retention"
+        raise at.key(fields, key).error(
+            f"evidence_retention {format_duration(evidence_retention)} is shorter than "
+            f"retention {format_duration(retention)}",
+            "evidence kept at least as long as plain successes",
+        )
     return Probing(
         retries=_get(fields, at, "retries", lambda v, a: _int(v, a, 0, 10), default.retries),
         retry_within=_get(fields, at, "retry_within", _delta, default.retry_within),
         concurrency=_get(
             fields, at, "concurrency", lambda v, a: _int(v, a, 1, 100_000), default.concurrency
         ),
-        retention=_get(fields, at, "retention", _delta, default.retention),
+        retention=retention,
+        evidence_retention=evidence_retention,
         batch=_get(fields, at, "batch", lambda v, a: _int(v, a, 1, 10_000), default.batch),
         flush_every=_get(fields, at, "flush_every", _delta, default.flush_every),
         reuse_connections=_get(fields, at, "reuse_connections", _bool, default.reuse_connections),
     )
+
+
+#: Pruning runs hourly: a shorter retention would not be honoured. (Durations are at most ten
+#: years, which is past any claim.)
+SHORTEST_RETENTION = timedelta(hours=1)
+
+
+def _retention(value: object, at: _At) -> timedelta:
+    kept = _delta(value, at)
+    if kept < SHORTEST_RETENTION:
+        raise at.got(value, f"a duration of at least {format_duration(SHORTEST_RETENTION)}")
+    return kept

@@ -105,7 +105,9 @@ def render_config(config: Config) -> str:
         f"  at most {p.concurrency} probes at once per agent; "
         + ("connections reused" if p.reuse_connections else "a fresh connection per probe"),
         f"  results stored every {format_duration(p.flush_every)} or {p.batch} results; "
-        f"raw results kept {format_duration(p.retention)}",
+        f"plain successes kept {format_duration(p.retention)}",
+        f"  evidence (failed, degraded, state-changing results) kept "
+        f"{format_duration(p.evidence_retention)}",
     ]
     for vendor in config.vendors:
         sla = vendor.sla

@@ -1,7 +1,10 @@
 """Opening the SQLite file, and the text form of times in it.
 
 Times are stored as fixed-width UTC ISO 8601 text (``2025-02-01T08:00:00.000000+00:00``) so that
-text order is time order and the file stays readable with the sqlite3 shell.
+text order is time order and the file stays readable with the sqlite3 shell. The one exception is
+the bulk of raw results, plain successes (``uptime.store.results``): there the time is a whole
+number of microseconds since the Unix epoch, a quarter of the bytes of the text, and the
+``results`` view shows it as text again.
 """
 
 from __future__ import annotations
@@ -10,16 +13,12 @@ import contextlib
 import json
 import sqlite3
 from collections.abc import Collection, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlite_utils import Database
 
 from uptime.errors import UptimeLedgerError
-from uptime.store.migrations import migrations
-
-#: What follows "YYYY-MM-DDTHH:" in the stored text of a whole hour.
-HOUR_SUFFIX = "00:00.000000+00:00"
 
 
 def insert_rows(
@@ -54,6 +53,36 @@ def to_db_time(instant: datetime) -> str:
 
 def from_db_time(text: str) -> datetime:
     return datetime.fromisoformat(text)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def to_db_micros(instant: datetime) -> int:
+    """Microseconds since the Unix epoch for an aware datetime, exactly (no float on the way)."""
+    return (instant - _EPOCH) // _MICROSECOND
+
+
+def from_db_micros(micros: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=micros)
+
+
+def micros_as_text(column: str) -> str:
+    """SQL giving the fixed-width text of :func:`to_db_time` for a column of microseconds."""
+    return (
+        f"strftime('%Y-%m-%dT%H:%M:%S', {column} / 1000000, 'unixepoch') "
+        f"|| printf('.%06d+00:00', {column} % 1000000)"
+    )
+
+
+def text_as_micros(column: str) -> str:
+    """SQL giving the microseconds of a column holding the fixed-width text of
+    :func:`to_db_time` (the inverse of :func:`micros_as_text`)."""
+    return (
+        f"cast(strftime('%s', substr({column}, 1, 19)) as integer) * 1000000 "
+        f"+ cast(substr({column}, 21, 6) as integer)"
+    )
 
 
 class StorageError(UptimeLedgerError):
@@ -97,6 +126,9 @@ def open_read_only(path: str | Path) -> Database:
     web's reads use this. It is never created, migrated or switched to WAL here; only the writer
     does that. A missing database, or one lacking any of this version's migrations, is a
     :class:`DatabaseNotReady` naming the file."""
+    # Imported here: the migrations use this module's time helpers.
+    from uptime.store.migrations import migrations
+
     path = Path(path)
     if not path.exists():
         raise DatabaseNotReady(f"{path}: no such database; {_WRITERS} first", exit_code=2)

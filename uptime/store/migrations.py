@@ -7,6 +7,9 @@ from typing import TYPE_CHECKING
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from uptime.store.database import micros_as_text, text_as_micros
+from uptime.store.rollups import bucket_of, format_buckets
+
 if TYPE_CHECKING:
     pass
 
@@ -116,3 +119,124 @@ def m004_first_seen(db: Database) -> None:
 def m005_certificate_expiry(db: Database) -> None:
     # The TLS certificate's notAfter as each HTTPS probe saw it: evidence, and a warning ahead.
     db["results"].add_column("cert_expires_at", str)
+
+
+@migrations()
+def m006_evidence_and_compact_results(db: Database) -> None:
+    # Raw results are split by how long they are kept (uptime.store.results): failures and
+    # the like as evidence, every field kept; plain successes as compact rows. Hourly rollups
+    # gain a latency histogram (uptime.store.rollups) and, like successes, name their
+    # (vendor, monitor, region) by a small id. Every row already here is kept.
+    db.execute(
+        "create table series (id integer primary key, vendor text not null, "
+        "monitor text not null, region text not null, unique (vendor, monitor, region))"
+    )
+    db.execute(
+        "insert into series (vendor, monitor, region) "
+        "select vendor, monitor, region from first_seen "
+        "union select vendor, monitor, region from results "
+        "union select vendor, monitor, region from hourly order by 1, 2, 3"
+    )
+    db.execute("create table agents (id integer primary key, name text not null unique)")
+    db.execute(
+        "insert into agents (name) "
+        "select distinct agent from results where agent is not null order by 1"
+    )
+    _split_results(db)
+    _hourly_with_histograms(db)
+    db.execute("drop table results")
+    db.execute(
+        "create view results as "
+        "select vendor, monitor, region, at, ok, degraded, latency, status, error, message, "
+        "agent, cert_expires_at from evidence "
+        "union all "
+        "select s.vendor, s.monitor, s.region, "
+        f"{micros_as_text('p.at_us')}, 1, 0, p.latency, p.status, null, null, a.name, "
+        f"{micros_as_text('p.cert_expires_us')} "
+        "from successes p join series s on s.id = p.series "
+        "left join agents a on a.id = p.agent"
+    )
+
+
+def _split_results(db: Database) -> None:
+    columns = (
+        "vendor, monitor, region, at, ok, degraded, latency, status, error, message, agent, "
+        "cert_expires_at"
+    )
+    db.execute(
+        "create table evidence (vendor text, monitor text, region text, at text, ok integer, "
+        "degraded integer, latency real, status integer, error text, message text, "
+        "agent text, cert_expires_at text)"
+    )
+    db.execute("create index idx_evidence_at on evidence (at)")
+    # A success that opened a state interval changed its region's state: evidence.
+    evidence = (
+        "(r.ok = 0 or r.degraded != 0 or r.error is not null or r.message is not null "
+        "or exists (select 1 from state_intervals i where i.vendor = r.vendor "
+        "and i.monitor = r.monitor and i.region = r.region and i.start = r.at) "
+        "or exists (select 1 from open_states o where o.vendor = r.vendor "
+        "and o.monitor = r.monitor and o.region = r.region and o.start = r.at))"
+    )
+    db.execute(
+        f"insert into evidence ({columns}) select {columns} from results r "
+        f"where {evidence} order by r.at"
+    )
+    db.execute(
+        "create table successes (at_us integer not null, "
+        "series integer not null references series (id), agent integer references agents (id), "
+        "latency real not null, status integer, cert_expires_us integer, "
+        "primary key (at_us, series)) without rowid"
+    )
+    db.execute(
+        "insert or ignore into successes (at_us, series, agent, latency, status, "
+        f"cert_expires_us) select {text_as_micros('r.at')}, s.id, a.id, r.latency, r.status, "
+        f"{text_as_micros('r.cert_expires_at')} from results r "
+        "join series s on (s.vendor, s.monitor, s.region) = (r.vendor, r.monitor, r.region) "
+        f"left join agents a on a.name = r.agent where not {evidence} order by r.at"
+    )
+
+
+def _hourly_with_histograms(db: Database) -> None:
+    db.execute("alter table hourly rename to hourly_before_histograms")
+    db.execute(
+        "create table hourly (series integer not null references series (id), "
+        "hour text not null, probes integer not null, failures integer not null, "
+        "degraded integer not null, latency_sum real not null, latency_max real not null, "
+        "latency_buckets text, primary key (series, hour)) without rowid"
+    )
+    db.execute(
+        "insert into hourly (series, hour, probes, failures, degraded, latency_sum, latency_max) "
+        "select s.id, substr(h.hour, 1, 13) || ':00Z', h.probes, h.failures, h.degraded, "
+        "h.latency_sum, h.latency_max from hourly_before_histograms h "
+        "join series s on (s.vendor, s.monitor, s.region) = (h.vendor, h.monitor, h.region)"
+    )
+    db.execute("drop table hourly_before_histograms")
+    # The raw results still here give the histogram of every hour they cover whole: an hour
+    # whose oldest results were pruned already keeps its counts, sum and maximum only.
+    rows = db.execute(
+        "select substr(r.at, 1, 13) || ':00Z', s.id, r.latency from results r "
+        "join series s on (s.vendor, s.monitor, s.region) = (r.vendor, r.monitor, r.region) "
+        "order by r.at"
+    )
+    hour = ""
+    counts: dict[int, dict[int, int]] = {}  # series → bucket → probes, in ``hour``
+    for row_hour, series, latency in rows:
+        if row_hour != hour:
+            _set_histograms(db, hour, counts)
+            hour, counts = row_hour, {}
+        buckets = counts.setdefault(series, {})
+        bucket = bucket_of(latency)
+        buckets[bucket] = buckets.get(bucket, 0) + 1
+    _set_histograms(db, hour, counts)
+
+
+def _set_histograms(db: Database, hour: str, counts: dict[int, dict[int, int]]) -> None:
+    """Give one hour's rollups the histogram of its raw results, where those results are all
+    of the hour's probes."""
+    db.conn.executemany(
+        "update hourly set latency_buckets = ? where series = ? and hour = ? and probes = ?",
+        [
+            (format_buckets(buckets), series, hour, sum(buckets.values()))
+            for series, buckets in counts.items()
+        ],
+    )

@@ -12,6 +12,7 @@ from probes.result import ProbeResult
 from uptime.config import Config
 from uptime.probing.jobs import stale_limits
 from uptime.probing.wire import Batch
+from uptime.store.results import PRUNE_CHUNK
 from uptime.store.states import MAX_CLOCK_SKEW
 from uptime.store.storage import Storage
 from uptime.store.writer import WriterThread
@@ -78,8 +79,24 @@ class Recorder:
     async def states(self, now: datetime) -> list[dict[str, object]]:
         return await self._worker.call(Storage.current_states, now)
 
-    async def prune(self, older_than: datetime) -> int:
-        return await self._worker.call(Storage.prune_results, older_than)
+    async def prune(
+        self,
+        now: datetime,
+        retention: timedelta,
+        evidence_retention: timedelta,
+        chunk: int = PRUNE_CHUNK,
+    ) -> int:
+        """Delete plain successes older than ``retention`` and evidence older than
+        ``evidence_retention``; returns how many. Each chunk of ``chunk`` rows is one call of
+        the writer thread, so ingest waits at most one chunk however much there is to prune."""
+        pruned = 0
+        while True:
+            deleted = await self._worker.call(
+                Storage.prune, now - retention, now - evidence_retention, chunk
+            )
+            pruned += deleted
+            if deleted < chunk:
+                return pruned
 
     async def call(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Run ``fn(storage, *args)`` in the writer thread (reads for tests and reports)."""

@@ -14,14 +14,25 @@ from credits.intervals import Interval
 if TYPE_CHECKING:
     from probes.result import ProbeResult
 from uptime.store.database import (
-    HOUR_SUFFIX,
     from_db_time,
     insert_rows,
     open_database,
     refusing_unusable,
+    to_db_micros,
     to_db_time,
 )
 from uptime.store.migrations import migrations
+from uptime.store.results import (
+    PRUNE_CHUNK,
+    Ids,
+    SuccessRow,
+    insert_evidence,
+    insert_successes,
+    is_evidence,
+    prune_evidence,
+    prune_successes,
+)
+from uptime.store.rollups import hours_of, write_hourly
 from uptime.store.states import ClosedInterval, Key, OpenState, StateTracker
 
 #: Used when a result's monitor has no configured staleness (e.g. removed from the config).
@@ -38,6 +49,12 @@ class OutageRow:
     note: str = ""
 
 
+def _open_state(tracker: StateTracker, key: Key) -> tuple[str, datetime] | None:
+    """A key's open state and since when: a result that changes it is evidence."""
+    current = tracker.open.get(key)
+    return None if current is None else (current.state, current.start)
+
+
 class Storage:
     """The one database of a running uptime-ledger; use from one thread at a time."""
 
@@ -51,6 +68,7 @@ class Storage:
     def _load_memory(self) -> None:
         """What the storage keeps in memory for speed, as committed in the database."""
         self.tracker = StateTracker(self._load_open_states())
+        self.ids = Ids(self.db.conn)
         self.first_seen: dict[Key, datetime] = {
             (vendor, monitor, region): from_db_time(at)
             for vendor, monitor, region, at in self.db.execute(
@@ -144,49 +162,44 @@ class Storage:
         stale_after: Mapping[tuple[str, str], timedelta],
         agent: str | None,
     ) -> None:
-        at_texts = [to_db_time(r.at) for r in batch]
-        insert_rows(
-            self.db.conn,
-            "insert into results (vendor, monitor, region, at, ok, degraded, latency, status, "
-            "error, message, agent, cert_expires_at)",
-            [
-                (
-                    r.vendor,
-                    r.monitor,
-                    r.region,
-                    at_text,
-                    int(r.ok),
-                    int(r.degraded),
-                    r.latency,
-                    r.status,
-                    r.error.value if r.error else None,
-                    r.message,
-                    agent,
-                    to_db_time(r.cert_expires_at) if r.cert_expires_at else None,
-                )
-                for r, at_text in zip(batch, at_texts, strict=True)
-            ],
-        )
         closed: list[ClosedInterval] = []
         touched: set[Key] = set()
         new_keys: list[tuple[str, str, str, str]] = []
-        hourly: dict[tuple[str, str, str, str], list[float]] = {}
-        for r, at_text in zip(batch, at_texts, strict=True):
-            limit = stale_after.get((r.vendor, r.monitor), DEFAULT_STALE_AFTER)
-            closed.extend(self.tracker.observe(r, limit))
+        evidence: list[ProbeResult] = []
+        successes: list[SuccessRow] = []
+        hourly: list[tuple[int, int, bool, bool, float]] = []
+        agent_id = self.ids.agent_id(agent)
+        for r in batch:
             key = (r.vendor, r.monitor, r.region)
+            limit = stale_after.get((r.vendor, r.monitor), DEFAULT_STALE_AFTER)
+            before = _open_state(self.tracker, key)
+            closed.extend(self.tracker.observe(r, limit))
             touched.add(key)
             if key not in self.first_seen:
                 self.first_seen[key] = r.at
-                new_keys.append((*key, at_text))
-            hour = at_text[:14] + HOUR_SUFFIX  # the fixed-width text of the hour's start
-            bucket = hourly.setdefault((r.vendor, r.monitor, r.region, hour), [0, 0, 0, 0.0, 0.0])
-            bucket[0] += 1
-            bucket[1] += not r.ok
-            bucket[2] += r.degraded
-            bucket[3] += r.latency
-            bucket[4] = max(bucket[4], r.latency)
+                new_keys.append((*key, to_db_time(r.at)))
+            series = self.ids.series_id(key)
+            at_micros = to_db_micros(r.at)
+            if is_evidence(r) or _open_state(self.tracker, key) != before:
+                evidence.append(r)
+            else:
+                cert = r.cert_expires_at
+                successes.append(
+                    (
+                        at_micros,
+                        series,
+                        agent_id,
+                        r.latency,
+                        r.status,
+                        None if cert is None else to_db_micros(cert),
+                    )
+                )
+            hourly.append((series, at_micros, r.ok, r.degraded, r.latency))
         conn = self.db.conn
+        self.ids.write_new(conn)
+        insert_evidence(conn, evidence, agent)
+        insert_successes(conn, successes)
+        write_hourly(conn, hours_of(hourly))
         insert_rows(
             conn, "insert or ignore into first_seen (vendor, monitor, region, at)", new_keys
         )
@@ -213,17 +226,6 @@ class Storage:
                 for key in touched
             ],
         )
-        insert_rows(
-            conn,
-            "insert into hourly (vendor, monitor, region, hour, probes, failures, degraded, "
-            "latency_sum, latency_max)",
-            [(*key, *values) for key, values in hourly.items()],
-            "on conflict(vendor, monitor, region, hour) do update set "
-            "probes = probes + excluded.probes, failures = failures + excluded.failures, "
-            "degraded = degraded + excluded.degraded, "
-            "latency_sum = latency_sum + excluded.latency_sum, "
-            "latency_max = max(latency_max, excluded.latency_max)",
-        )
 
     def current_states(self, now: datetime) -> list[dict[str, object]]:
         """Each (vendor, monitor, region)'s state at ``now``, with since when and its last
@@ -243,8 +245,16 @@ class Storage:
             )
         return states
 
-    def prune_results(self, older_than: datetime) -> int:
-        """Delete raw results older than the retention limit; intervals and rollups stay."""
+    def prune(
+        self, raw_before: datetime, evidence_before: datetime, limit: int = PRUNE_CHUNK
+    ) -> int:
+        """Delete at most ``limit`` raw results, oldest first: plain successes older than
+        ``raw_before``, then evidence older than ``evidence_before``; state intervals and
+        hourly rollups stay. Returns how many were deleted: fewer than ``limit`` once nothing
+        is left to prune."""
+        conn = self.db.conn
         with self.db.atomic():
-            cursor = self.db.execute("delete from results where at < ?", [to_db_time(older_than)])
-        return cursor.rowcount
+            deleted = prune_successes(conn, to_db_micros(raw_before), limit)
+            if deleted < limit:
+                deleted += prune_evidence(conn, to_db_time(evidence_before), limit - deleted)
+        return deleted

@@ -38,7 +38,8 @@ from uptime.web.tokens import region_tokens
 log = logging.getLogger(__name__)
 
 
-#: How often the collector prunes raw results older than ``probing.retention``.
+#: How often the collector prunes raw results past ``probing.retention`` (plain successes)
+#: and ``probing.evidence_retention`` (evidence).
 PRUNE_EVERY = 3600.0
 
 
@@ -106,9 +107,11 @@ def make_app(
         async def prune_forever() -> None:
             while True:
                 try:
-                    pruned = await collector.prune(datetime.now(UTC) - probing.retention)
+                    pruned = await collector.prune(
+                        datetime.now(UTC), probing.retention, probing.evidence_retention
+                    )
                     if pruned:
-                        log.info("pruned %d raw results older than the retention", pruned)
+                        log.info("pruned %d raw results past their retention", pruned)
                 except Exception:
                     log.exception("pruning raw results failed")
                 await asyncio.sleep(prune_every)
