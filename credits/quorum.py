@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import groupby, pairwise
+from itertools import pairwise
 from operator import itemgetter
 from typing import Protocol
 
@@ -72,7 +72,7 @@ def required_down(rule: QuorumRule, seeing: int) -> int:
 #: A moment at which some region's view changed, and what the regions saw from then until the
 #: next moment: the regions that saw the monitor down, and how many regions could see it at all
 #: (a blind region has no fresh result, so it sees nothing, up or down).
-Moment = tuple[datetime, set[str], int]
+Moment = tuple[datetime, frozenset[str], int]
 
 
 def region_timeline(views: Mapping[str, RegionView], regions: Sequence[str]) -> list[Moment]:
@@ -80,24 +80,30 @@ def region_timeline(views: Mapping[str, RegionView], regions: Sequence[str]) -> 
     timeline)."""
     changes: list[tuple[datetime, str, bool, bool]] = []  # (when, region, is_blind, starts)
     for region in regions:
-        view = views.get(region, RegionView())
+        view = views.get(region)
+        if view is None:
+            continue
         for is_blind, spans in ((False, view.down), (True, view.unknown)):
-            for span in normalise(spans):
-                changes.append((span[0], region, is_blind, True))
-                changes.append((span[1], region, is_blind, False))
+            for start, end in normalise(spans):
+                changes.append((start, region, is_blind, True))
+                changes.append((end, region, is_blind, False))
     changes.sort(key=itemgetter(0))
     down: set[str] = set()  # the regions seeing the monitor down now (blind or not)
     blind: set[str] = set()  # the regions blind now
     total = len(regions)
     timeline: list[Moment] = []
-    for when, group in groupby(changes, key=itemgetter(0)):
-        for _, region, is_blind, starts in group:
-            now = blind if is_blind else down
-            if starts:
-                now.add(region)
-            else:
-                now.discard(region)
-        timeline.append((when, down - blind, total - len(blind)))
+    for when, region, is_blind, starts in changes:
+        now = blind if is_blind else down
+        if starts:
+            now.add(region)
+        else:
+            now.discard(region)
+        moment = (when, frozenset(down).difference(blind), total - len(blind))
+        # Changes at the same instant make one moment: the last one holds them all.
+        if timeline and timeline[-1][0] == when:
+            timeline[-1] = moment
+        else:
+            timeline.append(moment)
     return timeline
 
 
@@ -112,20 +118,29 @@ def combine_regions(
     one region able to see: that region seeing it up does not make it up); down when at least
     that many of the regions that could see saw it down; up otherwise (fewer down regions than
     the quorum is a regional advisory: shown elsewhere, never counted). Consecutive down
-    stretches seen by the same regions are one down interval.
+    stretches seen by the same regions are one down interval; consecutive unmonitored stretches
+    are one unmonitored interval.
     """
-    down: list[tuple[Interval, frozenset[str]]] = []
-    unmonitored: list[Interval] = []
+    needed_when = [required_down(rule, seeing) for seeing in range(len(regions) + 1)]
+    # Each run of stretches as [start, end, regions], its end moved on while the run lasts.
+    down: list[list] = []
+    unmonitored: list[list] = []
     for (start, seen_down, seeing), (end, _, _) in pairwise(region_timeline(views, regions)):
-        needed = required_down(rule, seeing)
+        needed = needed_when[seeing]
         if seeing == 0 or seeing < needed:
-            unmonitored.append(Interval(start, end))
+            runs, seen = unmonitored, None
         elif len(seen_down) >= needed:
-            if down and down[-1][0].end == start and down[-1][1] == seen_down:
-                down[-1] = (Interval(down[-1][0].start, end), down[-1][1])
-            else:
-                down.append((Interval(start, end), frozenset(seen_down)))
-    return MonitorOutcome(down=tuple(down), unmonitored=tuple(normalise(unmonitored)))
+            runs, seen = down, seen_down
+        else:
+            continue
+        if runs and runs[-1][1] == start and runs[-1][2] == seen:
+            runs[-1][1] = end
+        else:
+            runs.append([start, end, seen])
+    return MonitorOutcome(
+        down=tuple((Interval(start, end), seen) for start, end, seen in down),
+        unmonitored=tuple(Interval(start, end) for start, end, _ in unmonitored),
+    )
 
 
 def vendor_interruptions(
