@@ -478,6 +478,22 @@ def test_report_that_cannot_be_written_leaves_no_partial_file(ledger: Path, tmp_
     assert message.startswith("uptime-ledger: error: ") and str(out) in message
 
 
+def test_report_into_a_folder_that_cannot_be_made_is_one_line(
+    ledger: Path, tmp_path: Path
+) -> None:
+    # --out under a path whose "folder" is a file: creating the folder or the temporary file
+    # fails before anything is written, and that is bad input like any other, not a traceback.
+    blocker = tmp_path / "reports"
+    blocker.write_text("a file, not a folder\n")
+    out = blocker / "2025-02.json"
+    done = uptime_ledger("report", "--month", "2025-02", "--out", out, cwd=ledger)
+    assert done.returncode == 1, done.stderr
+    [message] = error_lines(done.stderr)
+    assert message.startswith(f"uptime-ledger: error: {out}: "), message
+    assert "Traceback" not in done.stderr
+    assert blocker.read_text() == "a file, not a folder\n"
+
+
 def test_report_without_a_database_says_so(tmp_path: Path) -> None:
     out = tmp_path / "out" / "report.json"
     done = uptime_ledger(

@@ -40,8 +40,11 @@ def _load(args: argparse.Namespace) -> Config:
 
 def _write_atomically(path: Path, data: bytes) -> None:
     # Write beside the target and rename, so a failure never leaves half a report behind.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as error:
+        raise FileAccessError(path, error) from error
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
