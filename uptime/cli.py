@@ -62,7 +62,7 @@ FIRST_YEAR, LAST_YEAR = EARLIEST.year, LATEST.year - 1
 
 
 def _month(text: str) -> tuple[int, int]:
-    match = re.fullmatch(r"(\d{4})-(\d{2})", text)
+    match = re.fullmatch(r"([0-9]{4})-([0-9]{2})", text)
     if not match or not 1 <= int(match.group(2)) <= 12:
         raise argparse.ArgumentTypeError(f"{text!r} is not a month; expected YYYY-MM, e.g. 2025-02")
     year = int(match.group(1))
@@ -74,7 +74,7 @@ def _month(text: str) -> tuple[int, int]:
 
 
 def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
+    if not re.fullmatch(r"[0-9]+", text) or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a count; expected 1 or more")
     return int(text)
 
