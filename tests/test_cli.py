@@ -446,6 +446,24 @@ def test_bad_month_exits_2_and_writes_nothing(tmp_path: Path) -> None:
     assert _leftovers(reports) == []
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--month", "\uff12\uff10\uff12\uff15-02", "is not a month; expected YYYY-MM"),
+        ("--jobs", "\u00b2", "is not a count; expected 1 or more"),
+        ("--jobs", "\u0663", "is not a count; expected 1 or more"),
+    ],
+    ids=["fullwidth-year", "superscript-two", "arabic-indic-three"],
+)
+def test_numbers_on_the_command_line_are_ascii_digits(
+    tmp_path: Path, option: str, value: str, message: str
+) -> None:
+    month = [] if option == "--month" else ["--month", "2025-02"]
+    done = uptime_ledger(*shipped("report", *month, option, value), cwd=tmp_path)
+    assert done.returncode == 2
+    assert f"argument {option}: {value!r} {message}" in done.stderr
+
+
 def test_failed_report_leaves_the_previous_file_alone(tmp_path: Path) -> None:
     reports = tmp_path / "reports"
     reports.mkdir()
@@ -476,6 +494,20 @@ def test_report_that_cannot_be_written_leaves_no_partial_file(ledger: Path, tmp_
     assert _leftovers(out) == []
     [message] = error_lines(done.stderr)
     assert message.startswith("uptime-ledger: error: ") and str(out) in message
+
+
+def test_report_into_a_folder_that_cannot_be_made_is_one_line(ledger: Path, tmp_path: Path) -> None:
+    # --out under a path whose "folder" is a file: creating the folder or the temporary file
+    # fails before anything is written, and that is bad input like any other, not a traceback.
+    blocker = tmp_path / "reports"
+    blocker.write_text("a file, not a folder\n")
+    out = blocker / "2025-02.json"
+    done = uptime_ledger("report", "--month", "2025-02", "--out", out, cwd=ledger)
+    assert done.returncode == 1, done.stderr
+    [message] = error_lines(done.stderr)
+    assert message.startswith(f"uptime-ledger: error: {out}: "), message
+    assert "Traceback" not in done.stderr
+    assert blocker.read_text() == "a file, not a folder\n"
 
 
 def test_report_without_a_database_says_so(tmp_path: Path) -> None:

@@ -160,6 +160,14 @@ BAD_REQUESTS = [
         "chicago", json.dumps(body(True, [])).encode(), 422, "body.first_seq", id="seq-bool",
     ),
     pytest.param(
+        "chicago", json.dumps(body(2**63, [result(0)])).encode(), 422,
+        "body.first_seq: expected a whole number of at least 1 and at most", id="seq-too-large",
+    ),
+    pytest.param(
+        "chicago", json.dumps(body(2**63 - 1, [result(0), result(1)])).encode(), 422,
+        "body.first_seq: expected a whole number of at least 1 and at most", id="seq-overflows",
+    ),
+    pytest.param(
         "chicago", json.dumps(body(1, {"a": 1})).encode(), 422, "body.results", id="results-map",
     ),
     pytest.param(

@@ -40,8 +40,11 @@ def _load(args: argparse.Namespace) -> Config:
 
 def _write_atomically(path: Path, data: bytes) -> None:
     # Write beside the target and rename, so a failure never leaves half a report behind.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as error:
+        raise FileAccessError(path, error) from error
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -59,7 +62,7 @@ FIRST_YEAR, LAST_YEAR = EARLIEST.year, LATEST.year - 1
 
 
 def _month(text: str) -> tuple[int, int]:
-    match = re.fullmatch(r"(\d{4})-(\d{2})", text)
+    match = re.fullmatch(r"([0-9]{4})-([0-9]{2})", text)
     if not match or not 1 <= int(match.group(2)) <= 12:
         raise argparse.ArgumentTypeError(f"{text!r} is not a month; expected YYYY-MM, e.g. 2025-02")
     year = int(match.group(1))
@@ -71,7 +74,7 @@ def _month(text: str) -> tuple[int, int]:
 
 
 def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
+    if not re.fullmatch(r"[0-9]+", text) or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a count; expected 1 or more")
     return int(text)
 

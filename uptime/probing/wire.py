@@ -24,6 +24,9 @@ RESULTS_PATH = "/api/v1/results"
 #: The most results one POST may carry (the agent sends fewer).
 MAX_RESULTS = 20_000
 
+#: The largest sequence number: results are stored with theirs in an SQLite INTEGER (64 bits).
+MAX_SEQ = 2**63 - 1
+
 _AGENT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", re.ASCII)
 _FAILURES = {f.value: f for f in FailureClass}
 
@@ -140,11 +143,15 @@ def decode_batch(payload: object) -> Batch:
         raise WireError("body.agent: expected 1-100 letters, digits, '.', '_' or '-'")
     region = _field(payload, "region", "body", str)
     first_seq = _field(payload, "first_seq", "body", int)
-    if first_seq < 1:
-        raise WireError("body.first_seq: expected a whole number of at least 1")
     items = _field(payload, "results", "body", list)
     if len(items) > MAX_RESULTS:
         raise WireError(f"body.results: {len(items)} results; expected at most {MAX_RESULTS}")
+    last_first = MAX_SEQ - max(len(items) - 1, 0)
+    if not 1 <= first_seq <= last_first:
+        raise WireError(
+            f"body.first_seq: expected a whole number of at least 1 and at most {last_first} "
+            f"(the last result's number may be at most {MAX_SEQ})"
+        )
     results = tuple(
         decode_result(item, region, f"body.results[{i}]") for i, item in enumerate(items)
     )
