@@ -173,8 +173,11 @@ def _int(value: object, at: _At, low: int, high: int | None = None) -> int:
 def _decimal_or_none(value: object) -> Decimal | None:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
+    text = str(value).strip()  # str() keeps 99.9 exact
+    if not text.isascii():  # Decimal reads other scripts' digits ("١٢" is 12)
+        return None
     try:
-        number = Decimal(str(value).strip())  # str() keeps 99.9 exact
+        number = Decimal(text)
     except InvalidOperation:
         return None
     return number if number.is_finite() else None

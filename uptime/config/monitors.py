@@ -49,6 +49,8 @@ def _url(value: object, at: _At) -> tuple[str, Literal["http", "tcp"]]:
         raise at.got(value, expected) from None
     if parts.scheme not in ("http", "https", "tcp") or not parts.hostname:
         raise at.got(value, expected)
+    if port == 0:
+        raise at.got(value, "a port from 1 to 65535")
     if parts.scheme == "tcp":
         if port is None or parts.path not in ("", "/") or parts.query or parts.fragment:
             raise at.got(value, "tcp://host:port with nothing after the port")
