@@ -9,7 +9,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args, get_type_hints
 from zoneinfo import ZoneInfo, available_timezones
 
 from credits.credit import CENT
@@ -258,6 +258,19 @@ def _delta(value: object, at: _At) -> timedelta:
 def _default(cls: type, name: str) -> Any:
     """The default the dataclass ``cls`` gives its field ``name``: defaults live in one place."""
     return next(f.default for f in fields(cls) if f.name == name)
+
+
+@cache
+def _choices(cls: type, name: str) -> tuple[str, ...]:
+    """The words the dataclass ``cls`` allows in its ``Literal`` field ``name``."""
+    return get_args(get_type_hints(cls)[name])
+
+
+def _chosen(mapping: _Map, at: _At, cls: type, name: str) -> Any:
+    """The optional key ``name``: one of the words of ``cls``'s ``Literal`` field of that name,
+    its default the field's (choices and default both written once, on the dataclass)."""
+    choices = _choices(cls, name)
+    return _get(mapping, at, name, lambda v, a: _choice(v, a, choices), _default(cls, name))
 
 
 def _optional(read: Callable[[object, _At], _T]) -> Callable[[object, _At], _T | None]:

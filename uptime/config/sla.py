@@ -24,6 +24,8 @@ from uptime.config.fields import (
     _At,
     _bool,
     _choice,
+    _choices,
+    _chosen,
     _default,
     _fields,
     _get,
@@ -121,7 +123,7 @@ def _tiers(value: object, at: _At, target_pct: Decimal) -> tuple[Tier, ...]:
     return tuple(sorted(tiers, key=lambda t: t.below_pct, reverse=True))
 
 
-_CREDIT_KINDS = ("none", "full_hours", "tiers")
+_CREDIT_KINDS = _choices(CreditPolicy, "kind")
 
 
 def _credit(value: object, at: _At, target_pct: Decimal) -> CreditPolicy:
@@ -148,20 +150,8 @@ def _credit(value: object, at: _At, target_pct: Decimal) -> CreditPolicy:
     cap = _get(fields, at, "cap_pct_of_fee", _optional(_percent), None)
     return CreditPolicy(
         kind=kind,  # type: ignore[arg-type]
-        rounding=_get(  # type: ignore[arg-type]
-            fields,
-            at,
-            "rounding",
-            lambda v, a: _choice(v, a, ("month", "incident")),
-            _default(CreditPolicy, "rounding"),
-        ),
-        scope=_get(  # type: ignore[arg-type]
-            fields,
-            at,
-            "scope",
-            lambda v, a: _choice(v, a, ("all", "excess")),
-            _default(CreditPolicy, "scope"),
-        ),
+        rounding=_chosen(fields, at, CreditPolicy, "rounding"),
+        scope=_chosen(fields, at, CreditPolicy, "scope"),
         percent_per_hour=_get(
             fields,
             at,
@@ -189,14 +179,12 @@ def _fee(value: object, at: _At) -> Fee | None:
 
     return Fee(
         amount=_money(fields["amount"], at.key(fields, "amount")),
-        per=_get(  # type: ignore[arg-type]
-            fields, at, "per", lambda v, a: _choice(v, a, ("month", "year")), _default(Fee, "per")
-        ),
+        per=_chosen(fields, at, Fee, "per"),
         currency=_get(fields, at, "currency", currency, _default(Fee, "currency")),
     )
 
 
-_MAINTENANCE = ("counts", "excluded")
+_MAINTENANCE = _choices(SlaPolicy, "maintenance")
 _SLA_REQUIRED = {
     "target_pct": PERCENT_FORMS,
     "maintenance": "one of: counts, excluded",
@@ -239,20 +227,8 @@ def _sla(value: object, at: _At, vendor_zone: ZoneInfo) -> SlaPolicy:
             default_calendar,
         ),
         claim_within=_get(fields, at, "claim_within", _span, _DEFAULT_NOTICE),
-        announced_windows=_get(  # type: ignore[arg-type]
-            fields,
-            at,
-            "announced_windows",
-            lambda v, a: _choice(v, a, ("observed", "declared")),
-            _default(SlaPolicy, "announced_windows"),
-        ),
-        unmonitored=_get(  # type: ignore[arg-type]
-            fields,
-            at,
-            "unmonitored",
-            lambda v, a: _choice(v, a, ("as_up", "as_down", "exclude")),
-            _default(SlaPolicy, "unmonitored"),
-        ),
+        announced_windows=_chosen(fields, at, SlaPolicy, "announced_windows"),
+        unmonitored=_chosen(fields, at, SlaPolicy, "unmonitored"),
         credit=credit,
         fee=fee,
         eligible=_get(fields, at, "eligible", _bool, _default(SlaPolicy, "eligible")),
