@@ -641,3 +641,26 @@ def test_import_of_a_file_that_is_not_utf8_names_the_line(tmp_path: Path) -> Non
         "expected a UTF-8 CSV file",
         "uptime-ledger: nothing was imported",
     ]
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        ("", ":1: the file is empty; expected a header row vendor,region,start,end[,note]"),
+        (
+            "vendor,vendor,region,start,end\n",
+            ":1: header: column(s) vendor given twice; expected vendor,region,start,end[,note]",
+        ),
+    ],
+    ids=["empty", "column-twice"],
+)
+def test_import_of_a_bad_header_says_what_is_wrong(content: str, says: str, tmp_path: Path) -> None:
+    db = tmp_path / "uptime.db"
+    bad = tmp_path / "bad.csv"
+    bad.write_text(content, encoding="utf-8")
+    done = uptime_ledger(*shipped("--db", db, "import-outages", bad), cwd=tmp_path)
+    assert done.returncode == 1
+    assert error_lines(done.stderr) == [
+        f"uptime-ledger: error: {bad}{says}",
+        "uptime-ledger: nothing was imported",
+    ]

@@ -64,13 +64,22 @@ def read_outages_csv(
         header = [h.strip().lower() for h in next(reader, [])]
         missing = [c for c in REQUIRED_COLUMNS if c not in header]
         unknown = [c for c in header if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
-        if missing or unknown:
+        twice = sorted({c for c in header if header.count(c) > 1})
+        if not header:
+            raise ImportRejected(
+                [
+                    f"{path}:1: the file is empty; expected a header row "
+                    "vendor,region,start,end[,note] and one row per outage"
+                ]
+            )
+        if missing or unknown or twice:
             why = "; ".join(
                 filter(
                     None,
                     [
                         f"missing column(s) {', '.join(missing)}" if missing else "",
                         f"unknown column(s) {', '.join(unknown)}" if unknown else "",
+                        f"column(s) {', '.join(twice)} given twice" if twice else "",
                     ],
                 )
             )
