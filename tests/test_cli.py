@@ -646,7 +646,10 @@ def test_import_of_a_file_that_is_not_utf8_names_the_line(tmp_path: Path) -> Non
 @pytest.mark.parametrize(
     ("content", "says"),
     [
-        ("", ":1: the file is empty; expected a header row vendor,region,start,end[,note]"),
+        (
+            "",
+            ":1: the file is empty; expected a header row vendor,region,start,end[,note] and one row per outage",
+        ),
         (
             "vendor,vendor,region,start,end\n",
             ":1: header: column(s) vendor given twice; expected vendor,region,start,end[,note]",
