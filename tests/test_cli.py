@@ -648,7 +648,8 @@ def test_import_of_a_file_that_is_not_utf8_names_the_line(tmp_path: Path) -> Non
     [
         (
             "",
-            ":1: the file is empty; expected a header row vendor,region,start,end[,note] and one row per outage",
+            ":1: the file is empty; expected a header row vendor,region,start,end[,note] "
+            "and one row per outage",
         ),
         (
             "vendor,vendor,region,start,end\n",
