@@ -70,40 +70,41 @@ def required_down(rule: QuorumRule, seeing: int) -> int:
 
 
 #: A moment at which some region's view changed, and what the regions saw from then until the
-#: next moment: the regions that saw the monitor down, and how many regions could see it at all
-#: (a blind region has no fresh result, so it sees nothing, up or down).
-Moment = tuple[datetime, frozenset[str], int]
+#: next moment: the regions that saw the monitor down, and the regions that were blind (a blind
+#: region has no fresh result, so it sees nothing, up or down, whatever else it reported).
+Moment = tuple[datetime, frozenset[str], frozenset[str]]
+
+NOBODY: frozenset[str] = frozenset()
 
 
 def region_timeline(views: Mapping[str, RegionView], regions: Sequence[str]) -> list[Moment]:
     """Every moment at which some region's view changes, in time order (the last one ends the
     timeline)."""
-    changes: list[tuple[datetime, str, bool, bool]] = []  # (when, region, is_blind, starts)
+    # (when, the region as a set of one, is_blind, starts)
+    changes: list[tuple[datetime, frozenset[str], bool, bool]] = []
     for region in regions:
         view = views.get(region)
         if view is None:
             continue
+        only = frozenset((region,))
         for is_blind, spans in ((False, view.down), (True, view.unknown)):
             for start, end in normalise(spans):
-                changes.append((start, region, is_blind, True))
-                changes.append((end, region, is_blind, False))
+                changes.append((start, only, is_blind, True))
+                changes.append((end, only, is_blind, False))
     changes.sort(key=itemgetter(0))
-    down: set[str] = set()  # the regions seeing the monitor down now (blind or not)
-    blind: set[str] = set()  # the regions blind now
-    total = len(regions)
+    # Immutable sets, replaced at each change, so that a moment can keep them as they are.
+    down = blind = NOBODY
     timeline: list[Moment] = []
     for when, region, is_blind, starts in changes:
-        now = blind if is_blind else down
-        if starts:
-            now.add(region)
+        if is_blind:
+            blind = blind | region if starts else blind - region
         else:
-            now.discard(region)
-        moment = (when, frozenset(down).difference(blind), total - len(blind))
+            down = down | region if starts else down - region
         # Changes at the same instant make one moment: the last one holds them all.
         if timeline and timeline[-1][0] == when:
-            timeline[-1] = moment
+            timeline[-1] = (when, down, blind)
         else:
-            timeline.append(moment)
+            timeline.append((when, down, blind))
     return timeline
 
 
@@ -121,16 +122,21 @@ def combine_regions(
     stretches seen by the same regions are one down interval; consecutive unmonitored stretches
     are one unmonitored interval.
     """
-    needed_when = [required_down(rule, seeing) for seeing in range(len(regions) + 1)]
+    # A month has a few hundred moments and only a handful of different (down, blind) pairs:
+    # each pair's verdict is worked out once.
+    verdicts: dict[tuple[frozenset[str], frozenset[str]], frozenset[str] | None] = {}
     # Each run of stretches as [start, end, regions], its end moved on while the run lasts.
     down: list[list] = []
     unmonitored: list[list] = []
-    for (start, seen_down, seeing), (end, _, _) in pairwise(region_timeline(views, regions)):
-        needed = needed_when[seeing]
-        if seeing == 0 or seeing < needed:
-            runs, seen = unmonitored, None
-        elif len(seen_down) >= needed:
-            runs, seen = down, seen_down
+    for (start, seen_down, blind), (end, _, _) in pairwise(region_timeline(views, regions)):
+        try:
+            seen = verdicts[seen_down, blind]
+        except KeyError:
+            seen = verdicts[seen_down, blind] = _verdict(seen_down, blind, len(regions), rule)
+        if seen is None:
+            runs = unmonitored
+        elif seen:
+            runs = down
         else:
             continue
         if runs and runs[-1][1] == start and runs[-1][2] == seen:
@@ -141,6 +147,20 @@ def combine_regions(
         down=tuple((Interval(start, end), seen) for start, end, seen in down),
         unmonitored=tuple(Interval(start, end) for start, end, _ in unmonitored),
     )
+
+
+def _verdict(
+    down: frozenset[str], blind: frozenset[str], total: int, rule: QuorumRule
+) -> frozenset[str] | None:
+    """On a stretch where the regions ``down`` saw the monitor down and the regions ``blind``
+    saw nothing, out of ``total``: None if it is unmonitored, the regions that saw it down if it
+    is down, and no regions if it is up."""
+    seeing = total - len(blind)
+    needed = required_down(rule, seeing)
+    if seeing == 0 or seeing < needed:
+        return None
+    seen_down = down - blind
+    return seen_down if len(seen_down) >= needed else NOBODY
 
 
 def vendor_interruptions(
