@@ -17,6 +17,10 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+class WriterClosed(RuntimeError):
+    """A call reached the writer thread before it opened or after it closed (shutting down)."""
+
+
 class WriterThread(Generic[T]):
     """A single worker thread holding the object ``open()`` returns."""
 
@@ -32,7 +36,7 @@ class WriterThread(Generic[T]):
     async def call(self, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
         """Run ``fn(obj, *args, **kwargs)`` in the worker thread."""
         if self._obj is None:
-            raise RuntimeError("worker is not open")
+            raise WriterClosed("the writer thread is not open")
         return await self._run(functools.partial(fn, self._obj, *args, **kwargs))
 
     async def close(self, closer: Callable[[T], object] | None = None) -> None:

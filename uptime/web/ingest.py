@@ -5,13 +5,16 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import sqlite3
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 
 from uptime.config.durations import format_duration
 from uptime.probing.wire import MAX_RESULTS, Batch, WireError, decode_batch
+from uptime.store.database import StorageError
 from uptime.store.states import MAX_CLOCK_SKEW
+from uptime.store.writer import WriterClosed
 from uptime.web.keys import CONFIG, RECORDER, TOKENS
 from uptime.web.responses import json_error
 
@@ -84,7 +87,9 @@ async def post_results(request: web.Request) -> web.Response:
     collector = request.app[RECORDER]
     try:
         new, ignored, last = await collector.ingest_batch(batch)
-    except Exception:
+    except (sqlite3.Error, OSError, StorageError, WriterClosed):
+        # The database cannot take it now (locked, disk full, read-only, shutting down): the
+        # agent keeps the batch. Anything else is a bug and is not dressed up as a retry.
         log.exception("storing a batch from agent %s failed", batch.agent)
         return json_error(503, "storage unavailable; keep the batch and retry")
     if ignored:
