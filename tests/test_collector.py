@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
@@ -448,3 +449,23 @@ async def test_a_site_that_cannot_reach_its_canary_is_unknown_not_down(
     assert "chicago" not in seen.down["m0"]
     assert seen.unknown["m0"]["chicago"]
     assert seen.down["m0"]["atlanta"]
+
+
+async def test_a_locked_database_answers_503_and_the_batch_lands_on_retry(
+    client: TestClient, tmp_path: Path
+) -> None:
+    # Another process holds the write lock past the writer's 5 s busy timeout: the batch is not
+    # stored, the agent is told to keep it (503), and the same batch sent again lands once.
+    batch = body(1, [result(0), result(1, ok=False)])
+    blocker = sqlite3.connect(tmp_path / "uptime.db", isolation_level=None)
+    try:
+        blocker.execute("begin exclusive")
+        resp = await client.post("/api/v1/results", json=batch, headers=bearer())
+        assert resp.status == 503
+        assert "keep the batch and retry" in (await resp.json())["error"]
+    finally:
+        blocker.execute("rollback")
+        blocker.close()
+    resp = await client.post("/api/v1/results", json=batch, headers=bearer())
+    assert resp.status == 200 and (await resp.json())["new"] == 2
+    assert len(stored(tmp_path / "uptime.db")) == 2
