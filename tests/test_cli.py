@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import socket
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
@@ -668,3 +669,18 @@ def test_import_of_a_bad_header_says_what_is_wrong(content: str, says: str, tmp_
         f"uptime-ledger: error: {bad}{says}",
         "uptime-ledger: nothing was imported",
     ]
+
+
+def test_run_on_a_port_in_use_says_so_in_one_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = uptime_ledger(
+            *shipped("--db", tmp_path / "uptime.db", "run", "--port", port), cwd=tmp_path
+        )
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1, done.stderr
+    assert errors[0].startswith(f"uptime-ledger: error: cannot listen on 127.0.0.1:{port}: ")

@@ -204,16 +204,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         say(f"collector listening on {address} (POST {RESULTS_PATH}, GET /api/v1/status)")
 
     loop_factory = event_loop_factory(not args.no_uvloop)
-    try:
-        with asyncio.Runner(loop_factory=loop_factory) as runner:
-            runner.run(serve(app, args.host, args.port, ready=ready))
-    except OSError as error:
-        print(
-            f"uptime-ledger: error: cannot listen on {args.host}:{args.port}: "
-            f"{error.strerror or error}",
-            file=sys.stderr,
-        )
-        return 1
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        runner.run(serve(app, args.host, args.port, ready=ready))
     say("stopped")
     return 0
 

@@ -23,6 +23,7 @@ escapes is a bug and keeps its traceback.
     memory); nothing was written.
   - ``CalendarRangeError`` (exit 1, ``credits.business_time``): a date beyond the years whose
     public holidays are known.
+  - ``ListenError`` (exit 1, ``uptime.web.serve``): ``run`` cannot listen on its host and port.
   - ``FileAccessError`` (exit 1): a file named on the command line cannot be read or written.
 """
 

@@ -10,7 +10,13 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from uptime.errors import UptimeLedgerError
+
 log = logging.getLogger(__name__)
+
+
+class ListenError(UptimeLedgerError):
+    """The app cannot listen where it was told to."""
 
 
 def event_loop_factory(use_uvloop: bool = True) -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -45,7 +51,12 @@ async def serve(
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as error:  # the port is taken, the address is not this machine's...
+            raise ListenError(
+                f"cannot listen on {host}:{port}: {error.strerror or error}"
+            ) from None
         if ready is not None:
             ready(site.name)
         started = time.monotonic()
