@@ -157,25 +157,38 @@ def each_vendor(
     finally:
         for source in sources:
             source.close()  # no connection crosses the fork
-    # Two slices per worker even out vendors of unequal cost; every slice scans the month's
-    # part of an index once, so many small ones would cost more than they balance.
-    step = -(-(len(vendors) - 1) // (workers * 2))
-    slices = [(start, min(start + step, len(vendors))) for start in range(1, len(vendors), step)]
+    # This process computes a share of its own while the forked workers compute theirs, then
+    # renders the whole month alone: it is one of the ``workers``. The forked ones get two
+    # slices each, which evens out vendors of unequal cost; every slice scans the month's part
+    # of an index once, so many small ones would cost more than they balance.
+    forked = workers - 1
+    own_end = 1 + (len(vendors) - 1) // workers
+    step = -(-(len(vendors) - own_end) // (forked * 2))
+    slices = [
+        (start, min(start + step, len(vendors))) for start in range(own_end, len(vendors), step)
+    ]
     global _job
     _job = (month, make)
     try:
         # Not multiprocessing.Pool: when a worker dies (killed, out of memory) its map waits
         # forever; the executor raises BrokenProcessPool.
         with ProcessPoolExecutor(
-            workers,
+            forked,
             mp_context=multiprocessing.get_context("fork"),
             initializer=_start_worker,
             initargs=(open_sources,),
         ) as executor:
-            parts = list(executor.map(_make_slice, slices))
+            futures = [executor.submit(_make_slice, bounds) for bounds in slices]  # forks here
+            sources = open_sources()  # opened after the fork: no connection crosses it
+            try:
+                own = [make(m) for m in month.vendor_months(sources, vendors[1:own_end])]
+            finally:
+                for source in sources:
+                    source.close()
+            parts = [future.result() for future in futures]
     finally:
         _job = None
-    return [*first, *(made for part in parts for made in part)]
+    return [*first, *own, *(made for part in parts for made in part)]
 
 
 def usable_cpus() -> int:
