@@ -18,6 +18,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from credits.intervals import MICROSECOND
 from uptime.errors import UptimeLedgerError
 
 
@@ -56,12 +57,11 @@ def from_db_time(text: str) -> datetime:
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 
 
 def to_db_micros(instant: datetime) -> int:
     """Microseconds since the Unix epoch for an aware datetime, exactly (no float on the way)."""
-    return (instant - _EPOCH) // _MICROSECOND
+    return (instant - _EPOCH) // MICROSECOND
 
 
 def from_db_micros(micros: int) -> datetime:
