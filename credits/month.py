@@ -74,16 +74,12 @@ def merge_observations(parts: Iterable[Observations]) -> Observations:
     parts = [p for p in parts if p.down or p.unknown or p.reported_down or p.first_results]
     if len(parts) == 1:
         return parts[0]
-    down: dict[str, dict[str, list[Interval]]] = {}
-    unknown: dict[str, dict[str, list[Interval]]] = {}
+    down: RegionIntervals = {}
+    unknown: RegionIntervals = {}
     reported: dict[str, list[Interval]] = {}
     first: dict[str, dict[str, datetime]] = {}
     for part in parts:
-        for merged, seen in ((down, part.down), (unknown, part.unknown)):
-            for monitor, regions in seen.items():
-                into = merged.setdefault(monitor, {})
-                for region, intervals in regions.items():
-                    into.setdefault(region, []).extend(intervals)
+        down, unknown = _joined(down, part.down), _joined(unknown, part.unknown)
         for region, intervals in part.reported_down.items():
             reported.setdefault(region, []).extend(intervals)
         for monitor, regions in part.first_results.items():
