@@ -76,10 +76,17 @@ class Month:
     ) -> Iterator[VendorMonth]:
         """The month of each of ``vendors``, in order, from what ``sources`` saw of them (each
         source reads all of them at once)."""
+        for computed, _ in self.observed_months(sources, vendors):
+            yield computed
+
+    def observed_months(
+        self, sources: Sequence[Source], vendors: Sequence[Vendor]
+    ) -> Iterator[tuple[VendorMonth, Observations]]:
+        """Each of ``vendors``'s month with what it was computed from."""
         observed = observe(sources, [v.id for v in vendors], self.span, self.now)
         for vendor in vendors:
             seen = observed.get(vendor.id, NOTHING_SEEN)
-            yield vendor_month(vendor, self.year, self.month, seen, self.now)
+            yield vendor_month(vendor, self.year, self.month, seen, self.now), seen
 
 
 def report(

@@ -13,7 +13,7 @@ is one line naming the file, the line, the dotted field and what was expected, e
 from uptime.config.durations import format_duration, parse_duration
 from uptime.config.errors import ConfigError, UnknownVendorError
 from uptime.config.load import default_files, load_config
-from uptime.config.model import Config, Expect, Monitor, Probing, Region, Vendor
+from uptime.config.model import Config, Expect, Monitor, Probing, Region, Vendor, Web
 from uptime.config.render import render_config
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "Region",
     "UnknownVendorError",
     "Vendor",
+    "Web",
     "default_files",
     "format_duration",
     "load_config",

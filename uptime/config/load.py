@@ -12,10 +12,11 @@ from credits.model import (
 )
 from uptime.config.fields import _At, _check_keys, _fields, _get, _id_map, _suggest
 from uptime.config.maintenance import _calendar, _check_hosting
-from uptime.config.model import Config, Probing
+from uptime.config.model import Config, Probing, Web
 from uptime.config.positioned_yaml import _load_yaml, _Map
 from uptime.config.regions import _probing, _regions
 from uptime.config.vendors import _vendor
+from uptime.config.web import _web
 
 # --------------------------------------------------------------------------------------------
 # Loading
@@ -31,10 +32,14 @@ def load_config(
     root_at = _At(vlabel, "", 1, 1)
     root = _load_yaml(vendors_file, vlabel)
     top = _fields(
-        root, root_at, {"regions": "the probe regions", "vendors": "the vendors"}, ("probing",)
+        root,
+        root_at,
+        {"regions": "the probe regions", "vendors": "the vendors"},
+        ("probing", "web"),
     )
     regions = _regions(top["regions"], root_at.key(top, "regions"), vendors_file.parent)
     probing = _get(top, root_at, "probing", _probing, Probing())
+    web = _get(top, root_at, "web", _web, Web())
     region_ids = tuple(r.id for r in regions)
     vendors_at = root_at.key(top, "vendors")
     vendor_map = _id_map(top["vendors"], vendors_at, "vendor")
@@ -72,6 +77,7 @@ def load_config(
         vendors_path=vendors_file,
         maintenance_path=maintenance_file,
         probing=probing,
+        web=web,
     )
 
 

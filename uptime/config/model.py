@@ -52,6 +52,15 @@ class Probing:
 
 
 @dataclass(frozen=True, slots=True)
+class Web:
+    """The status page (``web:`` in vendors.yaml; every key optional)."""
+
+    title: str = "District services status"
+    #: how often the status page reloads itself (and how fresh the figures it shows are)
+    refresh: timedelta = timedelta(seconds=60)
+
+
+@dataclass(frozen=True, slots=True)
 class Expect:
     """What an HTTP check must see to count as up."""
 
@@ -104,6 +113,7 @@ class Config:
     vendors_path: Path
     maintenance_path: Path
     probing: Probing = field(default_factory=Probing)
+    web: Web = field(default_factory=Web)
 
     @property
     def region_ids(self) -> tuple[str, ...]:

@@ -109,6 +109,12 @@ def render_config(config: Config) -> str:
         f"  evidence (failed, degraded, state-changing results) kept "
         f"{format_duration(p.evidence_retention)}",
     ]
+    out += [
+        "",
+        "Status page:",
+        f"  title: {config.web.title}",
+        f"  reloads every {format_duration(config.web.refresh)}",
+    ]
     for vendor in config.vendors:
         sla = vendor.sla
         out += [

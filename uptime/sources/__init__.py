@@ -9,14 +9,30 @@ own connection.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Hashable, Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from credits.intervals import Interval
 from credits.month import Observations, merge_observations
 from uptime.store.database import open_read_only
+
+
+class Revision(NamedTuple):
+    """How far what a source saw of one vendor has got.
+
+    ``tag`` is equal between two readings exactly when the source saw nothing new of the vendor
+    in between; ``moving`` is true while what it saw depends on the time it is read (a state
+    still open that is not up, or that is no longer trusted): then a reading is only true
+    of its ``now``."""
+
+    tag: Hashable
+    moving: bool
+
+
+#: The revision of a vendor a source saw nothing of.
+NOTHING_YET = Revision((), False)
 
 
 class Source(Protocol):
@@ -27,6 +43,12 @@ class Source(Protocol):
     ) -> dict[str, Observations]:
         """What was seen of each of ``vendors`` over ``period`` as of ``now``, by vendor id (a
         vendor the source saw nothing of may be left out)."""
+        ...
+
+    def revisions(self, vendors: Collection[str], now: datetime) -> dict[str, Revision]:
+        """Each of ``vendors``'s :class:`Revision` at ``now``, by vendor id (a vendor the
+        source saw nothing of may be left out). Cheap: read on every page view and scrape to
+        tell which computed months are still true."""
         ...
 
     def close(self) -> None:
@@ -57,6 +79,14 @@ def database_sources(path: str | Path) -> list[Source]:
     except BaseException:
         probes.close()
         raise
+
+
+def revisions(
+    sources: Iterable[Source], vendors: Collection[str], now: datetime
+) -> dict[str, tuple[Revision, ...]]:
+    """Every source's revision of each of ``vendors``, by vendor id, in the sources' order."""
+    each = [source.revisions(vendors, now) for source in sources]
+    return {vendor: tuple(found.get(vendor, NOTHING_YET) for found in each) for vendor in vendors}
 
 
 def observe(

@@ -12,7 +12,7 @@ from pathlib import Path
 from credits.intervals import InstantError, Interval, parse_instant
 from credits.month import Observations
 from uptime.errors import UptimeLedgerError
-from uptime.sources import DatabaseSource
+from uptime.sources import DatabaseSource, Revision
 from uptime.store.database import from_db_time, to_db_time, vendor_filter
 from uptime.store.storage import OutageRow
 
@@ -146,3 +146,13 @@ class ImportedSource(DatabaseSource):
             interval = Interval(from_db_time(start), from_db_time(end))
             found.setdefault(vendor, {}).setdefault(region, []).append(interval)
         return {vendor: Observations(reported_down=seen) for vendor, seen in found.items()}
+
+    def revisions(self, vendors: Collection[str], now: datetime) -> dict[str, Revision]:
+        """A vendor's imported history changed when rows were added or removed; it never moves
+        with ``now``."""
+        only, parameters = vendor_filter(vendors)
+        rows = self.db.execute(
+            f"select vendor, count(*), max(rowid) from outages where true{only} group by vendor",
+            parameters,
+        )
+        return {vendor: Revision((count, last), False) for vendor, count, last in rows}

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from credits.intervals import Interval
 from credits.month import Observations
-from uptime.sources import DatabaseSource
+from uptime.sources import DatabaseSource, Revision
 from uptime.store.database import from_db_time, to_db_time, vendor_filter
 from uptime.store.states import OpenState, open_as_intervals
 
@@ -71,3 +71,28 @@ class ProbeSource(DatabaseSource):
             )
             for vendor in dict.fromkeys([*down, *unknown, *first])
         }
+
+    def revisions(self, vendors: Collection[str], now: datetime) -> dict[str, Revision]:
+        """A vendor's probes saw something new when one of its regions changed state (a
+        transition moves the open state's start and closes an interval) or reported for the
+        first time. They are moving while a state is open that is not up or is stale."""
+        only, parameters = vendor_filter(vendors)
+        tags: dict[str, list[tuple[str, ...]]] = defaultdict(list)
+        moving: set[str] = set()
+        rows = self.db.execute(
+            "select vendor, monitor, region, state, start, last_seen, stale_after_s "
+            f"from open_states where true{only} order by vendor, monitor, region",
+            parameters,
+        )
+        for vendor, monitor, region, state, start, last_seen, stale in rows:
+            tags[vendor].append((monitor, region, state, start))
+            if state != "up" or from_db_time(last_seen) + timedelta(seconds=stale) < now:
+                moving.add(vendor)
+        rows = self.db.execute(
+            f"select vendor, monitor, region from first_seen where true{only} "
+            "order by vendor, monitor, region",
+            parameters,
+        )
+        for vendor, monitor, region in rows:
+            tags[vendor].append((monitor, region))
+        return {vendor: Revision(tuple(tag), vendor in moving) for vendor, tag in tags.items()}

@@ -37,6 +37,9 @@ class Recorder:
         self.region_monitors = {k: set(v) for k, v in region_monitors.items()}
         self._worker: WriterThread[Storage] = WriterThread("uptime-writer")
         self.ingested = 0
+        #: called on the event loop with every batch of new results once it is stored (the
+        #: probe metrics count them)
+        self.watchers: list[Callable[[Sequence[ProbeResult]], None]] = []
 
     @classmethod
     def for_config(cls, config: Config, db: str | Path | Callable[[], Storage]) -> Recorder:
@@ -67,14 +70,23 @@ class Recorder:
             )
         new = await self._worker.call(Storage.record_results, kept, self.stale_after, LOCAL_AGENT)
         self.ingested += new
+        self._tell(kept)
         return new
 
     async def ingest_batch(self, batch: Batch) -> tuple[int, int, int]:
         """Store a remote agent's batch; returns (new, ignored, the agent's last sequence)."""
         known = self.region_monitors.get(batch.region, set())
-        new, ignored, last = await self._worker.call(_ingest_known, batch, known, self.stale_after)
+        new, ignored, last, stored = await self._worker.call(
+            _ingest_known, batch, known, self.stale_after
+        )
         self.ingested += new
+        self._tell(stored)
         return new, ignored, last
+
+    def _tell(self, stored: Sequence[ProbeResult]) -> None:
+        if stored:
+            for watcher in self.watchers:
+                watcher(stored)
 
     async def states(self, now: datetime) -> list[dict[str, object]]:
         return await self._worker.call(Storage.current_states, now)
@@ -108,10 +120,11 @@ def _ingest_known(
     batch: Batch,
     known: set[tuple[str, str]],
     stale_after: Mapping[tuple[str, str], timedelta],
-) -> tuple[int, int, int]:
+) -> tuple[int, int, int, Sequence[ProbeResult]]:
     """Runs in the writer thread, so reading the agent's progress and writing are one step.
 
-    Results for monitors the collector does not probe from that region are dropped. Storage
+    Returns (new, ignored, the agent's last sequence, the results stored). Results for
+    monitors the collector does not probe from that region are dropped. Storage
     numbers a batch by position, so the kept results are handed over with the sequence numbers
     that end where the batch ends: the agent's progress still moves to the batch's last one.
     """
@@ -120,6 +133,7 @@ def _ingest_known(
     keep = [r for r in fresh if (r.vendor, r.monitor) in known]
     end = batch.first_seq + len(batch.results) - 1
     if not keep:
-        return 0, len(fresh), last
+        return 0, len(fresh), last, ()
     new = storage.record_results(keep, stale_after, batch.agent, end - len(keep) + 1)
-    return new, len(fresh) - len(keep), end  # record_results moved the agent's progress there
+    # record_results moved the agent's progress to `end`
+    return new, len(fresh) - len(keep), end, keep

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,11 +29,12 @@ from uptime.config import Config, Probing
 from uptime.probing.jobs import Job, config_jobs
 from uptime.probing.scheduler import Check, Scheduler
 from uptime.probing.wire import RESULTS_PATH
+from uptime.sources import database_sources
 from uptime.store.recorder import Recorder
-from uptime.store.storage import Storage
 from uptime.web.api import get_status, healthz
 from uptime.web.ingest import post_results
-from uptime.web.keys import CONFIG, PROBES, RECORDER, TOKENS, Probes
+from uptime.web.keys import CONFIG, MONTHS, PROBES, RECORDER, TOKENS, Probes
+from uptime.web.months import Months
 from uptime.web.tokens import region_tokens
 
 log = logging.getLogger(__name__)
@@ -50,7 +52,7 @@ def local_regions(config: Config) -> tuple[str, ...]:
 
 def make_app(
     config: Config,
-    db: str | Path | Callable[[], Storage],
+    db: str | Path,
     *,
     probe_regions: Iterable[str] | None = None,
     jobs: Sequence[Job] | None = None,
@@ -75,15 +77,18 @@ def make_app(
     app[TOKENS] = dict(region_tokens(config) if tokens is None else tokens)
     collector = Recorder.for_config(config, db)
     app[RECORDER] = collector
+    months = Months(config, functools.partial(database_sources, db))
+    app[MONTHS] = months
     app.router.add_post(RESULTS_PATH, post_results)
     app.router.add_get("/api/v1/status", get_status)
     app.router.add_get("/healthz", healthz)
 
     async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
-        await collector.open()
+        await collector.open()  # creates and migrates the database the months read
         try:
             yield
         finally:
+            await months.close()
             await collector.close()
 
     async def probes_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -9,6 +9,7 @@ from aiohttp import web
 from uptime.config import Config
 from uptime.probing.scheduler import Scheduler
 from uptime.store.recorder import Recorder
+from uptime.web.months import Months
 
 
 @dataclass
@@ -29,3 +30,6 @@ TOKENS = web.AppKey("tokens", dict)
 
 
 PROBES = web.AppKey("probes", Probes)
+
+
+MONTHS = web.AppKey("months", Months)

@@ -1,0 +1,182 @@
+"""The months the web shows, computed once and kept while they are still true.
+
+A page view or a scrape needs every vendor's month to date, and the status page 90 days and
+12 months of them: computing all of that for each request would take seconds for a large
+district. :class:`Months` computes a vendor's month through the report pipeline
+(:class:`reports.runner.Month`), keeps what a caller made of it, and hands the kept value out
+again while it is still true:
+
+* the sources' :class:`uptime.sources.Revision` of the vendor is unchanged (nothing new was
+  seen of it: no region changed state or reported for the first time, no outage imported), and
+* the month was over when it was computed, or nothing in it moves with the clock: no state is
+  open that is not up or has gone stale, and no region of a probed monitor is still waiting
+  for its first result (blind until now). A month that moves is computed again, at most once
+  per ``min_age``.
+
+So a healthy district costs one read of each source's revisions per request, and a past
+month's figures are those it was computed with until its inputs change. All reading and
+computing runs on one thread of its own, which owns the sources' read-only connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from credits.availability import month_period
+from credits.month import Observations, VendorMonth
+from reports.runner import Month
+from uptime.config import Config, Vendor
+from uptime.sources import Revision, Source, revisions
+
+Made = TypeVar("Made")
+
+#: A vendor-month whose figures move with the clock is computed again at most this often.
+MIN_AGE = timedelta(seconds=1)
+
+#: How many vendor-months are kept per vendor, of every kind together, before the least
+#: recently used are dropped (the status page keeps 4, history 12, metrics 1).
+KEPT_PER_VENDOR = 40
+
+
+@dataclass(frozen=True)
+class _Kept:
+    made: Any
+    revision: tuple[Revision, ...]
+    computed_at: datetime
+    ended: bool  #: the month was over when it was computed
+    waiting: bool  #: a probed monitor's region had not reported yet (blind until now)
+
+
+class Months:
+    """Vendors' months as ``make`` turns them into what a page or a scrape shows, kept while
+    true (see the module's docstring)."""
+
+    def __init__(
+        self,
+        config: Config,
+        open_sources: Callable[[], list[Source]],
+        *,
+        min_age: timedelta = MIN_AGE,
+    ) -> None:
+        self.config = config
+        self._open_sources = open_sources
+        self._sources: list[Source] | None = None
+        self._min_age = min_age
+        self._kept: OrderedDict[tuple[str, str, int, int], _Kept] = OrderedDict()
+        self._limit = KEPT_PER_VENDOR * max(1, len(config.vendors))
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="uptime-months")
+
+    async def run(self, fn: Callable[..., Made], *args: Any) -> Made:
+        """Run ``fn(*args)`` on the months' thread (where :meth:`made` and :meth:`sources`
+        may be called)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._thread, functools.partial(fn, *args))
+
+    async def get(
+        self,
+        kind: str,
+        make: Callable[[VendorMonth, Observations], Made],
+        wanted: Iterable[tuple[Vendor, int, int]],
+        now: datetime,
+    ) -> list[Made]:
+        """:meth:`made`, on the months' thread."""
+        return await self.run(self.made, kind, make, list(wanted), now)
+
+    def sources(self) -> list[Source]:
+        """The sources, opened on first use (call on the months' thread only)."""
+        if self._sources is None:
+            self._sources = self._open_sources()
+        return self._sources
+
+    def made(
+        self,
+        kind: str,
+        make: Callable[[VendorMonth, Observations], Made],
+        wanted: Sequence[tuple[Vendor, int, int]],
+        now: datetime,
+    ) -> list[Made]:
+        """``make(month, observations)`` of each ``(vendor, year, month)`` in ``wanted``, in
+        order, as of ``now``: kept values while they are true, the others computed. ``kind``
+        names what ``make`` makes (values of one kind are kept apart from another's). Call on
+        the months' thread (:meth:`get` does)."""
+        sources = self.sources()
+        revised = revisions(sources, {v.id for v, _, _ in wanted}, now)
+        out: list[Any] = [None] * len(wanted)
+        stale: dict[tuple[int, int], list[tuple[int, Vendor]]] = {}
+        for i, (vendor, year, month) in enumerate(wanted):
+            key = (kind, vendor.id, year, month)
+            kept = self._kept.get(key)
+            if kept is not None and self._still_true(kept, revised[vendor.id], now):
+                self._kept.move_to_end(key)
+                out[i] = kept.made
+            else:
+                stale.setdefault((year, month), []).append((i, vendor))
+        for (year, month), todo in stale.items():
+            vendors = [vendor for _, vendor in todo]
+            computed = Month(self.config, year, month, now).observed_months(sources, vendors)
+            for (i, vendor), (vendor_month, seen) in zip(todo, computed, strict=True):
+                made = make(vendor_month, seen)
+                ended = vendor_month.availability.period.end <= now
+                self._keep(
+                    (kind, vendor.id, year, month),
+                    _Kept(made, revised[vendor.id], now, ended, _waiting(vendor, seen)),
+                )
+                out[i] = made
+        return out
+
+    def _still_true(self, kept: _Kept, revision: tuple[Revision, ...], now: datetime) -> bool:
+        if kept.revision != revision:
+            return False
+        if kept.ended:
+            return True
+        moving = kept.waiting or any(r.moving for r in revision)
+        return not moving or now - kept.computed_at < self._min_age
+
+    def _keep(self, key: tuple[str, str, int, int], kept: _Kept) -> None:
+        self._kept[key] = kept
+        self._kept.move_to_end(key)
+        while len(self._kept) > self._limit:
+            self._kept.popitem(last=False)
+
+    async def close(self) -> None:
+        """Close the sources (on their thread) and stop the thread."""
+        await self.run(self._close_sources)
+        self._thread.shutdown(wait=True)
+
+    def _close_sources(self) -> None:
+        for source in self._sources or ():
+            source.close()
+        self._sources = None
+
+
+def month_of(vendor: Vendor, now: datetime) -> tuple[int, int]:
+    """The calendar month ``now`` falls in on ``vendor``'s wall clock."""
+    local = now.astimezone(vendor.timezone)
+    return local.year, local.month
+
+
+def months_back(year: int, month: int, count: int) -> list[tuple[int, int]]:
+    """``count`` calendar months ending with ``year``-``month``, oldest first."""
+    last = year * 12 + month - 1
+    return [(i // 12, i % 12 + 1) for i in range(last - count + 1, last + 1)]
+
+
+def is_current(vendor: Vendor, year: int, month: int, now: datetime) -> bool:
+    """Whether ``now`` falls inside ``vendor``'s month ``year``-``month``."""
+    period = month_period(year, month, vendor.timezone)
+    return period.start <= now < period.end
+
+
+def _waiting(vendor: Vendor, seen: Observations) -> bool:
+    for monitor in vendor.monitors:
+        firsts = seen.first_results.get(monitor.id)
+        if firsts and any(region not in firsts for region in monitor.regions):
+            return True
+    return False
