@@ -132,7 +132,7 @@ def combine_regions(
         try:
             seen = verdicts[seen_down, blind]
         except KeyError:
-            seen = verdicts[seen_down, blind] = _verdict(seen_down, blind, len(regions), rule)
+            seen = verdicts[seen_down, blind] = verdict(seen_down, blind, len(regions), rule)
         if seen is None:
             runs = unmonitored
         elif seen:
@@ -149,7 +149,7 @@ def combine_regions(
     )
 
 
-def _verdict(
+def verdict(
     down: frozenset[str], blind: frozenset[str], total: int, rule: QuorumRule
 ) -> frozenset[str] | None:
     """On a stretch where the regions ``down`` saw the monitor down and the regions ``blind``

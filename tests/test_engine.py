@@ -595,3 +595,44 @@ def test_blind_time_counted_as_down_joins_the_outage_it_touches() -> None:
     assert part.interruption.areas == ("Classroom app",)
     assert part.unmonitored == timedelta(minutes=20)
     assert month_credit(month, sla).hours == 1
+
+
+@pytest.mark.parametrize(
+    ("views", "rule", "expected"),
+    [
+        ({"a": "up", "b": "up", "c": "up"}, "all", "up"),
+        ({"a": "down", "b": "down", "c": "down"}, "all", "down"),
+        ({"a": "down", "b": "up", "c": "up"}, "all", "up"),  # an advisory, not down
+        ({"a": "down", "b": "down", "c": "unknown"}, "all", "down"),  # all who can see
+        ({"a": "unknown", "b": "unknown", "c": "unknown"}, "all", "unknown"),
+        ({}, "all", "unknown"),  # nobody reported yet
+        ({"a": "down", "b": "down", "c": "up"}, "majority", "down"),
+        ({"a": "down", "b": "up", "c": "up"}, "majority", "up"),
+        ({"a": "up", "b": "unknown", "c": "unknown"}, 2, "unknown"),  # too few can see
+    ],
+    ids=lambda v: str(v),
+)
+def test_monitor_state_follows_the_quorum(views, rule, expected) -> None:
+    from credits.state import monitor_state
+
+    assert monitor_state(views, ("a", "b", "c"), rule) == expected
+
+
+@pytest.mark.parametrize(
+    ("monitors", "in_maintenance", "expected"),
+    [
+        ([(True, "up"), (True, "up")], False, "up"),
+        ([(True, "up"), (True, "down")], False, "down"),
+        ([(True, "up"), (False, "down")], False, "up"),  # a non-critical monitor never counts
+        ([(True, "unknown"), (True, "up")], False, "unknown"),
+        ([(True, "down"), (True, "unknown")], False, "down"),
+        ([(True, "down")], True, "maintenance"),
+        ([(False, "down")], False, "down"),  # no critical monitor: all of them count
+        ([], False, "unknown"),
+    ],
+    ids=lambda v: str(v),
+)
+def test_vendor_state(monitors, in_maintenance, expected) -> None:
+    from credits.state import vendor_state
+
+    assert vendor_state(monitors, in_maintenance) == expected

@@ -13,7 +13,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from credits.calendar import vendor_windows
 from credits.intervals import EARLIEST, LATEST, Interval
 from reports.maintenance import windows_table
 from reports.runner import RENDERERS, VENDORS_PER_WORKER, usable_cpus
@@ -111,10 +110,7 @@ def cmd_maintenance(args: argparse.Namespace) -> int:
         datetime.combine(args.from_, time(), tzinfo=zone),
         datetime.combine(args.to + timedelta(days=1), time(), tzinfo=zone),
     )
-    sla = vendor.sla
-    windows = vendor_windows(
-        vendor.calendar, vendor.hosting, sla.emergency_notice, sla.business_calendar, period
-    )
+    windows = vendor.windows(period)
     print(f"{vendor.name} ({vendor.id}), {args.from_} to {args.to} ({zone.key}):")
     print(windows_table(windows), end="")
     return 0

@@ -8,7 +8,10 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from credits.calendar import vendor_windows
+from credits.intervals import Interval
 from credits.model import (
+    MaintenanceWindow,
     QuorumRule,
     SlaPolicy,
     VendorCalendar,
@@ -102,6 +105,14 @@ class Vendor:
     sla: SlaPolicy
     hosting: str | None = None
     calendar: VendorCalendar = field(default_factory=VendorCalendar)
+
+    def windows(self, period: Interval) -> list[MaintenanceWindow]:
+        """The vendor's maintenance windows overlapping ``period``, in order of start, each
+        scheduled or emergency by its notice (:func:`credits.calendar.vendor_windows`)."""
+        sla = self.sla
+        return vendor_windows(
+            self.calendar, self.hosting, sla.emergency_notice, sla.business_calendar, period
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,107 @@
+"""Every vendor's state now: each region's current view of each monitor (from the recorder),
+each monitor's and the vendor's state by the quorum (``credits.state``), and the maintenance
+windows open now and starting within ``UPCOMING``. The status page, ``/metrics`` and
+``/api/v1/status`` all read this one answer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from credits.intervals import Interval
+from credits.model import MaintenanceWindow
+from credits.state import RegionState, VendorState, active_windows, monitor_state, vendor_state
+from uptime.config import Config, Monitor, Vendor
+from uptime.store.recorder import Recorder
+
+#: How far ahead the status page and the feeds look for maintenance.
+UPCOMING = timedelta(days=14)
+
+
+@dataclass(frozen=True)
+class RegionNow:
+    """One region's view of one monitor: its state, since when, and its last result (None
+    before the region's first result)."""
+
+    region: str
+    state: RegionState
+    since: datetime | None
+    last_seen: datetime | None
+
+
+@dataclass(frozen=True)
+class MonitorNow:
+    monitor: Monitor
+    state: RegionState
+    regions: tuple[RegionNow, ...]
+
+
+@dataclass(frozen=True)
+class VendorNow:
+    """A vendor's state at ``now``; ``windows`` are those open now or starting before
+    ``now + UPCOMING``, in order of start (``active`` the open ones)."""
+
+    vendor: Vendor
+    now: datetime
+    state: VendorState
+    monitors: tuple[MonitorNow, ...]
+    windows: tuple[MaintenanceWindow, ...]
+
+    @property
+    def active(self) -> list[MaintenanceWindow]:
+        return active_windows(self.windows, self.now)
+
+    @property
+    def next_start(self) -> datetime | None:
+        """When the next window that is not open yet starts (None: none within UPCOMING)."""
+        return next((w.interval.start for w in self.windows if w.interval.start > self.now), None)
+
+
+def vendors_now(
+    config: Config, states: Sequence[Mapping[str, object]], now: datetime
+) -> list[VendorNow]:
+    """Every vendor's :class:`VendorNow`, in configuration order, from the recorder's
+    ``states`` at ``now`` (``Recorder.states``)."""
+    seen: dict[tuple[str, str, str], Mapping[str, object]] = {
+        (str(s["vendor"]), str(s["monitor"]), str(s["region"])): s for s in states
+    }
+    ahead = Interval(now, now + UPCOMING)
+    out = []
+    for vendor in config.vendors:
+        monitors = []
+        for monitor in vendor.monitors:
+            regions = []
+            for region in monitor.regions:
+                s = seen.get((vendor.id, monitor.id, region))
+                if s is None:
+                    regions.append(RegionNow(region, "unknown", None, None))
+                else:
+                    regions.append(
+                        RegionNow(region, s["state"], s["since"], s["last_seen"])  # type: ignore[arg-type]
+                    )
+            views = {r.region: r.state for r in regions}
+            monitors.append(
+                MonitorNow(
+                    monitor, monitor_state(views, monitor.regions, vendor.quorum), tuple(regions)
+                )
+            )
+        windows = tuple(vendor.windows(ahead))
+        out.append(
+            VendorNow(
+                vendor=vendor,
+                now=now,
+                state=vendor_state(
+                    ((m.monitor.critical, m.state) for m in monitors),
+                    bool(active_windows(windows, now)),
+                ),
+                monitors=tuple(monitors),
+                windows=windows,
+            )
+        )
+    return out
+
+
+async def status_now(config: Config, recorder: Recorder, now: datetime) -> list[VendorNow]:
+    """:func:`vendors_now` from the recorder's current states."""
+    return vendors_now(config, await recorder.states(now), now)
