@@ -77,22 +77,26 @@ class ProbeSource(DatabaseSource):
         transition moves the open state's start and closes an interval) or reported for the
         first time. They are moving while a state is open that is not up or is stale."""
         only, parameters = vendor_filter(vendors)
-        tags: dict[str, list[tuple[str, ...]]] = defaultdict(list)
-        moving: set[str] = set()
+        # Aggregated in SQL: this runs on every page view and scrape, and a Python tuple per
+        # (vendor, monitor, region) would cost several times the query. (Should the order
+        # inside a group ever differ between two readings, the vendor is only computed again.)
+        found: dict[str, list[object]] = {}
         rows = self.db.execute(
-            "select vendor, monitor, region, state, start, last_seen, stale_after_s "
-            f"from open_states where true{only} order by vendor, monitor, region",
+            "select vendor, group_concat(monitor || ' ' || region || ' ' || state || ' ' || "
+            "start, ' '), max(state != 'up' or julianday(last_seen) + stale_after_s / 86400.0 "
+            f"< julianday(?)) from open_states where true{only} group by vendor",
+            [to_db_time(now), *parameters],
+        )
+        for vendor, states, moving in rows:
+            found[vendor] = [states, None, bool(moving)]
+        rows = self.db.execute(
+            "select vendor, group_concat(monitor || ' ' || region, ' ') from first_seen "
+            f"where true{only} group by vendor",
             parameters,
         )
-        for vendor, monitor, region, state, start, last_seen, stale in rows:
-            tags[vendor].append((monitor, region, state, start))
-            if state != "up" or from_db_time(last_seen) + timedelta(seconds=stale) < now:
-                moving.add(vendor)
-        rows = self.db.execute(
-            f"select vendor, monitor, region from first_seen where true{only} "
-            "order by vendor, monitor, region",
-            parameters,
-        )
-        for vendor, monitor, region in rows:
-            tags[vendor].append((monitor, region))
-        return {vendor: Revision(tuple(tag), vendor in moving) for vendor, tag in tags.items()}
+        for vendor, firsts in rows:
+            found.setdefault(vendor, [None, None, False])[1] = firsts
+        return {
+            vendor: Revision((states, firsts), moving)
+            for vendor, (states, firsts, moving) in found.items()
+        }
