@@ -31,7 +31,9 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.request
 from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -212,6 +214,49 @@ def child_main(spec: dict[str, Any]) -> None:
 # ------------------------------------------------------------------------------ the parent
 
 
+class Scrapes(threading.Thread):
+    """Reads ``/metrics`` and ``/`` of the child in turn, every ``every`` seconds, as
+    Prometheus and status page viewers would, and keeps each request's latency."""
+
+    def __init__(self, port: int, every: float) -> None:
+        super().__init__(daemon=True)
+        self.base, self.every = f"http://127.0.0.1:{port}", every
+        self.halt = threading.Event()
+        self.took: dict[str, list[float]] = {"/metrics": [], "/": []}
+        self.failed = 0
+
+    def run(self) -> None:
+        paths = list(self.took)
+        turn = 0
+        while not self.halt.wait(self.every):
+            path = paths[turn % len(paths)]
+            turn += 1
+            began = time.perf_counter()
+            try:
+                with urllib.request.urlopen(self.base + path, timeout=30) as response:
+                    response.read()
+                self.took[path].append(time.perf_counter() - began)
+            except OSError:
+                self.failed += 1  # not listening yet, or stopping
+
+    def stop(self) -> None:
+        self.halt.set()
+        self.join(timeout=60)
+
+    def figures(self) -> dict[str, object]:
+        out: dict[str, object] = {"failed": self.failed}
+        for path, took in self.took.items():
+            took = sorted(took)
+            if took:
+                out[path] = {
+                    "requests": len(took),
+                    "median_s": round(took[len(took) // 2], 4),
+                    "p95_s": round(took[min(len(took) - 1, round(0.95 * (len(took) - 1)))], 4),
+                    "max_s": round(took[-1], 4),
+                }
+        return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
@@ -250,6 +295,12 @@ def main() -> None:
         type=float,
         default=10.0,
         help="seconds between progress samples (RSS, CPU, counters)",
+    )
+    parser.add_argument(
+        "--scrape-every",
+        type=float,
+        default=0.0,
+        help="also GET /metrics and / in turn this often while probing (0: never)",
     )
     parser.add_argument("--max-late", type=float, default=1.0, help="target, seconds")
     parser.add_argument("--max-rss-mb", type=float, default=300.0, help="target, MB")
@@ -300,12 +351,18 @@ def main() -> None:
                 text=True,
                 cwd=ROOT,
             )
+            scrapes = Scrapes(spec["port"], args.scrape_every) if args.scrape_every else None
             try:
+                if scrapes is not None:
+                    scrapes.start()
                 stdout, _ = child.communicate(timeout=args.duration + 600)
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.communicate()
                 raise
+            finally:
+                if scrapes is not None:
+                    scrapes.stop()
             nginx_cpu = nginx.cpu() - nginx_cpu0
             accepts1, requests1 = nginx.stub_status()
             if child.returncode != 0:
@@ -335,6 +392,8 @@ def main() -> None:
         },
         db_bytes=db_size,
     )
+    if scrapes is not None:
+        out["scrapes"] = scrapes.figures()
     expected = out["jobs"] * args.duration / args.interval
     mib = 1024  # KiB per MiB
     sampled_peak = max((p["rss_mib"] for p in out["timeline"]), default=0.0) * mib
@@ -405,6 +464,10 @@ def main() -> None:
             f"{out['nginx']['requests']:,} requests (canaries included)",
         ),
         ("database", f"{db_size / 1e6:.1f} MB"),
+        *(
+            (f"scrapes of {path}", json.dumps(figures))
+            for path, figures in out.get("scrapes", {}).items()
+        ),
         ("load average", f"before {load_before}, after {load_after}"),
         (f"target: no probe > {args.max_late:g} s late", "met" if late_ok else "NOT met"),
         (f"target: peak RSS < {args.max_rss_mb:g} MB", "met" if rss_ok else "NOT met"),
