@@ -34,6 +34,7 @@ from uptime.store.recorder import Recorder
 from uptime.web.api import get_status, healthz
 from uptime.web.ingest import post_results
 from uptime.web.keys import CONFIG, MONTHS, PROBES, RECORDER, TOKENS, Probes
+from uptime.web.metrics import add_metrics
 from uptime.web.months import Months
 from uptime.web.tokens import region_tokens
 
@@ -82,6 +83,7 @@ def make_app(
     app.router.add_post(RESULTS_PATH, post_results)
     app.router.add_get("/api/v1/status", get_status)
     app.router.add_get("/healthz", healthz)
+    add_metrics(app)
 
     async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
         await collector.open()  # creates and migrates the database the months read
