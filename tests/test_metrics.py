@@ -278,3 +278,56 @@ async def test_docs_list_exactly_the_families_we_expose(client: TestClient, seed
     exposed = families(await exposition_with_every_family(client, seeded))
     # the client writes a counter's family with its samples' _total name
     assert documented() == exposed
+
+
+def test_probe_families_match_prometheus_clients_own(seeded: Seeded) -> None:
+    """The exposition we write of the probe counter and histogram is what prometheus_client's
+    Counter, Histogram and writer make of the same results (the client as the oracle)."""
+    from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from uptime.web.metrics import ProbeMetrics
+
+    ours = ProbeMetrics(seeded.config)
+    registry = CollectorRegistry()
+    counter = Counter(
+        "uptime_ledger_probe_results",
+        "",
+        ("vendor", "monitor", "region", "result"),
+        registry=registry,
+    )
+    histogram = Histogram(
+        "uptime_ledger_probe_duration_seconds",
+        "",
+        ("vendor", "monitor", "region"),
+        buckets=LATENCY_BUCKETS,
+        registry=registry,
+    )
+    for key in ours.series:
+        for result in ("up", "down", "degraded"):
+            counter.labels(*key, result)
+        histogram.labels(*key)
+    latencies = [0.0, 0.05, 0.051, 0.1, 0.3, 2.5, 9.99, 10.0, 12.0]  # on and between bounds
+    results = [
+        probe(seeded, i, latency=latency, ok=i % 3 != 0, degraded=i % 3 == 1)
+        for i, latency in enumerate(latencies, start=1)
+    ]
+    for at_once in (results[:4], results[4:]):  # two batches, the first one written between
+        ours.watch(at_once)
+        ours.text()
+        for r in at_once:
+            outcome = "down" if not r.ok else "degraded" if r.degraded else "up"
+            counter.labels(r.vendor, r.monitor, r.region, outcome).inc()
+            histogram.labels(r.vendor, r.monitor, r.region).observe(r.latency)
+
+    def parsed(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+        return {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
+            if not s.name.endswith("_created")
+        }
+
+    theirs = parsed(generate_latest(registry).decode())
+    assert parsed(ours.text()) == theirs
+    assert len(theirs) == len(ours.series) * (3 + len(LATENCY_BUCKETS) + 3)

@@ -1,39 +1,33 @@
 """``GET /metrics``: the Prometheus exposition (docs/metrics.md lists every family).
 
-Two kinds of metric, as client_python's docs suggest:
+Two kinds of metric, as client_python's docs describe them:
 
-* the probe counter and latency histogram are the client's own ``Counter`` and ``Histogram``,
-  fed by the recorder's watchers with every stored batch (local and remote agents alike);
-* the state and month families are read at scrape time by :class:`LedgerCollector`: each
-  vendor's state now (``uptime.web.status``) and its current month through ``app[MONTHS]``,
-  which keeps a month's figures while they are still true.
+* the probe counter and latency histogram are counted as results are stored, by the
+  recorder's watchers (local and remote agents alike);
+* the state and month families are read at scrape time (a custom collector, in the client's
+  words): each vendor's state now (``uptime.web.status``) and its current month through
+  ``app[MONTHS]``, which keeps a month's figures while they are still true.
 
-Each app has its own registry (tests and benchmarks start several apps in one process). A
-scrape reads the states on the writer thread, then builds the states, the months and the
-exposition in one call on the months' thread, so the event loop, where probes run, only
-hands the work over.
+The text is written by ``uptime.web.exposition`` rather than prometheus_client, which takes
+seconds for a large district (see that module). A scrape reads the states on the writer thread,
+then builds the states, the months and the exposition in one call on the months' thread, so
+the event loop, where probes run, only hands the work over.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import bisect
+import itertools
+from collections.abc import Hashable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import NamedTuple
 
 from aiohttp import web
-from prometheus_client import (
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    disable_created_metrics,
-    generate_latest,
-)
-from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from credits.month import Observations, VendorMonth
 from probes.result import ProbeResult
 from uptime.config import Config
+from uptime.web.exposition import Blocks, Family, header, labels_text, value_text
 from uptime.web.keys import CONFIG, MONTHS, RECORDER
 from uptime.web.months import Months, month_of
 from uptime.web.status import VendorNow, vendors_now
@@ -43,12 +37,20 @@ NAMESPACE = "uptime_ledger"
 #: Probe latency buckets (seconds): a healthy HTTPS check takes 50–500 ms, a timeout 10 s.
 #: Few, because every (vendor, monitor, region) exposes each of them.
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+BUCKET_LABELS = (*(value_text(b) for b in LATENCY_BUCKETS), "+Inf")
+
+#: The text format's content type (what prometheus_client serves as well).
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 REGION_STATES = ("up", "down", "unknown")
 VENDOR_STATES = ("up", "down", "maintenance", "unknown")
 DOWNTIME_KINDS = ("scheduled", "emergency", "downtime", "excluded", "unmonitored")
 
 Key = tuple[str, str, str]  #: (vendor, monitor, region)
+
+
+def gauge(name: str, doc: str, labels: Iterable[str]) -> Family:
+    return Family(f"{NAMESPACE}_{name}", doc, tuple(labels))
 
 
 class MonthFigures(NamedTuple):
@@ -89,59 +91,108 @@ def month_figures(month: VendorMonth, seen: Observations) -> MonthFigures:
     )
 
 
-class ProbeMetrics:
-    """The probe counter and histogram, and each monitor's last certificate expiry seen."""
+RESULTS = ("up", "down", "degraded")
 
-    def __init__(self, registry: CollectorRegistry, config: Config) -> None:
-        self.results = Counter(
-            f"{NAMESPACE}_probe_results",
-            "Probe results stored, by outcome: up, down (failed), degraded (ok but slower "
-            "than the monitor's max_latency).",
-            ("vendor", "monitor", "region", "result"),
-            registry=registry,
-        )
-        self.duration = Histogram(
-            f"{NAMESPACE}_probe_duration_seconds",
-            "How long each stored probe took, whatever its outcome.",
-            ("vendor", "monitor", "region"),
-            buckets=LATENCY_BUCKETS,
-            registry=registry,
-        )
+
+class _Series:
+    """One (vendor, monitor, region)'s probe counts, and its exposition lines while they hold."""
+
+    __slots__ = ("buckets", "count", "lines", "results", "sum")
+
+    def __init__(self) -> None:
+        self.results = [0, 0, 0]  #: by RESULTS
+        self.buckets = [0] * (len(LATENCY_BUCKETS) + 1)  #: per bucket (not cumulative), +Inf last
+        self.sum = 0.0
+        self.count = 0
+        #: (count they were written at, counter lines, histogram lines)
+        self.lines: tuple[int, str, str] | None = None
+
+
+class ProbeMetrics:
+    """The probe counter and histogram (``uptime_ledger_probe_results_total``,
+    ``uptime_ledger_probe_duration_seconds``), and each monitor's last certificate expiry."""
+
+    RESULTS_NAME = f"{NAMESPACE}_probe_results_total"
+    DURATION_NAME = f"{NAMESPACE}_probe_duration_seconds"
+    RESULTS_HEADER = header(
+        RESULTS_NAME,
+        "counter",
+        "Probe results stored, by outcome: up, down (failed), degraded (ok but slower than "
+        "the monitor's max_latency).",
+    )
+    DURATION_HEADER = header(
+        DURATION_NAME, "histogram", "How long each stored probe took, whatever its outcome."
+    )
+
+    def __init__(self, config: Config) -> None:
         #: (vendor, monitor, region) → (when seen, certificate notAfter as a Unix time)
         self.certificates: dict[Key, tuple[datetime, float]] = {}
-        self._children: dict[Key, tuple[Counter, Counter, Counter, Histogram]] = {}
+        self.series: dict[Key, _Series] = {}
         # Every configured series from the start at zero, so rate() sees the first results.
         for vendor in config.vendors:
             for monitor in vendor.monitors:
                 for region in monitor.regions:
-                    self._child((vendor.id, monitor.id, region))
-
-    def _child(self, key: Key) -> tuple[Counter, Counter, Counter, Histogram]:
-        child = self._children.get(key)
-        if child is None:
-            child = self._children[key] = (
-                self.results.labels(*key, "up"),
-                self.results.labels(*key, "down"),
-                self.results.labels(*key, "degraded"),
-                self.duration.labels(*key),
-            )
-        return child
+                    self.series[vendor.id, monitor.id, region] = _Series()
 
     def watch(self, stored: Sequence[ProbeResult]) -> None:
         """Count a stored batch (a ``Recorder.watchers`` callback, on the event loop)."""
         for r in stored:
             key = (r.vendor, r.monitor, r.region)
-            up, down, degraded, duration = self._child(key)
-            (down if not r.ok else degraded if r.degraded else up).inc()
-            duration.observe(r.latency)
+            series = self.series.get(key)
+            if series is None:
+                series = self.series[key] = _Series()
+            series.results[1 if not r.ok else 2 if r.degraded else 0] += 1
+            # A bucket counts the probes that took at most its bound.
+            series.buckets[bisect.bisect_left(LATENCY_BUCKETS, r.latency)] += 1
+            series.sum += r.latency
+            series.count += 1
             if r.cert_expires_at is not None:
                 seen = self.certificates.get(key)
                 if seen is None or seen[0] <= r.at:
                     self.certificates[key] = (r.at, r.cert_expires_at.timestamp())
 
+    def text(self) -> str:
+        """Both families' exposition."""
+        # list() first: the event loop may add a series while this runs on another thread.
+        items = list(self.series.items())
+        lines = [
+            kept if (kept := series.lines) and kept[0] == series.count else self._lines(k, series)
+            for k, series in items
+        ]
+        return "".join(
+            [
+                self.RESULTS_HEADER,
+                *(counter for _, counter, _ in lines),
+                self.DURATION_HEADER,
+                *(histogram for _, _, histogram in lines),
+            ]
+        )
 
-def gauge(name: str, doc: str, labels: Iterable[str]) -> GaugeMetricFamily:
-    return GaugeMetricFamily(f"{NAMESPACE}_{name}", doc, labels=list(labels))
+    def _lines(self, key: Key, series: _Series) -> tuple[int, str, str]:
+        # This runs on the months' thread while the event loop may count another result:
+        # the lines are kept only if the count did not move while they were written.
+        count = series.count
+        labels = labels_text(("vendor", "monitor", "region"), key)[1:-1]
+        counter = "".join(
+            f'{self.RESULTS_NAME}{{{labels},result="{result}"}} {value_text(count)}\n'
+            for result, count in zip(RESULTS, series.results, strict=True)
+        )
+        name = self.DURATION_NAME
+        cumulative = list(itertools.accumulate(series.buckets))
+        histogram = "".join(
+            [
+                *(
+                    f'{name}_bucket{{{labels},le="{bound}"}} {value_text(count)}\n'
+                    for bound, count in zip(BUCKET_LABELS, cumulative, strict=True)
+                ),
+                f"{name}_sum{{{labels}}} {value_text(series.sum)}\n",
+                f"{name}_count{{{labels}}} {value_text(series.count)}\n",
+            ]
+        )
+        lines = (count, counter, histogram)
+        if series.count == count:
+            series.lines = lines
+        return lines
 
 
 class Scrape(NamedTuple):
@@ -151,131 +202,146 @@ class Scrape(NamedTuple):
     months: list[MonthFigures]
 
 
-class LedgerCollector:
-    """The state, month, maintenance and certificate families of one scrape."""
+def _state_set(name: str, label_names: Sequence[str], states: Sequence[str]) -> Blocks:
+    """The lines of a state set's series: 1 for the current state, 0 for the others."""
+    family = Family(name, "", (*label_names, "state"))
+
+    def lines(labels: Hashable, current: Hashable) -> str:
+        return "".join(
+            family.prefix((*labels, state)) + ("1.0\n" if state == current else "0.0\n")  # type: ignore[misc]
+            for state in states
+        )
+
+    return Blocks(lines)
+
+
+class LedgerFamilies:
+    """The state, month, maintenance and certificate families, read at each scrape."""
 
     def __init__(self, probes: ProbeMetrics) -> None:
         self.probes = probes
-        self.scrape: Scrape | None = None  #: set for the exposition being written
-
-    def collect(self) -> Iterator[Metric]:
-        if self.scrape is None:  # only Metrics.expose has a scrape to show
-            return iter(())
-        return self._families(self.scrape)
-
-    def _families(self, scrape: Scrape) -> Iterator[Metric]:
-        region = gauge(
-            "region_state",
+        self.region = Family(
+            f"{NAMESPACE}_region_state",
             "Each region's current view of a monitor: 1 for the current state (up, down, "
             "unknown: no fresh result), 0 for the others.",
             ("vendor", "monitor", "region", "state"),
         )
-        vendor = gauge(
-            "vendor_state",
+        self.region_lines = _state_set(
+            self.region.name, ("vendor", "monitor", "region"), REGION_STATES
+        )
+        self.vendor = Family(
+            f"{NAMESPACE}_vendor_state",
             "Each vendor's state now by its quorum: 1 for the current state (up, down, "
             "maintenance, unknown), 0 for the others.",
             ("vendor", "state"),
         )
-        active = gauge(
+        self.vendor_lines = _state_set(self.vendor.name, ("vendor",), VENDOR_STATES)
+        self.active = gauge(
             "maintenance_active",
             "1 while one of the vendor's maintenance windows is open.",
             ["vendor"],
         )
-        next_start = gauge(
+        self.next_start = gauge(
             "maintenance_next_start_timestamp_seconds",
             "When the vendor's next maintenance window starts (Unix time); absent when none "
             "starts within 14 days.",
             ["vendor"],
         )
-        for now in scrape.vendors:
-            vid = now.vendor.id
-            for monitor in now.monitors:
-                for view in monitor.regions:
-                    labels = (vid, monitor.monitor.id, view.region)
-                    for state in REGION_STATES:
-                        region.add_metric((*labels, state), 1.0 if view.state == state else 0.0)
-            for state in VENDOR_STATES:
-                vendor.add_metric((vid, state), 1.0 if now.state == state else 0.0)
-            active.add_metric((vid,), 1.0 if now.active else 0.0)
-            if now.next_start is not None:
-                next_start.add_metric((vid,), now.next_start.timestamp())
-        yield from (region, vendor, active, next_start)
-        yield from self._months(scrape)
-        certificates = gauge(
-            "tls_certificate_expiry_timestamp_seconds",
-            "When the TLS certificate a monitor's last HTTPS probe from a region saw expires "
-            "(Unix time, its notAfter).",
-            ("vendor", "monitor", "region"),
-        )
-        for key, (_, expires) in self.probes.certificates.items():
-            certificates.add_metric(key, expires)
-        yield certificates
-
-    def _months(self, scrape: Scrape) -> Iterator[Metric]:
         month = "Current calendar month in the vendor's zone"
-        availability = gauge(
+        self.availability = gauge(
             "month_availability_ratio",
             f"{month}: availability by the contract's formula, (T - counted) / T, 0-1.",
             ["vendor"],
         )
-        target = gauge(
-            "month_target_ratio",
-            f"{month}: the contract's availability target, 0-1.",
-            ["vendor"],
+        self.target = gauge(
+            "month_target_ratio", f"{month}: the contract's availability target, 0-1.", ["vendor"]
         )
-        total = gauge(
+        self.total = gauge(
             "month_total_seconds",
             f"{month}: T, its length as the contract counts it (days x 86400).",
             ["vendor"],
         )
-        downtime = gauge(
+        self.downtime = gauge(
             "month_downtime_seconds",
             f"{month}: down time so far by kind: scheduled (inside announced or recurring "
             "windows), emergency (inside short-notice windows), downtime (other), excluded "
             "(by an operator), unmonitored (no region could see).",
             ["vendor", "kind"],
         )
-        allowance = gauge(
+        self.allowance = gauge(
             "month_allowance_seconds",
             f"{month}: the counted down time the vendor may have and still meet its target, "
             "T x (1 - target).",
             ["vendor"],
         )
-        remaining = gauge(
+        self.remaining = gauge(
             "month_allowance_remaining_seconds",
             f"{month}: allowance less the counted down time so far; negative once overspent.",
             ["vendor"],
         )
-        credit = gauge(
+        self.credit = gauge(
             "month_credit",
             f"{month}: the service credit accrued so far, in the fee's currency.",
             ["vendor", "currency"],
         )
-        for now, figures in zip(scrape.vendors, scrape.months, strict=True):
-            vid = (now.vendor.id,)
-            availability.add_metric(vid, figures.availability)
-            target.add_metric(vid, figures.target)
-            total.add_metric(vid, figures.total)
-            allowance.add_metric(vid, figures.allowance)
-            remaining.add_metric(vid, figures.remaining)
-            for kind, seconds in zip(DOWNTIME_KINDS, figures.downtime, strict=True):
-                downtime.add_metric((*vid, kind), seconds)
-            if figures.currency is not None:
-                credit.add_metric((*vid, figures.currency), figures.credit)
-        yield from (availability, target, total, downtime, allowance, remaining, credit)
+        self.certificates = gauge(
+            "tls_certificate_expiry_timestamp_seconds",
+            "When the TLS certificate a monitor's last HTTPS probe from a region saw expires "
+            "(Unix time, its notAfter).",
+            ("vendor", "monitor", "region"),
+        )
+
+    def text(self, scrape: Scrape) -> str:
+        """Every family's exposition for ``scrape``."""
+        vendors = scrape.vendors
+        regions = "".join(
+            self.region_lines.text((now.vendor.id, m.monitor.id, view.region), view.state)
+            for now in vendors
+            for m in now.monitors
+            for view in m.regions
+        )
+        states = "".join(self.vendor_lines.text((now.vendor.id,), now.state) for now in vendors)
+        pairs = list(zip(vendors, scrape.months, strict=True))
+        return "".join(
+            [
+                self.region.header,
+                regions,
+                self.vendor.header,
+                states,
+                self.active.text(((n.vendor.id,), 1.0 if n.active else 0.0) for n in vendors),
+                self.next_start.text(
+                    ((n.vendor.id,), n.next_start.timestamp())
+                    for n in vendors
+                    if n.next_start is not None
+                ),
+                self.availability.text(((n.vendor.id,), f.availability) for n, f in pairs),
+                self.target.text(((n.vendor.id,), f.target) for n, f in pairs),
+                self.total.text(((n.vendor.id,), f.total) for n, f in pairs),
+                self.downtime.text(
+                    ((n.vendor.id, kind), seconds)
+                    for n, f in pairs
+                    for kind, seconds in zip(DOWNTIME_KINDS, f.downtime, strict=True)
+                ),
+                self.allowance.text(((n.vendor.id,), f.allowance) for n, f in pairs),
+                self.remaining.text(((n.vendor.id,), f.remaining) for n, f in pairs),
+                self.credit.text(
+                    ((n.vendor.id, f.currency), f.credit)
+                    for n, f in pairs
+                    if f.currency is not None
+                ),
+                self.certificates.text(
+                    (key, expires) for key, (_, expires) in list(self.probes.certificates.items())
+                ),
+            ]
+        )
 
 
 class Metrics:
-    """One app's registry: the probe metrics and the collector, and how to expose them."""
+    """One app's metrics: the probe counts and the families read at scrape time."""
 
     def __init__(self, config: Config) -> None:
-        # A ``_created`` series per counter and histogram would add a third to every scrape
-        # and nothing our dashboards read. (The switch is the client's, for the process.)
-        disable_created_metrics()
-        self.registry = CollectorRegistry(auto_describe=False)
-        self.probes = ProbeMetrics(self.registry, config)
-        self.collector = LedgerCollector(self.probes)
-        self.registry.register(self.collector)
+        self.probes = ProbeMetrics(config)
+        self.families = LedgerFamilies(self.probes)
 
     def expose(
         self, config: Config, months: Months, states: Sequence[dict[str, object]], now: datetime
@@ -284,11 +350,8 @@ class Metrics:
         vendors = vendors_now(config, states, now)
         wanted = [(v, *month_of(v, now)) for v in config.vendors]
         figures = months.made("metrics", month_figures, wanted, now)
-        self.collector.scrape = Scrape(vendors, figures)
-        try:
-            return generate_latest(self.registry)
-        finally:
-            self.collector.scrape = None
+        text = self.families.text(Scrape(vendors, figures)) + self.probes.text()
+        return text.encode()
 
 
 METRICS = web.AppKey("metrics", Metrics)
@@ -300,7 +363,7 @@ async def get_metrics(request: web.Request) -> web.Response:
     states = await app[RECORDER].states(now)
     months = app[MONTHS]
     body = await months.run(app[METRICS].expose, app[CONFIG], months, states, now)
-    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_PLAIN_0_0_4})
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 
 def add_metrics(app: web.Application) -> None:
