@@ -83,8 +83,10 @@ vendors:
 WINDOWS = """\
 collab:
   announced:
-    - {{start: "{now_start}", end: "{now_end}", announced_at: "{announced}", note: 'Upgrade {evil_note}'}}
-    - {{start: "{next_start}", end: "{next_end}", announced_at: "{announced}", note: Database upgrade}}
+    - {{start: "{now_start}", end: "{now_end}", announced_at: "{announced}",
+       note: 'Upgrade {evil_note}'}}
+    - {{start: "{next_start}", end: "{next_end}", announced_at: "{announced}",
+       note: Database upgrade}}
 """
 
 

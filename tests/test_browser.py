@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+from support_pages import EVIL, Seeded, seed
+from support_probing import free_port
 
-from tests.support_pages import EVIL, Seeded, seed
-from tests.support_probing import free_port
 from uptime.web.app import make_app
 from uptime.web.serve import serve
 
@@ -44,7 +44,13 @@ class Server:
         asyncio.set_event_loop(self.loop)
         try:
             self.loop.run_until_complete(
-                serve(self.app, "127.0.0.1", self.port, ready=lambda _: self.ready.set(), stop=self.stop)
+                serve(
+                    self.app,
+                    "127.0.0.1",
+                    self.port,
+                    ready=lambda _: self.ready.set(),
+                    stop=self.stop,
+                )
             )
         except BaseException as error:
             self.error = error
@@ -93,9 +99,7 @@ class Visit:
         self.width = width
         self.errors: list[str] = []
         self.dialogs: list[str] = []
-        self.page.on(
-            "console", lambda m: self.errors.append(m.text) if m.type == "error" else None
-        )
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
 
@@ -136,7 +140,7 @@ def test_status_page_as_a_viewer_sees_it(
         words = {v: c.locator(".vendor-head .state").inner_text() for v, c in cards.items()}
         assert words == {
             "classswift": "✓ Up",
-            "collab": "🔧 Maintenance",
+            "collab": "⚙ Maintenance",
             "schoolstatus": "✕ Down",
             "itopia": "? Unknown",
         }
@@ -154,7 +158,9 @@ def test_status_page_as_a_viewer_sees_it(
         outage_day = [label for label in labels if "1 interruption" in label]
         assert outage_day and "major outage" in outage_day[0]
         zone = seeded.config.vendor("classswift").timezone
-        probed_days = (seeded.now.astimezone(zone).date() - seeded.began.astimezone(zone).date()).days + 1
+        probed_days = (
+            seeded.now.astimezone(zone).date() - seeded.began.astimezone(zone).date()
+        ).days + 1
         assert sum("no data" in label for label in labels) == 90 - probed_days
         # Maintenance in the vendor's zone with the zone named.
         windows = cards["collab"].locator(".windows li")

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from support_engine import REGIONS, UTC_ZONE, StubMonitor, StubVendor
 
 from credits.advisories import Advisory, vendor_advisories
 from credits.availability import Buckets, month_period
@@ -15,7 +16,6 @@ from credits.intervals import HOUR, MINUTE, ZERO, Interval
 from credits.model import AnnouncedWindow, Exclusion, VendorCalendar
 from credits.month import Observations, monitor_views, vendor_month
 from credits.quorum import RegionView
-from tests.support_engine import REGIONS, UTC_ZONE, StubMonitor, StubVendor
 
 NEW_YORK = ZoneInfo("America/New_York")
 

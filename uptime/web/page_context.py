@@ -23,7 +23,7 @@ from uptime.web.status import VendorNow
 STATES = {
     "up": ("✓", "Up"),
     "down": ("✕", "Down"),
-    "maintenance": ("🔧", "Maintenance"),
+    "maintenance": ("⚙", "Maintenance"),
     "unknown": ("?", "Unknown"),
 }
 
@@ -61,7 +61,7 @@ def zone_words(moment: datetime) -> str:
     """``EST (America/New_York)``."""
     zone = moment.tzinfo
     key = zone.key if isinstance(zone, ZoneInfo) else str(zone)
-    return f"{moment.tzname()} ({key})"
+    return key if key == moment.tzname() else f"{moment.tzname()} ({key})"
 
 
 def moment_words(moment: datetime, zone: ZoneInfo, year: bool = False) -> str:
@@ -112,7 +112,9 @@ def duration_words(length: timedelta) -> str:
 
 def pct_words(value: float | Fraction) -> str:
     """A percentage floored to 2 decimals, ``99.31 %``: 99.999 % is never shown as 100 %."""
-    exact = Decimal(value) if isinstance(value, float) else Decimal(value.numerator) / value.denominator
+    exact = (
+        Decimal(value) if isinstance(value, float) else Decimal(value.numerator) / value.denominator
+    )
     return f"{exact.quantize(Decimal('0.01'), rounding=ROUND_FLOOR)} %"
 
 
@@ -494,7 +496,8 @@ class VendorPage:
     formula: tuple[str, ...]  #: the formula, then with the numbers, then the result
     formula_note: str
     windows_shaded: tuple[Bar, ...]
-    ticks: tuple[tuple[float, str], ...]
+    not_probed: tuple[Bar, ...]  #: before probing began (or after now): no data
+    ticks: tuple[tuple[float, str], ...]  #: (percent from the left, day)
     timelines: tuple[RegionTimeline, ...]
     windows: tuple[WindowRow, ...]
     days: tuple[DayRow, ...]
@@ -516,7 +519,11 @@ def formula(kept: PageMonth) -> tuple[tuple[str, ...], str]:
     terms += [("D", m.downtime), ("E", m.emergency)]
     letters = " − ".join(["T", *(k for k, _ in terms)])
     numbers = " − ".join([t_text, *(figure(v) for _, v in terms)])
-    lines = (f"A = ({letters}) / T", f"= ({numbers}) / {t_text}", f"= {pct_words(c.availability_pct)}")
+    lines = (
+        f"A = ({letters}) / T",
+        f"= ({numbers}) / {t_text}",
+        f"= {pct_words(c.availability_pct)}",
+    )
     notes = []
     if not counts:
         notes.append(
@@ -584,8 +591,16 @@ def vendor_page(
         at = datetime(day.year, day.month, day.day, tzinfo=zone)
         if day.month != first.month:
             break
-        x = float(ratio(at - period.start, period.duration)) * TIMELINE_WIDTH
+        x = float(ratio(at - period.start, period.duration)) * 100
+        if x > 88:  # no room for its label
+            break
         ticks.append((round(x, 2), day_words(day, year=False)))
+    unseen = []
+    began = kept.began if kept.began is not None else period.end
+    if began > period.start:
+        unseen.append(Interval(period.start, min(began, period.end)))
+    if now < period.end:
+        unseen.append(Interval(max(now, period.start), period.end))
     lines, note = formula(kept)
     days = cut_days(kept.days, now)
     previous = (year, month - 1) if month > 1 else (year - 1, 12)
@@ -606,6 +621,7 @@ def vendor_page(
         formula=lines,
         formula_note=note,
         windows_shaded=timeline_bars([w.interval for w in kept.windows], period, "window", zone),
+        not_probed=timeline_bars(unseen, period, "no data", zone),
         ticks=tuple(ticks),
         timelines=tuple(timelines),
         windows=tuple(window_row(w, zone, now) for w in kept.windows),
@@ -615,7 +631,9 @@ def vendor_page(
                 day=day_words(d.date),
                 grade=d.grade.replace("_", "-"),
                 grade_words=GRADES[d.grade],
-                availability="no data" if d.availability_pct is None else pct_words(d.availability_pct),
+                availability="no data"
+                if d.availability_pct is None
+                else pct_words(d.availability_pct),
                 counted=duration_words(d.counted),
                 maintenance=duration_words(d.maintenance),
                 unmonitored=duration_words(d.unmonitored),

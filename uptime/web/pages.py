@@ -127,7 +127,10 @@ async def get_vendor_page(request: web.Request) -> web.Response:
     except ValueError as error:
         return error_page(config, 422, "Not a month this page can show", str(error))
     [kept] = await request.app[MONTHS].get(
-        "vendor", functools.partial(page_month, now=now, with_seen=True), [(vendor, year, month)], now
+        "vendor",
+        functools.partial(page_month, now=now, with_seen=True),
+        [(vendor, year, month)],
+        now,
     )
     page = vendor_page(config, vendor, kept, year, month, now, is_current(vendor, year, month, now))
     return render("vendor.html", title=page.title, refresh=page.refresh, page=page)
