@@ -332,7 +332,7 @@ def interruption_rows(
         if counted == total:
             how = "counted in full"
         elif counted == 0:
-            how = "not counted (inside maintenance or excluded)"
+            how = "not counted: maintenance or an exclusion"
         else:
             how = f"{number(counted)} min counted"
         rows.append(
