@@ -32,6 +32,7 @@ printed.
 from __future__ import annotations
 
 import calendar as _calendar
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -41,6 +42,7 @@ from zoneinfo import ZoneInfo
 
 from credits.intervals import (
     DAY,
+    MICROSECOND,
     ZERO,
     Interval,
     clip,
@@ -107,6 +109,8 @@ class MonthAvailability:
     unmonitored_policy: str
     target_pct: Fraction
     parts: tuple[InterruptionPart, ...]
+    #: where no region could see and no interruption was seen (``unmonitored`` is its length)
+    blind: tuple[Interval, ...] = ()
 
     @property
     def counted(self) -> timedelta:
@@ -126,6 +130,20 @@ class MonthAvailability:
         if self.denominator <= ZERO:
             return Fraction(100)
         return ratio(self.denominator - self.counted, self.denominator) * 100
+
+    @property
+    def allowance(self) -> timedelta:
+        """The counted time the month may hold before A falls below the target:
+        T × (1 − target), T being the denominator of A, to the microsecond below (counted time
+        is whole microseconds, so it meets the target exactly when it is at most this)."""
+        share = 1 - self.target_pct / 100
+        return MICROSECOND * math.floor(share * (self.denominator // MICROSECOND))
+
+    @property
+    def allowance_left(self) -> timedelta:
+        """The allowance less the counted time: negative once the target is missed (an
+        allowance left of exactly zero still meets the target)."""
+        return self.allowance - self.counted
 
     @property
     def met(self) -> bool:
@@ -254,4 +272,5 @@ def month_availability(
         unmonitored_policy=policy.unmonitored,
         target_pct=Fraction(policy.target_pct),
         parts=parts,
+        blind=tuple(blind_in_month),
     )

@@ -166,6 +166,25 @@ def _joined(a: RegionIntervals, b: RegionIntervals) -> RegionIntervals:
     }
 
 
+def monitor_views(
+    vendor: VendorSpec, period: Interval, observed: Observations, now: datetime | None
+) -> dict[str, dict[str, RegionView]]:
+    """What each region saw of each of ``vendor``'s monitors (in configuration order) over
+    ``period``: :func:`region_views`, with each probed monitor's regions blind from when its
+    probing began until their own first result (:func:`blind_before_first_result`, which needs
+    ``now``, when the observations were read)."""
+    unknown = observed.unknown
+    if observed.first_results:
+        if now is None:
+            raise ValueError("monitor_views needs `now` to read first results")
+        never = blind_before_first_result(vendor, observed.first_results, period, now)
+        unknown = _joined(unknown, never)
+    return {
+        monitor.id: region_views(monitor, observed, unknown.get(monitor.id, {}))
+        for monitor in vendor.monitors
+    }
+
+
 def vendor_month(
     vendor: VendorSpec,
     year: int,
@@ -181,18 +200,9 @@ def vendor_month(
     ``now`` for a region that never reported (:func:`blind_before_first_result`).
     """
     period = month_period(year, month, vendor.timezone)
-    unknown = observed.unknown
-    if observed.first_results:
-        if now is None:
-            raise ValueError("vendor_month needs `now` to read first results")
-        never = blind_before_first_result(vendor, observed.first_results, period, now)
-        unknown = _joined(unknown, never)
+    views = monitor_views(vendor, period, observed, now)
     outcomes = {
-        monitor.id: combine_regions(
-            region_views(monitor, observed, unknown.get(monitor.id, {})),
-            monitor.regions,
-            vendor.quorum,
-        )
+        monitor.id: combine_regions(views[monitor.id], monitor.regions, vendor.quorum)
         for monitor in vendor.monitors
     }
     interruptions = vendor_interruptions(outcomes, vendor.monitors)

@@ -245,6 +245,24 @@ class Storage:
             )
         return states
 
+    def failures_since(self, since: Mapping[Key, datetime]) -> dict[Key, str]:
+        """The latest failure of each (vendor, monitor, region) at or after its ``since``, in
+        words (its message, else its failure class and status): the evidence of a region's
+        current down state. Keys with no failure since are left out."""
+        found = {}
+        for (vendor, monitor, region), start in since.items():
+            row = self.db.execute(
+                "select error, status, message from evidence where at >= ? and vendor = ? "
+                "and monitor = ? and region = ? and ok = 0 order by at desc limit 1",
+                [to_db_time(start), vendor, monitor, region],
+            ).fetchone()
+            if row is not None:
+                error, status, message = row
+                found[vendor, monitor, region] = message or " ".join(
+                    str(part) for part in (error, status) if part is not None
+                )
+        return found
+
     def prune(
         self, raw_before: datetime, evidence_before: datetime, limit: int = PRUNE_CHUNK
     ) -> int:

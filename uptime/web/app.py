@@ -31,6 +31,7 @@ from uptime.probing.scheduler import Check, Scheduler
 from uptime.probing.wire import RESULTS_PATH
 from uptime.sources import database_sources
 from uptime.store.recorder import Recorder
+from uptime.web import pages
 from uptime.web.api import get_status, healthz
 from uptime.web.ingest import post_results
 from uptime.web.keys import CONFIG, MONTHS, PROBES, RECORDER, TOKENS, Probes
@@ -84,6 +85,7 @@ def make_app(
     app.router.add_get("/api/v1/status", get_status)
     app.router.add_get("/healthz", healthz)
     add_metrics(app)
+    pages.add_routes(app)
 
     async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
         await collector.open()  # creates and migrates the database the months read

@@ -132,7 +132,9 @@ class Months:
         return out
 
     def _still_true(self, kept: _Kept, revision: tuple[Revision, ...], now: datetime) -> bool:
-        if kept.revision != revision:
+        # Only what was seen is compared: a state going stale (moving) after a month ended
+        # changes nothing in it.
+        if any(a.tag != b.tag for a, b in zip(kept.revision, revision, strict=True)):
             return False
         if kept.ended:
             return True

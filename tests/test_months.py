@@ -1,0 +1,149 @@
+"""``uptime.web.months.Months``: a vendor-month is kept while it is still true and computed
+again when its inputs change or it moves with the clock (real SQLite, the real sources)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from support_probing import REGIONS, write_config
+
+from credits.intervals import Interval
+from credits.month import Observations, VendorMonth
+from probes.result import FailureClass, ProbeResult
+from uptime.config import Config
+from uptime.probing.jobs import stale_limits
+from uptime.sources import database_sources
+from uptime.store.storage import OutageRow, Storage
+from uptime.web.months import Months
+
+T0 = datetime(2026, 2, 20, tzinfo=UTC)
+STEP = timedelta(minutes=10)
+MARCH = datetime(2026, 3, 10, tzinfo=UTC)
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    return write_config(tmp_path, "http://127.0.0.1:9/", interval="10m", timeout="10s")
+
+
+def results(config: Config, start: datetime, end: datetime, down: Interval | None = None):
+    out = []
+    at = start
+    while at < end:
+        failing = down is not None and down.start <= at < down.end
+        out.extend(
+            ProbeResult(
+                "sim",
+                "m0",
+                region,
+                at,
+                ok=not failing,
+                latency=0.01,
+                status=503 if failing else 200,
+                error=FailureClass.STATUS if failing else None,
+            )
+            for region in REGIONS
+        )
+        at += STEP
+    return out
+
+
+class Counted:
+    """A ``make`` that counts its calls and returns the month's counted minutes."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, month: VendorMonth, seen: Observations) -> timedelta:
+        self.calls += 1
+        return month.availability.counted
+
+
+@pytest.fixture
+def storage(tmp_path: Path, config: Config) -> AsyncIterator[Storage]:
+    store = Storage(tmp_path / "uptime.db")
+    # February: down 10:00-11:00 on the 25th from every region; up to March 10 since.
+    store.record_results(
+        results(
+            config,
+            T0,
+            MARCH,
+            Interval(T0 + timedelta(days=5, hours=10), T0 + timedelta(days=5, hours=11)),
+        ),
+        stale_limits(config),
+    )
+    yield store
+    store.close()
+
+
+@pytest.fixture
+async def months(tmp_path: Path, config: Config, storage: Storage) -> AsyncIterator[Months]:
+    kept = Months(config, functools.partial(database_sources, tmp_path / "uptime.db"))
+    yield kept
+    await kept.close()
+
+
+async def test_a_past_month_is_kept_until_its_inputs_change(
+    months: Months, storage: Storage, config: Config
+) -> None:
+    vendor = config.vendors[0]
+    make = Counted()
+    february = [(vendor, 2026, 2)]
+    assert await months.get("t", make, february, MARCH) == [timedelta(hours=1)]
+    assert await months.get("t", make, february, MARCH + timedelta(hours=1)) == [timedelta(hours=1)]
+    assert make.calls == 1
+    # Another kind of value is its own.
+    other = Counted()
+    await months.get("other", other, february, MARCH)
+    assert other.calls == 1 and make.calls == 1
+    # An imported outage of February: computed again, and counted.
+    storage.add_outages(
+        [
+            OutageRow(
+                "sim", region, Interval(T0 + timedelta(days=6), T0 + timedelta(days=6, hours=2))
+            )
+            for region in REGIONS
+        ],
+        MARCH,
+    )
+    assert await months.get("t", make, february, MARCH + timedelta(hours=2)) == [timedelta(hours=3)]
+    assert make.calls == 2
+    # A new state transition (a failure now): the vendor's months are computed again.
+    later = MARCH + timedelta(hours=2)
+    storage.record_results(
+        results(config, MARCH, later, Interval(later - STEP, later)), stale_limits(config)
+    )
+    assert await months.get("t", make, february, later) == [timedelta(hours=3)]
+    assert make.calls == 3
+
+
+async def test_a_current_month_is_computed_again_while_a_down_state_is_open(
+    months: Months, storage: Storage, config: Config
+) -> None:
+    vendor = config.vendors[0]
+    make = Counted()
+    march = [(vendor, 2026, 3)]
+    now = MARCH - timedelta(minutes=5)  # just after the last result: up and fresh
+    assert await months.get("t", make, march, now) == [timedelta(0)]
+    assert await months.get("t", make, march, now + timedelta(seconds=5)) == [timedelta(0)]
+    assert make.calls == 1  # healthy: nothing moves with the clock
+    # Down from every region since MARCH, and still down: the month grows with the clock.
+    storage.record_results(
+        results(config, MARCH, MARCH + STEP, Interval(MARCH, MARCH + STEP)), stale_limits(config)
+    )
+    first = MARCH + timedelta(minutes=5)
+    assert await months.get("t", make, march, first) == [timedelta(minutes=5)]
+    assert make.calls == 2
+    assert await months.get("t", make, march, first + timedelta(minutes=1)) == [
+        timedelta(minutes=6)
+    ]
+    assert make.calls == 3
+    # Within ``min_age`` of the last computation it is kept.
+    assert await months.get("t", make, march, first + timedelta(minutes=1, milliseconds=100)) == [
+        timedelta(minutes=6)
+    ]
+    assert make.calls == 3

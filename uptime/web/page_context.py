@@ -1,0 +1,715 @@
+"""The pages as plain values: words for states, rounded figures, times on the vendor's wall
+clock with the zone named (GOV.UK style: "10:00pm", explicit ranges). Templates only print
+these; nothing here reads the clock or the database."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import ROUND_FLOOR, Decimal
+from fractions import Fraction
+from zoneinfo import ZoneInfo
+
+from credits.advisories import Advisory
+from credits.days import Day
+from credits.intervals import MINUTE, Interval, ratio
+from credits.model import MaintenanceWindow, WindowKind
+from uptime.config import Config, Vendor
+from uptime.web.page_months import HistoryMonth, PageMonth
+from uptime.web.status import VendorNow
+
+#: A state in words with its icon (never colour alone).
+STATES = {
+    "up": ("✓", "Up"),
+    "down": ("✕", "Down"),
+    "maintenance": ("⚙", "Maintenance"),
+    "unknown": ("?", "Unknown"),
+}
+
+GRADES = {
+    "major": "major outage",
+    "minor": "partial outage",
+    "no_data": "no data",
+    "unknown": "partly unknown",
+    "maintenance": "maintenance",
+    "up": "no downtime",
+}
+
+#: How many days the status page's bars show, and how many recent items of each kind.
+BAR_DAYS = 90
+RECENT = 5
+#: Advisories older than this are on the vendor's page only.
+RECENT_ADVISORIES = timedelta(days=7)
+
+
+# --- words for times and lengths ---------------------------------------------------------
+
+
+def clock(moment: datetime) -> str:
+    """``10:00pm``; midnight is ``12:00am``."""
+    return f"{moment.hour % 12 or 12}:{moment.minute:02d}{'am' if moment.hour < 12 else 'pm'}"
+
+
+def day_words(day: date, year: bool = True) -> str:
+    """``Tue 4 Nov 2025`` (``Tue 4 Nov`` without the year)."""
+    text = f"{day:%a} {day.day} {day:%b}"
+    return f"{text} {day.year}" if year else text
+
+
+def zone_words(moment: datetime) -> str:
+    """``EST (America/New_York)``."""
+    zone = moment.tzinfo
+    key = zone.key if isinstance(zone, ZoneInfo) else str(zone)
+    return key if key == moment.tzname() else f"{moment.tzname()} ({key})"
+
+
+def moment_words(moment: datetime, zone: ZoneInfo, year: bool = False) -> str:
+    """``Thu 3 Dec, 10:00pm EST (America/New_York)``."""
+    local = moment.astimezone(zone)
+    return f"{day_words(local.date(), year)}, {clock(local)} {zone_words(local)}"
+
+
+def range_words(interval: Interval, zone: ZoneInfo, year: bool = False) -> str:
+    """``Thu 3 Dec, 10:00pm to Fri 4 Dec, 1:00am EST (America/New_York)``: one day is written
+    once, one zone abbreviation once (both when DST changes in between)."""
+    start, end = interval.start.astimezone(zone), interval.end.astimezone(zone)
+    first = f"{day_words(start.date(), year)}, {clock(start)}"
+    if start.tzname() != end.tzname():
+        first = f"{first} {start.tzname()}"
+    if end.date() == start.date():
+        last = clock(end)
+    else:
+        last = f"{day_words(end.date(), year)}, {clock(end)}"
+    return f"{first} to {last} {zone_words(end)}"
+
+
+def number(value: float | Fraction) -> str:
+    """A count of minutes: ``2,160``; below 10, one decimal if it has one (``2.5``)."""
+    rounded = round(Fraction(value), 1)
+    if abs(rounded) >= 10 or rounded == int(rounded):
+        return f"{round(Fraction(value)):,}"
+    return f"{float(rounded):,.1f}"
+
+
+def figure(value: float) -> str:
+    """Minutes as the formula shows them: ``43,200``, ``150``, ``10.33``."""
+    text = f"{value:,.2f}"
+    return text.removesuffix(".00")
+
+
+def duration_words(length: timedelta) -> str:
+    """``2 h 30 min``, ``45 min``, ``under 1 min``."""
+    minutes = round(ratio(length, MINUTE))
+    if minutes == 0:
+        return "under 1 min" if length > timedelta(0) else "0 min"
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    parts = [f"{days} d" if days else "", f"{hours} h" if hours else ""]
+    parts.append(f"{minutes} min" if minutes else "")
+    return " ".join(p for p in parts if p)
+
+
+def pct_words(value: float | Fraction) -> str:
+    """A percentage floored to 2 decimals, ``99.31 %``: 99.999 % is never shown as 100 %."""
+    exact = (
+        Decimal(value) if isinstance(value, float) else Decimal(value.numerator) / value.denominator
+    )
+    return f"{exact.quantize(Decimal('0.01'), rounding=ROUND_FLOOR)} %"
+
+
+def target_words(value: float) -> str:
+    return f"{Decimal(str(value)).normalize():f} %"
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+# --- the contexts --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class State:
+    key: str  #: up, down, maintenance, unknown (the CSS class)
+    icon: str
+    word: str
+
+
+def state(key: str) -> State:
+    icon, word = STATES[key]
+    return State(key, icon, word)
+
+
+@dataclass(frozen=True)
+class RegionCell:
+    name: str
+    state: State
+    since: str  #: since when, in words ("" before its first result)
+    error: str  #: the failure behind a down state ("" otherwise)
+
+
+@dataclass(frozen=True)
+class MonitorRow:
+    area: str
+    critical: bool
+    state: State
+    regions: tuple[RegionCell, ...]
+
+
+@dataclass(frozen=True)
+class DayBar:
+    id: str  #: day-YYYY-MM-DD (the anchor on the vendor's page)
+    href: str
+    grade: str
+    label: str  #: what a screen reader says and a tooltip shows
+
+
+@dataclass(frozen=True)
+class WindowRow:
+    name: str
+    kind: str  #: "scheduled" or "emergency" in words
+    when: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class InterruptionRow:
+    when: str
+    duration: str
+    areas: str
+    regions: str
+    counted: str  #: how it was counted, in words
+
+
+@dataclass(frozen=True)
+class AdvisoryRow:
+    when: str
+    duration: str
+    area: str
+    regions: str
+
+
+@dataclass(frozen=True)
+class MonthFigures:
+    """Month to date against the target: ``availability`` ``99.65 %``; ``allowance`` like
+    ``38 min of 2,160 left this month``."""
+
+    availability: str
+    target: str
+    met: bool
+    verdict: str  #: "meets its 95 % target" / "below its 95 % target"
+    allowance: str
+
+
+@dataclass(frozen=True)
+class VendorCard:
+    id: str
+    name: str
+    timezone: str
+    state: State
+    state_note: str
+    monitors: tuple[MonitorRow, ...]
+    figures: MonthFigures
+    bars: tuple[DayBar, ...]
+    bars_from: str
+    windows: tuple[WindowRow, ...]
+    interruptions: tuple[InterruptionRow, ...]
+    advisories: tuple[AdvisoryRow, ...]
+
+
+@dataclass(frozen=True)
+class StatusPage:
+    title: str
+    refresh: int  #: seconds
+    updated: str
+    vendors: tuple[VendorCard, ...]
+
+
+def region_names(config: Config) -> dict[str, str]:
+    return {r.id: r.name for r in config.regions}
+
+
+def month_figures(kept: PageMonth, current: bool) -> MonthFigures:
+    c = kept.context
+    target = target_words(c.target_pct)
+    allowance = number(ratio(kept.allowance, MINUTE))
+    left = ratio(kept.allowance_left, MINUTE)
+    span = "this month" if current else "in the month"
+    if left >= 0:
+        words = f"{number(left)} min of {allowance} left {span}"
+    else:
+        words = f"overspent by {number(-left)} min of {allowance} allowed {span}"
+    return MonthFigures(
+        availability=pct_words(c.availability_pct),
+        target=target,
+        met=c.met,
+        verdict=f"meets its {target} target" if c.met else f"below its {target} target",
+        allowance=words,
+    )
+
+
+def day_bar(vendor: Vendor, day: Day) -> DayBar:
+    label = f"{day_words(day.date)}: "
+    pct = day.availability_pct
+    if pct is None:
+        label += "no data (probing had not begun)"
+    else:
+        parts = [pct_words(pct)]
+        if day.interruptions:
+            parts.append(plural(day.interruptions, "interruption"))
+        if day.maintenance:
+            parts.append(f"{duration_words(day.maintenance)} maintenance")
+        if day.unmonitored:
+            parts.append(f"{duration_words(day.unmonitored)} not seen")
+        parts.append(GRADES[day.grade])
+        label += ", ".join(parts)
+    anchor = f"day-{day.date.isoformat()}"
+    return DayBar(
+        id=anchor,
+        href=f"/vendor/{vendor.id}?month={day.date:%Y-%m}#{anchor}",
+        grade=day.grade.replace("_", "-"),
+        label=label,
+    )
+
+
+def cut_days(days: Sequence[Day], now: datetime) -> list[Day]:
+    """The days begun by ``now``, today's cut at ``now``."""
+    out = []
+    for day in days:
+        if day.period.start >= now:
+            break
+        if day.period.end > now:
+            day = Day(
+                day.date,
+                Interval(day.period.start, now),
+                day.buckets,
+                day.counted,
+                day.maintenance,
+                day.unmonitored,
+                day.interruptions,
+                day.probed,
+            )
+        out.append(day)
+    return out
+
+
+def window_row(window: MaintenanceWindow, zone: ZoneInfo, now: datetime) -> WindowRow:
+    kind = "emergency" if window.kind is WindowKind.EMERGENCY else "scheduled"
+    return WindowRow(
+        name=window.name,
+        kind=f"{kind} maintenance",
+        when=range_words(window.interval, zone),
+        active=window.interval.start <= now < window.interval.end,
+    )
+
+
+def interruption_rows(
+    kept: Sequence[PageMonth],
+    zone: ZoneInfo,
+    names: Mapping[str, str],
+    year: bool = False,
+    since: datetime | None = None,
+) -> list[InterruptionRow]:
+    """The months' interruptions ending after ``since``, most recent first; one cut at a
+    month's edge is one again."""
+    merged: list[list] = []  # [start, end, minutes, counted minutes, areas, regions]
+    for month in kept:
+        counts = month.context.maintenance == "counts"
+        for i in month.context.interruptions:
+            if since is not None and i.end <= since:
+                continue
+            counted = i.downtime + i.emergency + (i.scheduled if counts else 0)
+            if merged and merged[-1][1] == i.start:
+                last = merged[-1]
+                last[1], last[2], last[3] = i.end, last[2] + i.minutes, last[3] + counted
+                last[4] |= set(i.areas)
+                last[5] |= set(i.regions)
+            else:
+                merged.append([i.start, i.end, i.minutes, counted, set(i.areas), set(i.regions)])
+    rows = []
+    for start, end, total, counted, areas, regions in reversed(merged):
+        if counted == total:
+            how = "counted in full"
+        elif counted == 0:
+            how = "not counted: maintenance or an exclusion"
+        else:
+            how = f"{number(counted)} min counted"
+        rows.append(
+            InterruptionRow(
+                when=range_words(Interval(start, end), zone, year),
+                duration=duration_words(timedelta(minutes=total)),
+                areas=", ".join(sorted(areas)) or "(declared window)",
+                regions=", ".join(names.get(r, r) for r in sorted(regions)) or "none seen",
+                counted=how,
+            )
+        )
+    return rows
+
+
+def advisory_row(advisory: Advisory, zone: ZoneInfo, names: Mapping[str, str]) -> AdvisoryRow:
+    return AdvisoryRow(
+        when=range_words(advisory.interval, zone),
+        duration=duration_words(advisory.interval.duration),
+        area=advisory.area,
+        regions=", ".join(names.get(r, r) for r in advisory.regions),
+    )
+
+
+def vendor_card(
+    config: Config,
+    now_: VendorNow,
+    months: Sequence[PageMonth],
+    errors: Mapping[tuple[str, str, str], str],
+) -> VendorCard:
+    """One vendor on the status page: ``months`` are the months the bars cover, oldest first,
+    the last the current one."""
+    vendor, now = now_.vendor, now_.now
+    zone, names = vendor.timezone, region_names(config)
+    monitors = tuple(
+        MonitorRow(
+            area=m.monitor.functional_area,
+            critical=m.monitor.critical,
+            state=state(m.state),
+            regions=tuple(
+                RegionCell(
+                    name=names.get(r.region, r.region),
+                    state=state(r.state),
+                    since=f"since {moment_words(r.since, zone)}" if r.since else "no result yet",
+                    error=errors.get((vendor.id, m.monitor.id, r.region), "")
+                    if r.state == "down"
+                    else "",
+                )
+                for r in m.regions
+            ),
+        )
+        for m in now_.monitors
+    )
+    days = [d for month in months for d in cut_days(month.days, now)][-BAR_DAYS:]
+    first_day = days[0].date if days else now.astimezone(zone).date()
+    bars_start = days[0].period.start if days else now
+    advisories = [
+        a
+        for month in months
+        for a in month.advisories
+        if a.interval.end > now - RECENT_ADVISORIES and a.interval.start < now
+    ]
+    if now_.state == "maintenance":
+        note = "The vendor announced maintenance now; what probes see is not counted against it."
+    elif now_.state == "unknown":
+        note = "Too few probe sites can see it right now to tell."
+    else:
+        note = ""
+    return VendorCard(
+        id=vendor.id,
+        name=vendor.name,
+        timezone=zone.key,
+        state=state(now_.state),
+        state_note=note,
+        monitors=monitors,
+        figures=month_figures(months[-1], current=True),
+        bars=tuple(day_bar(vendor, d) for d in days),
+        bars_from=day_words(first_day),
+        windows=tuple(window_row(w, zone, now) for w in now_.windows),
+        interruptions=tuple(interruption_rows(months, zone, names, since=bars_start)[:RECENT]),
+        advisories=tuple(advisory_row(a, zone, names) for a in reversed(advisories[-RECENT:])),
+    )
+
+
+def status_page(
+    config: Config,
+    vendors: Sequence[VendorNow],
+    months: Sequence[Sequence[PageMonth]],
+    errors: Mapping[tuple[str, str, str], str],
+    now: datetime,
+) -> StatusPage:
+    return StatusPage(
+        title=config.web.title,
+        refresh=int(config.web.refresh.total_seconds()),
+        updated=updated_words(now, config),
+        vendors=tuple(
+            vendor_card(config, v, kept, errors) for v, kept in zip(vendors, months, strict=True)
+        ),
+    )
+
+
+def updated_words(now: datetime, config: Config) -> str:
+    """When the page was made, in UTC and in the first vendor's zone."""
+    zones = [v.timezone for v in config.vendors[:1]]
+    local = "".join(f"; {moment_words(now, z, year=True)}" for z in zones)
+    return f"{moment_words(now, ZoneInfo('UTC'), year=True)}{local}"
+
+
+# --- one vendor's month ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One shaded stretch of a timeline, in the SVG's units (0 to ``TIMELINE_WIDTH``)."""
+
+    x: float
+    width: float
+    kind: str  #: down, unknown, window
+    label: str
+
+
+@dataclass(frozen=True)
+class Lane:
+    area: str
+    bars: tuple[Bar, ...]
+    words: tuple[str, ...]  #: the text alternative: each stretch in words
+
+
+@dataclass(frozen=True)
+class RegionTimeline:
+    name: str
+    lanes: tuple[Lane, ...]
+
+
+@dataclass(frozen=True)
+class DayRow:
+    id: str
+    day: str
+    grade: str
+    grade_words: str
+    availability: str
+    counted: str
+    maintenance: str
+    unmonitored: str
+    interruptions: int
+
+
+@dataclass(frozen=True)
+class VendorPage:
+    title: str
+    refresh: int
+    updated: str
+    id: str
+    name: str
+    timezone: str
+    month: str  #: "November 2025"
+    month_param: str  #: 2025-11
+    previous: str | None
+    following: str | None
+    current: bool
+    figures: MonthFigures
+    formula: tuple[str, ...]  #: the formula, then with the numbers, then the result
+    formula_note: str
+    windows_shaded: tuple[Bar, ...]
+    not_probed: tuple[Bar, ...]  #: before probing began (or after now): no data
+    ticks: tuple[tuple[float, str], ...]  #: (percent from the left, day)
+    timelines: tuple[RegionTimeline, ...]
+    windows: tuple[WindowRow, ...]
+    days: tuple[DayRow, ...]
+    interruptions: tuple[InterruptionRow, ...]
+    advisories: tuple[AdvisoryRow, ...]
+
+
+TIMELINE_WIDTH = 1000
+
+
+def formula(kept: PageMonth) -> tuple[tuple[str, ...], str]:
+    """``A = (T − M − D − E)/T``, the month's numbers in it and the result; ``M`` only when
+    maintenance counts (docs/contract-rules.md)."""
+    c, m = kept.context, kept.context.minutes
+    t = ratio(kept.denominator, MINUTE)
+    t_text = figure(float(t))
+    counts = c.maintenance == "counts"
+    terms = [("M", m.scheduled)] if counts else []
+    terms += [("D", m.downtime), ("E", m.emergency)]
+    letters = " − ".join(["T", *(k for k, _ in terms)])
+    numbers = " − ".join([t_text, *(figure(v) for _, v in terms)])
+    lines = (
+        f"A = ({letters}) / T",
+        f"= ({numbers}) / {t_text}",
+        f"= {pct_words(c.availability_pct)}",
+    )
+    notes = []
+    if not counts:
+        notes.append(
+            f"Maintenance is excluded under this contract: the {figure(m.scheduled)} min down "
+            "inside scheduled windows (M) are reported, not subtracted."
+        )
+    if kept.denominator != timedelta(minutes=m.total):
+        notes.append(
+            f"T is {figure(m.total)} min less {figure(m.unmonitored)} min no site could see "
+            "(unmonitored time is left out under this contract)."
+        )
+    if m.excluded:
+        notes.append(f"{figure(m.excluded)} min excluded by an operator are not counted.")
+    return lines, " ".join(notes)
+
+
+def timeline_bars(
+    spans: Sequence[Interval], period: Interval, kind: str, zone: ZoneInfo
+) -> tuple[Bar, ...]:
+    whole = period.duration
+    return tuple(
+        Bar(
+            x=round(float(ratio(s.start - period.start, whole)) * TIMELINE_WIDTH, 2),
+            width=max(0.5, round(float(ratio(s.duration, whole)) * TIMELINE_WIDTH, 2)),
+            kind=kind,
+            label=f"{kind}: {range_words(s, zone)}",
+        )
+        for s in spans
+    )
+
+
+def vendor_page(
+    config: Config,
+    vendor: Vendor,
+    kept: PageMonth,
+    year: int,
+    month: int,
+    now: datetime,
+    current: bool,
+) -> VendorPage:
+    zone, names = vendor.timezone, region_names(config)
+    period = Interval(kept.context.period_start, kept.context.period_end)
+    timelines = []
+    for region in config.regions:
+        lanes = []
+        for monitor in vendor.monitors:
+            if region.id not in monitor.regions:
+                continue
+            down, unknown = (kept.seen or {}).get(monitor.id, {}).get(region.id, ((), ()))
+            bars = timeline_bars(unknown, period, "unknown", zone) + timeline_bars(
+                down, period, "down", zone
+            )
+            words = tuple(
+                f"{kind} {range_words(s, zone)} ({duration_words(s.duration)})"
+                for kind, spans in (("down", down), ("not seen", unknown))
+                for s in spans
+            )
+            lanes.append(Lane(monitor.functional_area, bars, words or ("up all month",)))
+        if lanes:
+            timelines.append(RegionTimeline(region.name, tuple(lanes)))
+    ticks = []
+    first = period.start.astimezone(zone).date()
+    for offset in range(0, 31, 7):
+        day = first + timedelta(days=offset)
+        at = datetime(day.year, day.month, day.day, tzinfo=zone)
+        if day.month != first.month:
+            break
+        x = float(ratio(at - period.start, period.duration)) * 100
+        if x > 88:  # no room for its label
+            break
+        ticks.append((round(x, 2), day_words(day, year=False)))
+    unseen = []
+    began = kept.began if kept.began is not None else period.end
+    if began > period.start:
+        unseen.append(Interval(period.start, min(began, period.end)))
+    if now < period.end:
+        unseen.append(Interval(max(now, period.start), period.end))
+    lines, note = formula(kept)
+    days = cut_days(kept.days, now)
+    previous = (year, month - 1) if month > 1 else (year - 1, 12)
+    following = (year, month + 1) if month < 12 else (year + 1, 1)
+    return VendorPage(
+        title=config.web.title,
+        refresh=int(config.web.refresh.total_seconds()),
+        updated=moment_words(now, zone, year=True),
+        id=vendor.id,
+        name=vendor.name,
+        timezone=zone.key,
+        month=f"{date(year, month, 1):%B %Y}",
+        month_param=f"{year:04d}-{month:02d}",
+        previous=f"{previous[0]:04d}-{previous[1]:02d}",
+        following=None if current else f"{following[0]:04d}-{following[1]:02d}",
+        current=current,
+        figures=month_figures(kept, current),
+        formula=lines,
+        formula_note=note,
+        windows_shaded=timeline_bars([w.interval for w in kept.windows], period, "window", zone),
+        not_probed=timeline_bars(unseen, period, "no data", zone),
+        ticks=tuple(ticks),
+        timelines=tuple(timelines),
+        windows=tuple(window_row(w, zone, now) for w in kept.windows),
+        days=tuple(
+            DayRow(
+                id=f"day-{d.date.isoformat()}",
+                day=day_words(d.date),
+                grade=d.grade.replace("_", "-"),
+                grade_words=GRADES[d.grade],
+                availability="no data"
+                if d.availability_pct is None
+                else pct_words(d.availability_pct),
+                counted=duration_words(d.counted),
+                maintenance=duration_words(d.maintenance),
+                unmonitored=duration_words(d.unmonitored),
+                interruptions=d.interruptions,
+            )
+            for d in days
+        ),
+        interruptions=tuple(interruption_rows([kept], zone, names, year=False)),
+        advisories=tuple(advisory_row(a, zone, names) for a in kept.advisories),
+    )
+
+
+# --- history -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryCell:
+    month: str  #: "Nov 2025"
+    href: str
+    availability: str
+    verdict: str  #: met, missed, no data
+    key: str  #: met, missed, no-data (the CSS class)
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    id: str
+    name: str
+    target: str
+    timezone: str
+    cells: tuple[HistoryCell, ...]
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    title: str
+    refresh: int
+    updated: str
+    vendors: tuple[HistoryRow, ...]
+
+
+def history_page(
+    config: Config,
+    rows: Sequence[tuple[Vendor, Sequence[tuple[int, int]], Sequence[HistoryMonth]]],
+    now: datetime,
+) -> HistoryPage:
+    out = []
+    for vendor, months, kept in rows:
+        cells = []
+        for (year, month), h in zip(months, kept, strict=True):
+            if not h.probed:
+                verdict, key, shown = "no data", "no-data", "—"
+            else:
+                verdict = "met" if h.met else "missed"
+                key, shown = verdict, pct_words(h.availability_pct)
+            cells.append(
+                HistoryCell(
+                    month=f"{date(year, month, 1):%b %Y}",
+                    href=f"/vendor/{vendor.id}?month={year:04d}-{month:02d}",
+                    availability=shown,
+                    verdict=verdict,
+                    key=key,
+                )
+            )
+        out.append(
+            HistoryRow(
+                id=vendor.id,
+                name=vendor.name,
+                target=target_words(float(vendor.sla.target_pct)),
+                timezone=vendor.timezone.key,
+                cells=tuple(cells),
+            )
+        )
+    return HistoryPage(
+        title=config.web.title,
+        refresh=int(config.web.refresh.total_seconds()),
+        updated=updated_words(now, config),
+        vendors=tuple(out),
+    )

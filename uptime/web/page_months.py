@@ -1,0 +1,83 @@
+"""What the pages keep of a vendor-month (``Months`` keeps it for thousands of them): the
+report's plain values, the allowance, the days and the regional advisories, and for the vendor's
+own page what each region saw; for the history, four figures."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import NamedTuple
+
+from credits.advisories import Advisory, vendor_advisories
+from credits.days import Day, month_days, probing_began
+from credits.intervals import Interval, clip
+from credits.model import MaintenanceWindow
+from credits.month import Observations, VendorMonth, monitor_views
+from reports.context import VendorContext, percent, vendor_context
+
+#: monitor id → region → (down, unknown) inside the month
+Seen = dict[str, dict[str, tuple[tuple[Interval, ...], tuple[Interval, ...]]]]
+
+
+class PageMonth(NamedTuple):
+    """One vendor-month as the status page and the vendor's page show it. ``days`` are every
+    day of the month (a page cuts them at its ``now``); ``seen`` only for the vendor's page."""
+
+    context: VendorContext
+    denominator: timedelta
+    allowance: timedelta
+    allowance_left: timedelta
+    days: tuple[Day, ...]
+    advisories: tuple[Advisory, ...]
+    windows: tuple[MaintenanceWindow, ...]
+    began: datetime | None
+    seen: Seen | None
+
+
+class HistoryMonth(NamedTuple):
+    """A vendor-month on the history page; ``probed`` is false before probing began."""
+
+    availability_pct: float
+    target_pct: float
+    met: bool
+    probed: bool
+
+
+def page_month(
+    month: VendorMonth, observed: Observations, *, now: datetime, with_seen: bool
+) -> PageMonth:
+    """What a page keeps of ``month`` computed from ``observed`` read at ``now``."""
+    a, vendor = month.availability, month.vendor
+    views = monitor_views(vendor, a.period, observed, now)
+    began = probing_began(observed.first_results)
+    seen: Seen | None = None
+    if with_seen:
+        seen = {
+            monitor: {
+                region: (tuple(clip(view.down, a.period)), tuple(clip(view.unknown, a.period)))
+                for region, view in regions.items()
+            }
+            for monitor, regions in views.items()
+        }
+    return PageMonth(
+        context=vendor_context(month),
+        denominator=a.denominator,
+        allowance=a.allowance,
+        allowance_left=a.allowance_left,
+        days=tuple(month_days(month, began, a.period.end)),
+        advisories=tuple(vendor_advisories(vendor, views, a.period)),
+        windows=month.windows,
+        began=began,
+        seen=seen,
+    )
+
+
+def history_month(month: VendorMonth, observed: Observations) -> HistoryMonth:
+    """What the history page keeps of ``month``."""
+    a = month.availability
+    began = probing_began(observed.first_results)
+    return HistoryMonth(
+        availability_pct=percent(a.availability_pct),
+        target_pct=percent(a.target_pct),
+        met=a.met,
+        probed=bool(a.parts) or (began is not None and began < a.period.end),
+    )

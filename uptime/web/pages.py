@@ -1,0 +1,163 @@
+"""The HTML pages: ``/`` (status), ``/vendor/{id}[?month=YYYY-MM]`` and ``/history``.
+
+Each handler gathers the data (states now, the months from ``Months``), builds a context of
+plain values (``uptime.web.page_context``) and renders it with jinja2 (autoescaped). Pages are
+complete without JavaScript and reload themselves every ``web.refresh``.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from datetime import UTC, datetime, timedelta
+from importlib.resources import files
+from typing import Any
+
+import jinja2
+from aiohttp import web
+
+from credits.intervals import EARLIEST
+from uptime.config import Config, Vendor
+from uptime.store.storage import Storage
+from uptime.web.keys import CONFIG, MONTHS, RECORDER
+from uptime.web.months import is_current, month_of, months_back
+from uptime.web.page_context import BAR_DAYS, history_page, status_page, vendor_page
+from uptime.web.page_months import history_month, page_month
+from uptime.web.status import VendorNow, status_now
+
+TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("uptime.web", "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+STYLESHEET = "/static/status.css"
+
+#: How many calendar months the history shows.
+HISTORY_MONTHS = 12
+
+MONTH_PARAM = re.compile(r"(\d{4})-(\d{2})")
+
+
+def add_routes(app: web.Application) -> None:
+    """Register the pages on ``app``."""
+    app.router.add_get("/", get_status_page)
+    app.router.add_get("/vendor/{id}", get_vendor_page)
+    app.router.add_get("/history", get_history_page)
+    app.router.add_get(STYLESHEET, get_stylesheet)
+
+
+def render(name: str, status: int = 200, **context: Any) -> web.Response:
+    html = TEMPLATES.get_template(name).render(stylesheet=STYLESHEET, **context)
+    return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
+
+
+def error_page(config: Config, status: int, heading: str, message: str) -> web.Response:
+    return render("error.html", status, title=config.web.title, heading=heading, message=message)
+
+
+def bar_months(vendor: Vendor, now: datetime) -> list[tuple[int, int]]:
+    """The calendar months the status page's daily bars cover, oldest first."""
+    year, month = month_of(vendor, now)
+    first = now.astimezone(vendor.timezone).date() - timedelta(days=BAR_DAYS - 1)
+    return months_back(year, month, (year - first.year) * 12 + month - first.month + 1)
+
+
+async def down_errors(
+    request: web.Request, vendors: list[VendorNow]
+) -> dict[tuple[str, str, str], str]:
+    """The failure behind each region's current down state."""
+    since = {
+        (v.vendor.id, m.monitor.id, r.region): r.since
+        for v in vendors
+        for m in v.monitors
+        for r in m.regions
+        if r.state == "down" and r.since is not None
+    }
+    if not since:
+        return {}
+    return await request.app[RECORDER].call(Storage.failures_since, since)
+
+
+async def get_status_page(request: web.Request) -> web.Response:
+    config, now = request.app[CONFIG], datetime.now(UTC)
+    vendors = await status_now(config, request.app[RECORDER], now)
+    spans = [bar_months(v, now) for v in config.vendors]
+    wanted = [(v, y, m) for v, months in zip(config.vendors, spans, strict=True) for y, m in months]
+    made = await request.app[MONTHS].get(
+        "page", functools.partial(page_month, now=now, with_seen=False), wanted, now
+    )
+    per_vendor, at = [], 0
+    for months in spans:
+        per_vendor.append(made[at : at + len(months)])
+        at += len(months)
+    errors = await down_errors(request, vendors)
+    page = status_page(config, vendors, per_vendor, errors, now)
+    return render("status.html", title=page.title, refresh=page.refresh, page=page)
+
+
+def parse_month(text: str, vendor: Vendor, now: datetime) -> tuple[int, int]:
+    """``YYYY-MM`` of a month that has begun on the vendor's clock; ValueError saying why not."""
+    found = MONTH_PARAM.fullmatch(text)
+    if not found or not 1 <= int(found[2]) <= 12:
+        raise ValueError(f"month {text!r} is not a month written YYYY-MM, e.g. 2025-11")
+    year, month = int(found[1]), int(found[2])
+    if year < EARLIEST.year:
+        raise ValueError(f"month {text} is before {EARLIEST.year}: nothing was monitored then")
+    if (year, month) > month_of(vendor, now):
+        raise ValueError(f"month {text} has not begun yet in {vendor.timezone.key}")
+    return year, month
+
+
+async def get_vendor_page(request: web.Request) -> web.Response:
+    config, now = request.app[CONFIG], datetime.now(UTC)
+    vendor = next((v for v in config.vendors if v.id == request.match_info["id"]), None)
+    if vendor is None:
+        return error_page(
+            config, 404, "No such vendor", f"No vendor {request.match_info['id']!r} is configured."
+        )
+    try:
+        year, month = (
+            parse_month(request.query["month"], vendor, now)
+            if "month" in request.query
+            else month_of(vendor, now)
+        )
+    except ValueError as error:
+        return error_page(config, 422, "Not a month this page can show", str(error))
+    [kept] = await request.app[MONTHS].get(
+        "vendor",
+        functools.partial(page_month, now=now, with_seen=True),
+        [(vendor, year, month)],
+        now,
+    )
+    page = vendor_page(config, vendor, kept, year, month, now, is_current(vendor, year, month, now))
+    return render("vendor.html", title=page.title, refresh=page.refresh, page=page)
+
+
+async def get_history_page(request: web.Request) -> web.Response:
+    config, now = request.app[CONFIG], datetime.now(UTC)
+    spans = [months_back(*month_of(v, now), HISTORY_MONTHS) for v in config.vendors]
+    wanted = [(v, y, m) for v, months in zip(config.vendors, spans, strict=True) for y, m in months]
+    made = await request.app[MONTHS].get("history", history_month, wanted, now)
+    rows = [
+        (vendor, months, made[i * HISTORY_MONTHS : (i + 1) * HISTORY_MONTHS])
+        for i, (vendor, months) in enumerate(zip(config.vendors, spans, strict=True))
+    ]
+    page = history_page(config, rows, now)
+    return render("history.html", title=page.title, refresh=page.refresh, page=page)
+
+
+@functools.cache
+def stylesheet() -> str:
+    return files("uptime.web").joinpath("templates/status.css").read_text(encoding="utf-8")
+
+
+async def get_stylesheet(request: web.Request) -> web.Response:
+    return web.Response(
+        text=stylesheet(),
+        content_type="text/css",
+        charset="utf-8",
+        headers={"Cache-Control": "max-age=3600"},
+    )
