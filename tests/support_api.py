@@ -5,15 +5,21 @@ results written through the real ingest path (``Storage.record_results``)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+import aiohttp
+from aiohttp.test_utils import TestServer
 
 from credits.intervals import Interval
 from probes.result import FailureClass, ProbeResult
 from uptime.config import Config, load_config
 from uptime.probing.jobs import stale_limits
 from uptime.store.storage import Storage
+from uptime.web.app import make_app
 
 REGIONS = ("chicago", "california", "atlanta")
 
@@ -138,3 +144,35 @@ def seed(config: Config, db: Path, now: datetime) -> Interval:
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Served:
+    """A collector serving the seeded database on 127.0.0.1."""
+
+    server: TestServer
+    config: Config
+    db: Path
+    outage: Interval
+    now: datetime
+
+    def url(self, path: str) -> str:
+        return str(self.server.make_url(path))
+
+
+TOKENS = {r: f"{r}-token-0123456789abcdef" for r in REGIONS}
+
+
+async def serve(aiohttp_server: Callable[..., Awaitable[TestServer]], tmp_path: Path) -> Served:
+    now = utc_now()
+    config = write_config(tmp_path, now)
+    db = tmp_path / "uptime.db"
+    outage = seed(config, db, now)
+    app = make_app(config, db, probe_regions=(), tokens=TOKENS)
+    return Served(await aiohttp_server(app), config, db, outage, now)
+
+
+async def fetch(url: str) -> tuple[int, str, bytes]:
+    """Status, content type and body of a GET."""
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        return response.status, response.content_type, await response.read()
