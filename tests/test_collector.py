@@ -197,6 +197,10 @@ BAD_REQUESTS = [
         "body.results[0].error", id="unknown-failure-class",
     ),
     pytest.param(
+        "chicago", json.dumps(body(1, [{**result(0), "error": {}}])).encode(), 422,
+        "body.results[0].error", id="failure-class-an-object",
+    ),
+    pytest.param(
         "chicago", json.dumps(body(1, [{**result(0), "latency": -1}])).encode(), 422,
         "latency", id="negative-latency",
     ),

@@ -106,7 +106,7 @@ def decode_result(item: object, region: str, where: str) -> ProbeResult:
     ):
         raise WireError(f"{where}.status: expected null or an HTTP status from 100 to 599")
     error = item.get("error")
-    if error is not None and error not in _FAILURES:
+    if error is not None and (not isinstance(error, str) or error not in _FAILURES):
         raise WireError(f"{where}.error: expected null or one of {', '.join(_FAILURES)}")
     message = item.get("message")
     if message is not None and not isinstance(message, str):

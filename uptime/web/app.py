@@ -4,7 +4,9 @@
   ``Authorization: Bearer <token>`` of its region. Ingest is idempotent by (agent, sequence):
   a replayed batch stores nothing twice. Bad input gets a 4xx with a JSON ``error``, never a 500;
   a storage failure gets a 503 so the agent keeps the batch and tries again.
-* ``GET /api/v1/status`` — every (vendor, monitor, region)'s current state (up/down/unknown).
+* ``GET /api/v1/...`` — the read-only JSON API (``uptime.web.api``, docs/api.md) and its
+  OpenAPI document; ``/maintenance.ics``, ``/maintenance/{id}.ics``, ``/feed.atom`` — the feeds
+  (``uptime.web.feeds``).
 * ``GET /healthz`` — liveness.
 
 In-process agents (``uptime-ledger run``) hand their results to the same ingest path directly.
@@ -32,11 +34,20 @@ from uptime.probing.wire import RESULTS_PATH
 from uptime.sources import database_sources
 from uptime.store.recorder import Recorder
 from uptime.web import pages
-from uptime.web.api import get_status, healthz
+from uptime.web.api import (
+    get_openapi,
+    get_status,
+    get_vendor_maintenance,
+    get_vendor_month,
+    get_vendors,
+    healthz,
+)
+from uptime.web.feeds import get_atom, get_calendar, get_vendor_calendar
 from uptime.web.ingest import post_results
 from uptime.web.keys import CONFIG, MONTHS, PROBES, RECORDER, TOKENS, Probes
 from uptime.web.metrics import add_metrics
 from uptime.web.months import Months
+from uptime.web.responses import json_errors
 from uptime.web.tokens import region_tokens
 
 log = logging.getLogger(__name__)
@@ -74,7 +85,7 @@ def make_app(
         config = replace(config, probing=probing)
     probing = config.probing
     regions = tuple(local_regions(config) if probe_regions is None else probe_regions)
-    app = web.Application(client_max_size=64 * 1024 * 1024)
+    app = web.Application(client_max_size=64 * 1024 * 1024, middlewares=[json_errors])
     app[CONFIG] = config
     app[TOKENS] = dict(region_tokens(config) if tokens is None else tokens)
     collector = Recorder.for_config(config, db)
@@ -83,6 +94,13 @@ def make_app(
     app[MONTHS] = months
     app.router.add_post(RESULTS_PATH, post_results)
     app.router.add_get("/api/v1/status", get_status)
+    app.router.add_get("/api/v1/openapi.json", get_openapi)
+    app.router.add_get("/api/v1/vendors", get_vendors)
+    app.router.add_get("/api/v1/vendors/{vendor}/months/{month}", get_vendor_month)
+    app.router.add_get("/api/v1/vendors/{vendor}/maintenance", get_vendor_maintenance)
+    app.router.add_get("/maintenance.ics", get_calendar)
+    app.router.add_get("/maintenance/{vendor}.ics", get_vendor_calendar)
+    app.router.add_get("/feed.atom", get_atom)
     app.router.add_get("/healthz", healthz)
     add_metrics(app)
     pages.add_routes(app)

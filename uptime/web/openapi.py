@@ -1,0 +1,407 @@
+"""The OpenAPI 3.1 document of every ``/api/v1`` route (``GET /api/v1/openapi.json``).
+
+Written by hand, as the contract clients read: each response's JSON Schema names every field,
+its type, its enum or format, and allows no other field, so the schemathesis run of the tests
+fails when a handler and this document disagree. Only the ids are taken from the configuration
+(the vendor path parameter and the batch's region are enums of the configured ones).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from probes.result import FailureClass
+from uptime.config import Config
+from uptime.probing.wire import MAX_RESULTS, MAX_SEQ
+
+Schema = dict[str, Any]
+
+
+def _object(properties: dict[str, Schema], optional: tuple[str, ...] = ()) -> Schema:
+    """A closed object whose properties are all required but ``optional``."""
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": [k for k in properties if k not in optional],
+        "additionalProperties": False,
+    }
+
+
+def _nullable(schema: Schema) -> Schema:
+    return {"oneOf": [schema, {"type": "null"}]}
+
+
+def _array(items: Schema) -> Schema:
+    return {"type": "array", "items": items}
+
+
+def _ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+STRING: Schema = {"type": "string"}
+DATE_TIME: Schema = {"type": "string", "format": "date-time"}
+DATE: Schema = {"type": "string", "format": "date"}
+MINUTES: Schema = {"type": "number", "minimum": 0, "description": "minutes, to 2 decimals"}
+PERCENT: Schema = {"type": "number", "minimum": 0, "maximum": 100}
+REGION_STATE: Schema = {"type": "string", "enum": ["up", "down", "unknown"]}
+VENDOR_STATE: Schema = {"type": "string", "enum": ["up", "down", "maintenance", "unknown"]}
+
+
+def _schemas(config: Config) -> dict[str, Schema]:
+    window = _object(
+        {
+            "name": STRING,
+            "kind": {"type": "string", "enum": ["scheduled", "emergency"]},
+            "source": {"type": "string", "enum": ["recurring", "announced"]},
+            "timezone": {**STRING, "description": "the window's own IANA zone"},
+            "start": {**DATE_TIME, "description": "on the window zone's wall clock"},
+            "end": DATE_TIME,
+            "start_utc": DATE_TIME,
+            "end_utc": DATE_TIME,
+            "minutes": MINUTES,
+            "announced_at": _nullable(DATE_TIME),
+        }
+    )
+    monitor_config = _object(
+        {
+            "id": STRING,
+            "functional_area": STRING,
+            "kind": {"type": "string", "enum": ["http", "tcp"]},
+            "critical": {"type": "boolean"},
+            "interval_s": {"type": "number", "exclusiveMinimum": 0},
+            "regions": _array(STRING),
+        }
+    )
+    vendor_config = _object(
+        {
+            "id": STRING,
+            "name": STRING,
+            "timezone": STRING,
+            "quorum": {
+                "oneOf": [
+                    {"type": "string", "enum": ["all", "majority"]},
+                    {"type": "integer", "minimum": 1},
+                ]
+            },
+            "hosting": _nullable(STRING),
+            "target_pct": PERCENT,
+            "maintenance": {"type": "string", "enum": ["counts", "excluded"]},
+            "monitors": _array(monitor_config),
+        }
+    )
+    region_now = _object(
+        {
+            "region": STRING,
+            "state": REGION_STATE,
+            "since": _nullable(DATE_TIME),
+            "last_seen": _nullable(DATE_TIME),
+        }
+    )
+    monitor_now = _object(
+        {
+            "id": STRING,
+            "functional_area": STRING,
+            "critical": {"type": "boolean"},
+            "state": REGION_STATE,
+            "regions": _array(region_now),
+        }
+    )
+    vendor_now = _object(
+        {
+            "id": STRING,
+            "name": STRING,
+            "state": VENDOR_STATE,
+            "monitors": _array(monitor_now),
+            "maintenance": _object(
+                {
+                    "active": _array(_ref("Window")),
+                    "upcoming": _array(_ref("Window")),
+                    "next_start": _nullable(DATE_TIME),
+                }
+            ),
+        }
+    )
+    region_state = _object(
+        {
+            "vendor": STRING,
+            "monitor": STRING,
+            "region": STRING,
+            "state": REGION_STATE,
+            "since": DATE_TIME,
+            "last_seen": DATE_TIME,
+        }
+    )
+    probing = _object(
+        {
+            "regions": _array(STRING),
+            "jobs": {"type": "integer", "minimum": 0},
+            "canaries": {"type": "object"},
+            "stats": {"type": "object"},
+        }
+    )
+    interruption = _object(
+        {
+            "start": DATE_TIME,
+            "end": DATE_TIME,
+            "minutes": MINUTES,
+            "scheduled": MINUTES,
+            "emergency": MINUTES,
+            "downtime": MINUTES,
+            "areas": _array(STRING),
+            "regions": _array(STRING),
+            "claim_deadline": DATE,
+        }
+    )
+    vendor_month = _object(
+        {
+            "vendor": STRING,
+            "name": STRING,
+            "timezone": STRING,
+            "period": _object({"start": DATE_TIME, "end": DATE_TIME}),
+            "minutes": _object(
+                {
+                    "total": {"type": "integer", "minimum": 0},
+                    "scheduled": MINUTES,
+                    "downtime": MINUTES,
+                    "emergency": MINUTES,
+                    "excluded": MINUTES,
+                    "unmonitored": MINUTES,
+                }
+            ),
+            "maintenance": {"type": "string", "enum": ["counts", "excluded"]},
+            "availability_pct": PERCENT,
+            "target_pct": PERCENT,
+            "met": {"type": "boolean"},
+            "credit": _object(
+                {
+                    "eligible": {"type": "boolean"},
+                    "reason": _nullable(STRING),
+                    "hours": _nullable({"type": "integer", "minimum": 0}),
+                    "amount": {
+                        "type": "string",
+                        "pattern": r"^[0-9]+\.[0-9]{2}$",
+                        "description": "a decimal amount of money, never a float",
+                    },
+                    "currency": _nullable(STRING),
+                }
+            ),
+            "interruptions": _array(interruption),
+        }
+    )
+    result = _object(
+        {
+            "vendor": STRING,
+            "monitor": STRING,
+            "at": DATE_TIME,
+            "ok": {"type": "boolean"},
+            "latency": {"type": "number", "minimum": 0, "description": "seconds"},
+            "status": _nullable({"type": "integer", "minimum": 100, "maximum": 599}),
+            "error": _nullable({"type": "string", "enum": [f.value for f in FailureClass]}),
+            "message": _nullable(STRING),
+            "degraded": {"type": "boolean"},
+            "cert_expires_at": _nullable(DATE_TIME),
+        },
+        optional=("status", "error", "message", "degraded", "cert_expires_at"),
+    )
+    # The agent's own encoder writes no other field; a newer agent's extra ones are ignored.
+    result["additionalProperties"] = True
+    return {
+        "Error": _object({"error": STRING}),
+        "Window": window,
+        "Vendors": _object(
+            {
+                "regions": _array(_object({"id": STRING, "name": STRING})),
+                "vendors": _array(vendor_config),
+            }
+        ),
+        "Status": _object(
+            {
+                "now": DATE_TIME,
+                "states": _array(region_state),
+                "vendors": _array(vendor_now),
+                "probing": probing,
+            },
+            optional=("probing",),
+        ),
+        "VendorMonth": vendor_month,
+        "Maintenance": _object(
+            {
+                "vendor": STRING,
+                "timezone": STRING,
+                "from": DATE,
+                "to": DATE,
+                "windows": _array(_ref("Window")),
+            }
+        ),
+        "Batch": {
+            **_object(
+                {
+                    "agent": {
+                        "type": "string",
+                        "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$",
+                        "description": "the agent's id, starting with its region and '-'",
+                    },
+                    "region": {"type": "string", "enum": list(config.region_ids)},
+                    "first_seq": {"type": "integer", "minimum": 1, "maximum": MAX_SEQ},
+                    "results": {**_array(_ref("Result")), "maxItems": MAX_RESULTS},
+                }
+            ),
+            "additionalProperties": True,
+        },
+        "Result": result,
+        "Ingested": _object(
+            {
+                "new": {"type": "integer", "minimum": 0},
+                "ignored": {"type": "integer", "minimum": 0},
+                "last_seq": {"type": "integer", "minimum": 0},
+                "received": {"type": "integer", "minimum": 0},
+            }
+        ),
+    }
+
+
+def _json(schema: Schema, description: str) -> Schema:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _error(description: str) -> Schema:
+    return _json(_ref("Error"), description)
+
+
+def _get(
+    summary: str,
+    ok: Schema,
+    *,
+    parameters: list[Schema] | None = None,
+    errors: dict[str, str] | None = None,
+) -> Schema:
+    responses = {"200": ok}
+    responses["400"] = _error("a query parameter the route does not take, or one given twice")
+    for status, description in (errors or {}).items():
+        responses[status] = _error(description)
+    return {"get": {"summary": summary, "parameters": parameters or [], "responses": responses}}
+
+
+def openapi_document(config: Config) -> Schema:
+    """The OpenAPI 3.1 document of the API as served with ``config``."""
+    vendor_id = {
+        "name": "vendor",
+        "in": "path",
+        "required": True,
+        "description": "a vendor id of vendors.yaml",
+        "schema": {"type": "string", "enum": list(config.vendor_ids)},
+    }
+    unknown_vendor = {"404": "no vendor has this id"}
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "uptime-ledger API",
+            "version": "1",
+            "description": (
+                "Read-only JSON of the configured vendors, their state now, each vendor-month's "
+                "report entry and maintenance calendar; and the ingest route of remote probe "
+                'agents. Every error answer is {"error": message}. See docs/api.md.'
+            ),
+        },
+        "paths": {
+            "/api/v1/openapi.json": _get(
+                "This document",
+                {
+                    "description": "the OpenAPI 3.1 document",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
+            ),
+            "/api/v1/vendors": _get(
+                "The configured regions and vendors (monitors, quorum, target, maintenance "
+                "policy; never a monitor's URL)",
+                _json(_ref("Vendors"), "regions and vendors in file order"),
+            ),
+            "/api/v1/status": _get(
+                "The state now of every vendor (by its quorum), monitor and region, and the "
+                "maintenance open now and starting within 14 days",
+                _json(_ref("Status"), "the state now"),
+            ),
+            "/api/v1/vendors/{vendor}/months/{month}": _get(
+                "One vendor's entry of the month's report JSON (month to date for the "
+                "current month)",
+                _json(_ref("VendorMonth"), "the vendor's month, as the report renders it"),
+                parameters=[
+                    vendor_id,
+                    {
+                        "name": "month",
+                        "in": "path",
+                        "required": True,
+                        "description": "YYYY-MM, from 2000-01 to the vendor's current month",
+                        "schema": {"type": "string", "pattern": r"^[0-9]{4}-[0-9]{2}$"},
+                        "example": "2025-02",
+                    },
+                ],
+                errors={
+                    **unknown_vendor,
+                    "422": "not a month YYYY-MM, or before 2000-01 or after the current month",
+                },
+            ),
+            "/api/v1/vendors/{vendor}/maintenance": _get(
+                "One vendor's maintenance windows overlapping the days from..to (both "
+                "included, on the vendor's wall clock), each in its own zone and in UTC",
+                _json(_ref("Maintenance"), "the expanded windows, in order of start"),
+                parameters=[
+                    vendor_id,
+                    {
+                        "name": "from",
+                        "in": "query",
+                        "description": "first day, YYYY-MM-DD (default: today)",
+                        "schema": DATE,
+                        "example": "2025-03-01",
+                    },
+                    {
+                        "name": "to",
+                        "in": "query",
+                        "description": "last day, YYYY-MM-DD (default: 13 days after from); "
+                        "at most 400 days from..to",
+                        "schema": DATE,
+                        "example": "2025-03-31",
+                    },
+                ],
+                errors={
+                    **unknown_vendor,
+                    "422": "a day that is not YYYY-MM-DD or outside 2000..2199, to before "
+                    "from, or more than 400 days",
+                },
+            ),
+            "/api/v1/results": {
+                "post": {
+                    "summary": "A remote agent's batch of probe results (idempotent by agent "
+                    "and sequence number)",
+                    "security": [{"regionToken": []}],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("Batch")}},
+                    },
+                    "responses": {
+                        "200": _json(_ref("Ingested"), "stored (a replayed batch stores none)"),
+                        "400": _error("the body is not JSON"),
+                        "401": {
+                            **_error("no bearer token, or not one of a region's"),
+                            "headers": {"WWW-Authenticate": {"schema": STRING}},
+                        },
+                        "403": _error("the token is another region's than the batch's"),
+                        "413": _error("the body is too large"),
+                        "422": _error("a field is missing or wrong (the message names it)"),
+                        "503": _error("storage unavailable: keep the batch and retry"),
+                    },
+                }
+            },
+        },
+        "components": {
+            "schemas": _schemas(config),
+            "securitySchemes": {
+                "regionToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "the token of the agent's region (regions.<id>.token_file)",
+                }
+            },
+        },
+    }
