@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from credits.intervals import MICROSECOND, Interval
+from credits.intervals import EARLIEST, Interval
 from probes.result import FailureClass, ProbeResult, ProbeTarget, outcome
 from uptime.config import Config
 from uptime.demo.simulator import SLOW
@@ -72,19 +72,26 @@ def write_history(
     that the database has no later result of; returns how many results were stored."""
     storage = Storage(db)
     try:
-        spans = {}
+        spans, last = {}, {}
         for vendor in config.vendors:
             for monitor in vendor.monitors:
                 for region in monitor.regions:
                     key = (vendor.id, monitor.id, region)
                     seen = storage.tracker.open.get(key)
-                    start = now - days if seen is None else seen.last_seen + MICROSECOND
+                    start = now - days
+                    if seen is not None:
+                        last[key] = seen.last_seen
+                        start = max(start, seen.last_seen)
                     if start < now:
-                        spans[key] = Interval(max(start, now - days), now)
+                        spans[key] = Interval(start, now)
         targets = {
             (v.id, m.id): monitor_target(v.id, m) for v in config.vendors for m in v.monitors
         }
-        results = history_results(targets, timeline, spans)
+        results = [
+            r
+            for r in history_results(targets, timeline, spans)
+            if r.at > last.get((r.vendor, r.monitor, r.region), EARLIEST)
+        ]
         trusted = {(v.id, m.id): 2 * STEP for v in config.vendors for m in v.monitors}
         for first in range(0, len(results), BATCH):
             storage.record_results(results[first : first + BATCH], trusted, HISTORY_AGENT)

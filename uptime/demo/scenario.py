@@ -56,8 +56,8 @@ SHOWS = {
     "video": "weekly maintenance (Thursday 02:00-04:00 New York) that overruns by 30 minutes, "
     "and an announced window open now that will overrun too",
     "helpdesk": "emergency maintenance (announced a day ahead, its contract asks for 5 "
-    "business days) on the 20th of each month, and one due in 2 to 3 hours, announced an "
-    "hour before it starts",
+    "business days) on the 20th of each month, and one due in 2 to 3 hours, announced with "
+    "4 hours' notice",
 }
 
 
