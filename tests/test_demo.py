@@ -251,8 +251,8 @@ class Demo:
                 found[match.group(1)] = match.group(2)
         return found
 
-    def interrupt(self) -> tuple[int, str]:
-        self.process.send_signal(signal.SIGINT)
+    def interrupt(self, signum: int = signal.SIGINT) -> tuple[int, str]:
+        self.process.send_signal(signum)
         _, err = self.process.communicate(timeout=STOP)
         return self.process.returncode, err
 
@@ -389,7 +389,7 @@ def test_demo_without_a_database_leaves_only_its_report(tmp_path: Path, run_demo
     urls = demo.wait_ready()
     assert get_json(urls["status API"])["states"]
     assert files_under(tmpdir)  # the configuration and the database, while it runs
-    code, err = demo.interrupt()
+    code, err = demo.interrupt(signal.SIGTERM)
     assert code == 0, err
     assert files_under(tmpdir) == set()
     assert {p.split("/")[0] for p in files_under(cwd)} == {"demo-reports"}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -205,9 +205,7 @@ class Scenario:
         last = (self.anchor + AHEAD).astimezone(zone)
         year, month = first.year, first.month
         while (year, month) <= (last.year, last.month):
-            start = datetime.combine(
-                datetime(year, month, EMERGENCY_DAY).date(), EMERGENCY_AT, tzinfo=zone
-            )
+            start = datetime.combine(date(year, month, EMERGENCY_DAY), EMERGENCY_AT, tzinfo=zone)
             yield _announced(
                 start, start + EMERGENCY_LENGTH, start - timedelta(days=1), "Database repair"
             )
@@ -224,7 +222,7 @@ class Scenario:
         """What every endpoint of ``config`` (this scenario's) answers, and when."""
         a = self.anchor
         central, pacific = ZoneInfo("America/Chicago"), ZoneInfo("America/Los_Angeles")
-        daily = datetime(2000, 1, 1, 18, tzinfo=ZoneInfo("UTC"))
+        daily = datetime(2000, 1, 1, 18, tzinfo=UTC)
         patterns: dict[tuple[str, str], list[Pattern]] = {
             ("gradebook", "app"): [monthly("down", 5, time(10, 0), 12 * MINUTE, central)],
             ("gradebook", "reports"): [every("down", 4 * MINUTE, MINUTE, since=a - HOUR)],

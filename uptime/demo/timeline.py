@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -80,8 +80,8 @@ def monthly(
     zone: ZoneInfo,
     regions: Iterable[str] = (),
 ) -> Pattern:
-    """``answer`` for ``length`` from ``at`` (wall clock in ``zone``) on ``day`` of every month
-    (a vendor's bad day)."""
+    """``answer`` for ``length`` (elapsed time) from ``at`` (wall clock in ``zone``) on ``day``
+    (1 to 28) of every month: a vendor's bad day."""
     seen = frozenset(regions)
 
     def spells(span: Interval) -> Iterator[Spell]:
@@ -90,7 +90,7 @@ def monthly(
         if month == 0:
             year, month = year - 1, 12
         while True:
-            start = datetime.combine(datetime(year, month, day).date(), at, tzinfo=zone)
+            start = datetime.combine(date(year, month, day), at, tzinfo=zone).astimezone(UTC)
             if start >= span.end:
                 return
             spell = Spell(answer, Interval(start, start + length), seen)
