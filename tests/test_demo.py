@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import aiohttp
 import pytest
 from support_probing import REGIONS, free_port
 
@@ -29,8 +30,11 @@ from credits.model import WindowKind
 from credits.state import monitor_state
 from uptime.config import Config
 from uptime.demo.history import STEP, write_history
+from uptime.demo.run import last_month
 from uptime.demo.scenario import HISTORY, SHOWS, Scenario
+from uptime.demo.simulator import Simulator, regional_jobs, timeline_script
 from uptime.demo.timeline import Spell, Timeline, every, once
+from uptime.probing.jobs import config_jobs
 from uptime.store.database import from_db_time
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -164,6 +168,65 @@ def test_segments_cover_the_span_and_down_wins_over_slow() -> None:
     ]
     assert timeline.answer(("other", "m", "chicago"), t) == "up"
     assert Spell("down", Interval(t, t)).seen_from("anywhere")
+
+
+@pytest.mark.parametrize(
+    ("now", "month"),
+    [
+        (datetime(2026, 12, 1, 12, tzinfo=UTC), (2026, 11)),
+        # still 30 November in Los Angeles (classroom): November is not over everywhere
+        (datetime(2026, 12, 1, 3, tzinfo=UTC), (2026, 10)),
+        (datetime(2026, 1, 15, tzinfo=UTC), (2025, 12)),
+    ],
+    ids=["december", "november-in-los-angeles", "january"],
+)
+def test_last_month_is_over_on_every_vendors_clock(
+    scenario_config: tuple[Scenario, Config], now: datetime, month: tuple[int, int]
+) -> None:
+    assert last_month(scenario_config[1], now) == month
+
+
+async def test_simulator_answers_each_region_by_the_timeline(
+    aiohttp_server: Any, tmp_path: Path
+) -> None:
+    scenario = Scenario.starting(datetime.now(UTC), "http://127.0.0.1:9")
+    simulator = Simulator(timeline_script(scenario.timeline(scenario.write(tmp_path))))
+    server = await aiohttp_server(simulator.app())
+    client = aiohttp.ClientSession()
+    try:
+        answers = {}
+        for path in ("/messaging/send", "/busroutes/map", "/nobody", "/busroutes/map/x"):
+            for region in (None, "atlanta", "chicago"):
+                query = {} if region is None else {"region": region}
+                async with client.get(server.make_url(path), params=query) as response:
+                    answers[path, region] = response.status
+    finally:
+        await client.close()
+    assert answers == {
+        ("/messaging/send", None): 404,
+        ("/messaging/send", "atlanta"): 503,
+        ("/messaging/send", "chicago"): 200,
+        ("/busroutes/map", None): 404,
+        ("/busroutes/map", "atlanta"): 200,
+        ("/busroutes/map", "chicago"): 200,
+        ("/nobody", None): 404,
+        ("/nobody", "atlanta"): 404,
+        ("/nobody", "chicago"): 404,
+        ("/busroutes/map/x", None): 404,
+        ("/busroutes/map/x", "atlanta"): 404,
+        ("/busroutes/map/x", "chicago"): 404,
+    }
+    assert len(simulator.hits) == len(answers)
+
+
+def test_regional_jobs_name_their_region(scenario_config: tuple[Scenario, Config]) -> None:
+    _, config = scenario_config
+    jobs = regional_jobs(config_jobs(config))
+    assert len(jobs) == len(config_jobs(config))
+    urls = {(j.target.vendor, j.target.monitor, j.region): j.target.url for j in jobs}
+    assert (
+        urls["messaging", "send", "atlanta"] == "http://127.0.0.1:9/messaging/send?region=atlanta"
+    )
 
 
 def _intervals(db: Path, vendor: str, monitor: str, region: str) -> list[tuple[str, Interval]]:

@@ -105,7 +105,7 @@ async def _run(
             reports = await asyncio.to_thread(month_reports, config, db, year, month, now)
             if stop.is_set():
                 return
-            app = make_app(config, db, jobs=regional_jobs(config_jobs(config)), tokens={})
+            app = make_app(config, db, jobs=regional_jobs(config_jobs(config)))
 
             def listening(address: str) -> None:
                 ready(Started(address, simulator_url, config, (year, month), reports, stored))
