@@ -7,12 +7,12 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from aiohttp import web
-
 from uptime.config import Config, Probing, load_config
+from uptime.demo.simulator import Simulator
+from uptime.demo.timeline import Answer
 from uptime.probing.jobs import Job, config_jobs
 
 REGIONS = ("chicago", "california", "atlanta")
@@ -84,30 +84,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class Timeline:
+class Timeline(Simulator):
     """A target whose answer follows a script: ``down`` maps a path to [start, end) offsets
     in seconds from ``t0`` when it answers 503; otherwise 200."""
 
     def __init__(self, down: dict[str, list[tuple[float, float]]], t0: float | None = None):
+        super().__init__(self._answer)
         self.down = down
         self.t0 = time.time() if t0 is None else t0
-        self.hits: list[tuple[str, float]] = []
 
     def is_down(self, path: str, at: float) -> bool:
         offset = at - self.t0
         return any(start <= offset < end for start, end in self.down.get(path, ()))
 
-    async def handle(self, request: web.Request) -> web.Response:
-        now = time.time()
-        self.hits.append((request.path, now))
-        if self.is_down(request.path, now):
-            return web.Response(status=503, text="down")
-        return web.Response(text="ok")
-
-    def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_get("/{tail:.*}", self.handle)
-        return app
+    def _answer(self, path: str, region: str | None, at: datetime) -> Answer:
+        return "down" if self.is_down(path, at.timestamp()) else "up"
 
 
 async def wait_for(

@@ -19,7 +19,7 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 CONFIGURATION_DOC = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
 CI_RUN = ROOT / ".ci" / "run"
 
-INSTALL_AND_RUN = "python -m pip install . && uptime-ledger run"
+INSTALL_AND_RUN = "python -m pip install . && uptime-ledger demo"
 INSTALL_AND_TEST = "python -m pip install -e '.[test]' && python -m pytest -q"
 
 

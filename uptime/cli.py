@@ -206,6 +206,27 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from uptime.demo.run import Started, describe, run_demo
+    from uptime.web.serve import event_loop_factory
+
+    _setup_logging()
+    out = Path(args.out)
+
+    def ready(started: Started) -> None:
+        for name, document in started.reports.items():
+            _write_atomically(out / name, document)
+        print("\n".join(describe(started, [out / name for name in started.reports])), flush=True)
+
+    db = Path(args.demo_db) if args.demo_db else None
+    with asyncio.Runner(loop_factory=event_loop_factory(not args.no_uvloop)) as runner:
+        runner.run(run_demo(args.host, args.port, db, ready))
+    print("uptime-ledger: demo stopped", file=sys.stderr)
+    return 0
+
+
 def cmd_agent(args: argparse.Namespace) -> int:
     import asyncio
 
@@ -355,6 +376,33 @@ def build_parser() -> argparse.ArgumentParser:
         "--port", type=_port, default=8080, metavar="P", help="port to listen on (default 8080)"
     )
     run.add_argument("--no-uvloop", action="store_true", help="use asyncio's own event loop")
+    demo = command(
+        "demo",
+        cmd_demo,
+        "simulated local vendors with 90 days of scripted history, probed live and served "
+        "(status page, /metrics, API) with last month's report, until SIGINT/SIGTERM",
+        "uptime-ledger demo --port 8080 --db demo.db --out demo-reports",
+    )
+    demo.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
+    demo.add_argument(
+        "--port", type=_port, default=8080, metavar="P", help="port to listen on (default 8080)"
+    )
+    demo.add_argument(
+        "--db",
+        dest="demo_db",
+        metavar="PATH",
+        help="keep the demo's database here (a later start continues it); default: a "
+        "temporary file removed on exit (the global --db is not used)",
+    )
+    demo.add_argument(
+        "--out",
+        default="demo-reports",
+        metavar="DIR",
+        help="folder for last month's report (default ./demo-reports)",
+    )
+    demo.add_argument("--no-uvloop", action="store_true", help="use asyncio's own event loop")
     agent = command(
         "agent",
         cmd_agent,
