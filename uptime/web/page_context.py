@@ -4,20 +4,26 @@ these; nothing here reads the clock or the database."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from fractions import Fraction
+from itertools import pairwise
+from typing import TYPE_CHECKING, NamedTuple
 from zoneinfo import ZoneInfo
 
 from credits.advisories import Advisory
 from credits.days import Day
 from credits.intervals import MINUTE, Interval, ratio
 from credits.model import MaintenanceWindow, WindowKind
+from reports.context import VendorContext
 from uptime.config import Config, Vendor
-from uptime.web.page_months import HistoryMonth, PageMonth
 from uptime.web.status import VendorNow
+
+if TYPE_CHECKING:  # page_months builds its kept words with the helpers here
+    from uptime.web.page_months import HistoryMonth, PageMonth
 
 #: A state in words with its icon (never colour alone).
 STATES = {
@@ -51,9 +57,14 @@ def clock(moment: datetime) -> str:
     return f"{moment.hour % 12 or 12}:{moment.minute:02d}{'am' if moment.hour < 12 else 'pm'}"
 
 
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def day_words(day: date, year: bool = True) -> str:
-    """``Tue 4 Nov 2025`` (``Tue 4 Nov`` without the year)."""
-    text = f"{day:%a} {day.day} {day:%b}"
+    """``Tue 4 Nov 2025`` (``Tue 4 Nov`` without the year); English whatever the locale (and
+    without ``strftime``: the status page writes thousands of these)."""
+    text = f"{WEEKDAYS[day.weekday()]} {day.day} {MONTH_NAMES[day.month - 1]}"
     return f"{text} {day.year}" if year else text
 
 
@@ -273,25 +284,49 @@ def day_bar(vendor: Vendor, day: Day) -> DayBar:
     )
 
 
+def cut_day(day: Day, now: datetime) -> Day:
+    """``day`` cut at ``now`` (unchanged when it ended by then)."""
+    if day.period.end <= now:
+        return day
+    return Day(
+        day.date,
+        Interval(day.period.start, now),
+        day.buckets,
+        day.counted,
+        day.maintenance,
+        day.unmonitored,
+        day.interruptions,
+        day.probed,
+    )
+
+
 def cut_days(days: Sequence[Day], now: datetime) -> list[Day]:
     """The days begun by ``now``, today's cut at ``now``."""
     out = []
     for day in days:
         if day.period.start >= now:
             break
-        if day.period.end > now:
-            day = Day(
-                day.date,
-                Interval(day.period.start, now),
-                day.buckets,
-                day.counted,
-                day.maintenance,
-                day.unmonitored,
-                day.interruptions,
-                day.probed,
-            )
-        out.append(day)
+        out.append(cut_day(day, now))
     return out
+
+
+def recent_bars(
+    vendor: Vendor, months: Sequence[PageMonth], now: datetime
+) -> tuple[list[DayBar], Day | None]:
+    """The last :data:`BAR_DAYS` days' bars begun by ``now`` and the first of those days: the
+    months' kept bars of the days over, today's made again cut at ``now``."""
+    bars: list[DayBar] = []
+    days: list[Day] = []
+    for month in months:
+        over = bisect_right(month.days, now, key=lambda d: d.period.end)
+        bars.extend(month.bars[:over])
+        days.extend(month.days[:over])
+        if over < len(month.days) and month.days[over].period.start < now:
+            today = cut_day(month.days[over], now)
+            bars.append(day_bar(vendor, today))
+            days.append(today)
+    days = days[-BAR_DAYS:]
+    return bars[-BAR_DAYS:], (days[0] if days else None)
 
 
 def window_row(window: MaintenanceWindow, zone: ZoneInfo, now: datetime) -> WindowRow:
@@ -304,6 +339,64 @@ def window_row(window: MaintenanceWindow, zone: ZoneInfo, now: datetime) -> Wind
     )
 
 
+class Stretch(NamedTuple):
+    """Interruptions one after another merged: minutes in all and counted, areas, regions."""
+
+    start: datetime
+    end: datetime
+    minutes: float
+    counted: float
+    areas: frozenset[str]
+    regions: frozenset[str]
+
+
+def stretches(contexts: Sequence[VendorContext], since: datetime | None = None) -> list[Stretch]:
+    """The months' interruptions ending after ``since``, oldest first; one cut at a month's
+    edge is one again."""
+    merged: list[Stretch] = []
+    for month in contexts:
+        counts = month.maintenance == "counts"
+        for i in month.interruptions:
+            if since is not None and i.end <= since:
+                continue
+            counted = i.downtime + i.emergency + (i.scheduled if counts else 0)
+            if merged and merged[-1].end == i.start:
+                last = merged[-1]
+                merged[-1] = Stretch(
+                    last.start,
+                    i.end,
+                    last.minutes + i.minutes,
+                    last.counted + counted,
+                    last.areas | set(i.areas),
+                    last.regions | set(i.regions),
+                )
+            else:
+                merged.append(
+                    Stretch(
+                        i.start, i.end, i.minutes, counted, frozenset(i.areas), frozenset(i.regions)
+                    )
+                )
+    return merged
+
+
+def stretch_row(
+    stretch: Stretch, zone: ZoneInfo, names: Mapping[str, str], year: bool = False
+) -> InterruptionRow:
+    if stretch.counted == stretch.minutes:
+        how = "counted in full"
+    elif stretch.counted == 0:
+        how = "not counted: maintenance or an exclusion"
+    else:
+        how = f"{number(stretch.counted)} min counted"
+    return InterruptionRow(
+        when=range_words(Interval(stretch.start, stretch.end), zone, year),
+        duration=duration_words(timedelta(minutes=stretch.minutes)),
+        areas=", ".join(sorted(stretch.areas)) or "(declared window)",
+        regions=", ".join(names.get(r, r) for r in sorted(stretch.regions)) or "none seen",
+        counted=how,
+    )
+
+
 def interruption_rows(
     kept: Sequence[PageMonth],
     zone: ZoneInfo,
@@ -313,38 +406,31 @@ def interruption_rows(
 ) -> list[InterruptionRow]:
     """The months' interruptions ending after ``since``, most recent first; one cut at a
     month's edge is one again."""
-    merged: list[list] = []  # [start, end, minutes, counted minutes, areas, regions]
-    for month in kept:
-        counts = month.context.maintenance == "counts"
-        for i in month.context.interruptions:
-            if since is not None and i.end <= since:
-                continue
-            counted = i.downtime + i.emergency + (i.scheduled if counts else 0)
-            if merged and merged[-1][1] == i.start:
-                last = merged[-1]
-                last[1], last[2], last[3] = i.end, last[2] + i.minutes, last[3] + counted
-                last[4] |= set(i.areas)
-                last[5] |= set(i.regions)
-            else:
-                merged.append([i.start, i.end, i.minutes, counted, set(i.areas), set(i.regions)])
-    rows = []
-    for start, end, total, counted, areas, regions in reversed(merged):
-        if counted == total:
-            how = "counted in full"
-        elif counted == 0:
-            how = "not counted: maintenance or an exclusion"
-        else:
-            how = f"{number(counted)} min counted"
-        rows.append(
-            InterruptionRow(
-                when=range_words(Interval(start, end), zone, year),
-                duration=duration_words(timedelta(minutes=total)),
-                areas=", ".join(sorted(areas)) or "(declared window)",
-                regions=", ".join(names.get(r, r) for r in sorted(regions)) or "none seen",
-                counted=how,
-            )
-        )
-    return rows
+    merged = stretches([month.context for month in kept], since)
+    return [stretch_row(s, zone, names, year) for s in reversed(merged)]
+
+
+def recent_interruptions(
+    kept: Sequence[PageMonth], zone: ZoneInfo, names: Mapping[str, str], since: datetime
+) -> list[InterruptionRow]:
+    """``interruption_rows(kept, zone, names, since=since)[:RECENT]`` from the months' kept
+    rows: the last ``RECENT`` stretches ending after ``since`` and the one before them (which
+    would merge into them if it ran on into the oldest). Made again when ``since`` cuts into
+    one of those stretches or two of them run on into each other (across a month's edge)."""
+    picked: list[tuple[Stretch, InterruptionRow]] = []  # most recent first
+    for month in reversed(kept):
+        for pair in reversed(month.interruptions):
+            if pair[0].end > since:
+                picked.append(pair)
+                if len(picked) > RECENT:
+                    break
+        if len(picked) > RECENT:
+            break
+    if any(s.start < since for s, _ in picked) or any(
+        later.start == earlier.end for (later, _), (earlier, _) in pairwise(picked)
+    ):
+        return interruption_rows(kept, zone, names, since=since)[:RECENT]
+    return [row for _, row in picked[:RECENT]]
 
 
 def advisory_row(advisory: Advisory, zone: ZoneInfo, names: Mapping[str, str]) -> AdvisoryRow:
@@ -385,9 +471,9 @@ def vendor_card(
         )
         for m in now_.monitors
     )
-    days = [d for month in months for d in cut_days(month.days, now)][-BAR_DAYS:]
-    first_day = days[0].date if days else now.astimezone(zone).date()
-    bars_start = days[0].period.start if days else now
+    bars, first = recent_bars(vendor, months, now)
+    first_day = first.date if first else now.astimezone(zone).date()
+    bars_start = first.period.start if first else now
     advisories = [
         a
         for month in months
@@ -408,10 +494,10 @@ def vendor_card(
         state_note=note,
         monitors=monitors,
         figures=month_figures(months[-1], current=True),
-        bars=tuple(day_bar(vendor, d) for d in days),
+        bars=tuple(bars),
         bars_from=day_words(first_day),
         windows=tuple(window_row(w, zone, now) for w in now_.windows),
-        interruptions=tuple(interruption_rows(months, zone, names, since=bars_start)[:RECENT]),
+        interruptions=tuple(recent_interruptions(months, zone, names, bars_start)),
         advisories=tuple(advisory_row(a, zone, names) for a in reversed(advisories[-RECENT:])),
     )
 

@@ -1,9 +1,12 @@
 """What the pages keep of a vendor-month (``Months`` keeps it for thousands of them): the
-report's plain values, the allowance, the days and the regional advisories, and for the vendor's
-own page what each region saw; for the history, four figures."""
+report's plain values, the allowance, the days and the regional advisories, the words of each
+day's bar and of the month's interruptions (they do not change while the month is kept: a page
+only makes again what moves with its ``now``), and for the vendor's own page what each region
+saw; for the history, four figures."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
@@ -13,6 +16,14 @@ from credits.intervals import Interval, clip
 from credits.model import MaintenanceWindow
 from credits.month import Observations, VendorMonth, monitor_views
 from reports.context import VendorContext, percent, vendor_context
+from uptime.web.page_context import (
+    DayBar,
+    InterruptionRow,
+    Stretch,
+    day_bar,
+    stretch_row,
+    stretches,
+)
 
 #: monitor id → region → (down, unknown) inside the month
 Seen = dict[str, dict[str, tuple[tuple[Interval, ...], tuple[Interval, ...]]]]
@@ -20,13 +31,17 @@ Seen = dict[str, dict[str, tuple[tuple[Interval, ...], tuple[Interval, ...]]]]
 
 class PageMonth(NamedTuple):
     """One vendor-month as the status page and the vendor's page show it. ``days`` are every
-    day of the month (a page cuts them at its ``now``); ``seen`` only for the vendor's page."""
+    day of the month (a page cuts them at its ``now``), ``bars`` their bars uncut;
+    ``interruptions`` the month's stretches, oldest first, each with its row in words; ``seen``
+    only for the vendor's page."""
 
     context: VendorContext
     denominator: timedelta
     allowance: timedelta
     allowance_left: timedelta
     days: tuple[Day, ...]
+    bars: tuple[DayBar, ...]
+    interruptions: tuple[tuple[Stretch, InterruptionRow], ...]
     advisories: tuple[Advisory, ...]
     windows: tuple[MaintenanceWindow, ...]
     began: datetime | None
@@ -43,9 +58,15 @@ class HistoryMonth(NamedTuple):
 
 
 def page_month(
-    month: VendorMonth, observed: Observations, *, now: datetime, with_seen: bool
+    month: VendorMonth,
+    observed: Observations,
+    *,
+    now: datetime,
+    with_seen: bool,
+    names: Mapping[str, str],
 ) -> PageMonth:
-    """What a page keeps of ``month`` computed from ``observed`` read at ``now``."""
+    """What a page keeps of ``month`` computed from ``observed`` read at ``now``; ``names``
+    are the regions' names by id."""
     a, vendor = month.availability, month.vendor
     views = monitor_views(vendor, a.period, observed, now)
     began = probing_began(observed.first_results)
@@ -58,12 +79,18 @@ def page_month(
             }
             for monitor, regions in views.items()
         }
+    context = vendor_context(month)
+    days = tuple(month_days(month, began, a.period.end))
     return PageMonth(
-        context=vendor_context(month),
+        context=context,
         denominator=a.denominator,
         allowance=a.allowance,
         allowance_left=a.allowance_left,
-        days=tuple(month_days(month, began, a.period.end)),
+        days=days,
+        bars=tuple(day_bar(vendor, day) for day in days),
+        interruptions=tuple(
+            (s, stretch_row(s, vendor.timezone, names)) for s in stretches([context])
+        ),
         advisories=tuple(vendor_advisories(vendor, views, a.period)),
         windows=month.windows,
         began=began,

@@ -15,14 +15,23 @@ from typing import Any
 
 import jinja2
 from aiohttp import web
+from markupsafe import Markup
 
 from credits.intervals import EARLIEST
 from uptime.config import Config, Vendor
 from uptime.store.storage import Storage
 from uptime.web.keys import CONFIG, MONTHS, RECORDER
-from uptime.web.months import is_current, month_of, months_back
-from uptime.web.page_context import BAR_DAYS, history_page, status_page, vendor_page
-from uptime.web.page_months import history_month, page_month
+from uptime.web.months import Months, is_current, month_of, months_back
+from uptime.web.page_context import (
+    BAR_DAYS,
+    StatusPage,
+    VendorCard,
+    history_page,
+    region_names,
+    status_page,
+    vendor_page,
+)
+from uptime.web.page_months import PageMonth, history_month, page_month
 from uptime.web.status import VendorNow, status_now
 
 TEMPLATES = jinja2.Environment(
@@ -41,8 +50,33 @@ HISTORY_MONTHS = 12
 MONTH_PARAM = re.compile(r"(\d{4})-(\d{2})")
 
 
+class Sections:
+    """Each vendor's section of the status page rendered (``status_vendor.html``, as UTF-8),
+    kept with the card it was rendered from: a card is plain values, so an equal card renders
+    equal HTML and a request renders again only the sections whose card changed. One entry per
+    vendor id (so at most one per configured vendor)."""
+
+    def __init__(self) -> None:
+        self._kept: dict[str, tuple[VendorCard, bytes]] = {}
+
+    def render(self, card: VendorCard) -> bytes:
+        kept = self._kept.get(card.id)
+        if kept is not None and kept[0] == card:
+            return kept[1]
+        html = TEMPLATES.get_template("status_vendor.html").render(v=card).encode()
+        self._kept[card.id] = (card, html)
+        return html
+
+
+#: Where the sections go in ``status.html`` (escaped text cannot contain a ``<``).
+SECTIONS_HERE = Markup("<!-- sections -->")
+
+SECTIONS = web.AppKey("sections", Sections)
+
+
 def add_routes(app: web.Application) -> None:
     """Register the pages on ``app``."""
+    app[SECTIONS] = Sections()
     app.router.add_get("/", get_status_page)
     app.router.add_get("/vendor/{id}", get_vendor_page)
     app.router.add_get("/history", get_history_page)
@@ -81,21 +115,43 @@ async def down_errors(
     return await request.app[RECORDER].call(Storage.failures_since, since)
 
 
+async def status_months(config: Config, months: Months, now: datetime) -> list[list[PageMonth]]:
+    """Each vendor's months under the status page's bars, from ``months`` (oldest first)."""
+    spans = [bar_months(v, now) for v in config.vendors]
+    wanted = [(v, y, m) for v, months in zip(config.vendors, spans, strict=True) for y, m in months]
+    make = functools.partial(page_month, now=now, with_seen=False, names=region_names(config))
+    made = await months.get("page", make, wanted, now)
+    per_vendor, at = [], 0
+    for span in spans:
+        per_vendor.append(made[at : at + len(span)])
+        at += len(span)
+    return per_vendor
+
+
 async def get_status_page(request: web.Request) -> web.Response:
     config, now = request.app[CONFIG], datetime.now(UTC)
     vendors = await status_now(config, request.app[RECORDER], now)
-    spans = [bar_months(v, now) for v in config.vendors]
-    wanted = [(v, y, m) for v, months in zip(config.vendors, spans, strict=True) for y, m in months]
-    made = await request.app[MONTHS].get(
-        "page", functools.partial(page_month, now=now, with_seen=False), wanted, now
-    )
-    per_vendor, at = [], 0
-    for months in spans:
-        per_vendor.append(made[at : at + len(months)])
-        at += len(months)
+    per_vendor = await status_months(config, request.app[MONTHS], now)
     errors = await down_errors(request, vendors)
     page = status_page(config, vendors, per_vendor, errors, now)
-    return render("status.html", title=page.title, refresh=page.refresh, page=page)
+    return web.Response(
+        body=status_html(page, request.app[SECTIONS]), content_type="text/html", charset="utf-8"
+    )
+
+
+def status_html(page: StatusPage, sections: Sections) -> bytes:
+    """The status page as UTF-8: its frame rendered around the vendors' kept sections (joined
+    as bytes: the page is megabytes for a large district, each section a few kilobytes)."""
+    frame = TEMPLATES.get_template("status.html").render(
+        stylesheet=STYLESHEET,
+        title=page.title,
+        refresh=page.refresh,
+        page=page,
+        sections=SECTIONS_HERE,
+    )
+    head, _, tail = frame.partition(SECTIONS_HERE)
+    body = b"\n".join(sections.render(card) for card in page.vendors)
+    return b"".join((head.encode(), body, tail.encode()))
 
 
 def parse_month(text: str, vendor: Vendor, now: datetime) -> tuple[int, int]:
@@ -128,7 +184,7 @@ async def get_vendor_page(request: web.Request) -> web.Response:
         return error_page(config, 422, "Not a month this page can show", str(error))
     [kept] = await request.app[MONTHS].get(
         "vendor",
-        functools.partial(page_month, now=now, with_seen=True),
+        functools.partial(page_month, now=now, with_seen=True, names=region_names(config)),
         [(vendor, year, month)],
         now,
     )
