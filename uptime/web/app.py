@@ -49,6 +49,7 @@ from uptime.web.metrics import add_metrics
 from uptime.web.months import Months
 from uptime.web.responses import json_errors
 from uptime.web.tokens import region_tokens
+from uptime.web.warm import warm_ctx
 
 log = logging.getLogger(__name__)
 
@@ -150,5 +151,5 @@ def make_app(
             await task
 
     # Cleanup runs in reverse: probes stop and flush before storage closes.
-    app.cleanup_ctx.extend([storage_ctx, prune_ctx, probes_ctx])
+    app.cleanup_ctx.extend([storage_ctx, warm_ctx, prune_ctx, probes_ctx])
     return app

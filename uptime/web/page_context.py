@@ -147,9 +147,11 @@ class State:
     word: str
 
 
+_STATES = {key: State(key, icon, word) for key, (icon, word) in STATES.items()}
+
+
 def state(key: str) -> State:
-    icon, word = STATES[key]
-    return State(key, icon, word)
+    return _STATES[key]
 
 
 @dataclass(frozen=True)
@@ -442,6 +444,20 @@ def advisory_row(advisory: Advisory, zone: ZoneInfo, names: Mapping[str, str]) -
     )
 
 
+def recent_advisories(months: Sequence[PageMonth], now: datetime) -> list[Advisory]:
+    """The months' last :data:`RECENT` advisories open within :data:`RECENT_ADVISORIES` before
+    ``now``, most recent first."""
+    after = now - RECENT_ADVISORIES
+    picked: list[Advisory] = []
+    for month in reversed(months):
+        for a in reversed(month.advisories):
+            if a.interval.end > after and a.interval.start < now:
+                picked.append(a)
+                if len(picked) == RECENT:
+                    return picked
+    return picked
+
+
 def vendor_card(
     config: Config,
     now_: VendorNow,
@@ -474,12 +490,7 @@ def vendor_card(
     bars, first = recent_bars(vendor, months, now)
     first_day = first.date if first else now.astimezone(zone).date()
     bars_start = first.period.start if first else now
-    advisories = [
-        a
-        for month in months
-        for a in month.advisories
-        if a.interval.end > now - RECENT_ADVISORIES and a.interval.start < now
-    ]
+    advisories = recent_advisories(months, now)
     if now_.state == "maintenance":
         note = "The vendor announced maintenance now; what probes see is not counted against it."
     elif now_.state == "unknown":
@@ -498,7 +509,7 @@ def vendor_card(
         bars_from=day_words(first_day),
         windows=tuple(window_row(w, zone, now) for w in now_.windows),
         interruptions=tuple(recent_interruptions(months, zone, names, bars_start)),
-        advisories=tuple(advisory_row(a, zone, names) for a in reversed(advisories[-RECENT:])),
+        advisories=tuple(advisory_row(a, zone, names) for a in advisories),
     )
 
 

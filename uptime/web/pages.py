@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 from typing import Any
@@ -19,6 +20,7 @@ from markupsafe import Markup
 
 from credits.intervals import EARLIEST
 from uptime.config import Config, Vendor
+from uptime.store.recorder import Recorder
 from uptime.store.storage import Storage
 from uptime.web.keys import CONFIG, MONTHS, RECORDER
 from uptime.web.months import Months, is_current, month_of, months_back
@@ -100,7 +102,7 @@ def bar_months(vendor: Vendor, now: datetime) -> list[tuple[int, int]]:
 
 
 async def down_errors(
-    request: web.Request, vendors: list[VendorNow]
+    recorder: Recorder, vendors: list[VendorNow]
 ) -> dict[tuple[str, str, str], str]:
     """The failure behind each region's current down state."""
     since = {
@@ -112,13 +114,16 @@ async def down_errors(
     }
     if not since:
         return {}
-    return await request.app[RECORDER].call(Storage.failures_since, since)
+    return await recorder.call(Storage.failures_since, since)
 
 
-async def status_months(config: Config, months: Months, now: datetime) -> list[list[PageMonth]]:
-    """Each vendor's months under the status page's bars, from ``months`` (oldest first)."""
-    spans = [bar_months(v, now) for v in config.vendors]
-    wanted = [(v, y, m) for v, months in zip(config.vendors, spans, strict=True) for y, m in months]
+async def status_months(
+    config: Config, vendors: Sequence[Vendor], months: Months, now: datetime
+) -> list[list[PageMonth]]:
+    """Each of ``vendors``' months under the status page's bars, from ``months`` (oldest
+    first)."""
+    spans = [bar_months(v, now) for v in vendors]
+    wanted = [(v, y, m) for v, span in zip(vendors, spans, strict=True) for y, m in span]
     make = functools.partial(page_month, now=now, with_seen=False, names=region_names(config))
     made = await months.get("page", make, wanted, now)
     per_vendor, at = [], 0
@@ -128,12 +133,17 @@ async def status_months(config: Config, months: Months, now: datetime) -> list[l
     return per_vendor
 
 
+async def status_page_at(app: web.Application, now: datetime) -> StatusPage:
+    """The status page's context at ``now``."""
+    config, recorder = app[CONFIG], app[RECORDER]
+    vendors = await status_now(config, recorder, now)
+    per_vendor = await status_months(config, config.vendors, app[MONTHS], now)
+    errors = await down_errors(recorder, vendors)
+    return status_page(config, vendors, per_vendor, errors, now)
+
+
 async def get_status_page(request: web.Request) -> web.Response:
-    config, now = request.app[CONFIG], datetime.now(UTC)
-    vendors = await status_now(config, request.app[RECORDER], now)
-    per_vendor = await status_months(config, request.app[MONTHS], now)
-    errors = await down_errors(request, vendors)
-    page = status_page(config, vendors, per_vendor, errors, now)
+    page = await status_page_at(request.app, datetime.now(UTC))
     return web.Response(
         body=status_html(page, request.app[SECTIONS]), content_type="text/html", charset="utf-8"
     )
