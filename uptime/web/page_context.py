@@ -4,6 +4,7 @@ these; nothing here reads the clock or the database."""
 
 from __future__ import annotations
 
+import functools
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -243,11 +244,12 @@ def region_names(config: Config) -> dict[str, str]:
     return {r.id: r.name for r in config.regions}
 
 
-def month_figures(kept: PageMonth, current: bool) -> MonthFigures:
-    c = kept.context
+def month_figures(
+    c: VendorContext, allowance_of: timedelta, allowance_left: timedelta, current: bool
+) -> MonthFigures:
     target = target_words(c.target_pct)
-    allowance = number(ratio(kept.allowance, MINUTE))
-    left = ratio(kept.allowance_left, MINUTE)
+    allowance = number(ratio(allowance_of, MINUTE))
+    left = ratio(allowance_left, MINUTE)
     span = "this month" if current else "in the month"
     if left >= 0:
         words = f"{number(left)} min of {allowance} left {span}"
@@ -325,7 +327,9 @@ def recent_bars(
         days.extend(month.days[:over])
         if over < len(month.days) and month.days[over].period.start < now:
             today = cut_day(month.days[over], now)
-            bars.append(day_bar(vendor, today))
+            # Nothing counted, nothing in its bar depends on how much of it is over.
+            counted = today.counted > timedelta(0)
+            bars.append(day_bar(vendor, today) if counted else month.bars[over])
             days.append(today)
     days = days[-BAR_DAYS:]
     return bars[-BAR_DAYS:], (days[0] if days else None)
@@ -450,12 +454,26 @@ def recent_advisories(months: Sequence[PageMonth], now: datetime) -> list[Adviso
     after = now - RECENT_ADVISORIES
     picked: list[Advisory] = []
     for month in reversed(months):
-        for a in reversed(month.advisories):
+        if month.context.period_end <= after:  # its advisories ended by then
+            break
+        for a in reversed(month.advisories):  # in order of start
+            if a.interval.start + month.longest_advisory <= after:
+                break
             if a.interval.end > after and a.interval.start < now:
                 picked.append(a)
                 if len(picked) == RECENT:
                     return picked
     return picked
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def region_cell(
+    name: str, key: str, since: datetime | None, zone: ZoneInfo, error: str
+) -> RegionCell:
+    """A region's view now (kept: a region's state and its since are mostly the same from one
+    request to the next; bounded, the least recently used dropped)."""
+    words = f"since {moment_words(since, zone)}" if since else "no result yet"
+    return RegionCell(name=name, state=state(key), since=words, error=error)
 
 
 def vendor_card(
@@ -474,11 +492,12 @@ def vendor_card(
             critical=m.monitor.critical,
             state=state(m.state),
             regions=tuple(
-                RegionCell(
-                    name=names.get(r.region, r.region),
-                    state=state(r.state),
-                    since=f"since {moment_words(r.since, zone)}" if r.since else "no result yet",
-                    error=errors.get((vendor.id, m.monitor.id, r.region), "")
+                region_cell(
+                    names.get(r.region, r.region),
+                    r.state,
+                    r.since,
+                    zone,
+                    errors.get((vendor.id, m.monitor.id, r.region), "")
                     if r.state == "down"
                     else "",
                 )
@@ -504,7 +523,7 @@ def vendor_card(
         state=state(now_.state),
         state_note=note,
         monitors=monitors,
-        figures=month_figures(months[-1], current=True),
+        figures=months[-1].figures,
         bars=tuple(bars),
         bars_from=day_words(first_day),
         windows=tuple(window_row(w, zone, now) for w in now_.windows),
@@ -714,7 +733,7 @@ def vendor_page(
         previous=f"{previous[0]:04d}-{previous[1]:02d}",
         following=None if current else f"{following[0]:04d}-{following[1]:02d}",
         current=current,
-        figures=month_figures(kept, current),
+        figures=month_figures(kept.context, kept.allowance, kept.allowance_left, current),
         formula=lines,
         formula_note=note,
         windows_shaded=timeline_bars([w.interval for w in kept.windows], period, "window", zone),

@@ -19,8 +19,10 @@ from reports.context import VendorContext, percent, vendor_context
 from uptime.web.page_context import (
     DayBar,
     InterruptionRow,
+    MonthFigures,
     Stretch,
     day_bar,
+    month_figures,
     stretch_row,
     stretches,
 )
@@ -39,10 +41,12 @@ class PageMonth(NamedTuple):
     denominator: timedelta
     allowance: timedelta
     allowance_left: timedelta
+    figures: MonthFigures  #: as the current month's (``month_figures(..., current=True)``)
     days: tuple[Day, ...]
     bars: tuple[DayBar, ...]
     interruptions: tuple[tuple[Stretch, InterruptionRow], ...]
     advisories: tuple[Advisory, ...]
+    longest_advisory: timedelta
     windows: tuple[MaintenanceWindow, ...]
     began: datetime | None
     seen: Seen | None
@@ -80,18 +84,21 @@ def page_month(
             for monitor, regions in views.items()
         }
     context = vendor_context(month)
+    advisories = tuple(vendor_advisories(vendor, views, a.period))
     days = tuple(month_days(month, began, a.period.end))
     return PageMonth(
         context=context,
         denominator=a.denominator,
         allowance=a.allowance,
         allowance_left=a.allowance_left,
+        figures=month_figures(context, a.allowance, a.allowance_left, current=True),
         days=days,
         bars=tuple(day_bar(vendor, day) for day in days),
         interruptions=tuple(
             (s, stretch_row(s, vendor.timezone, names)) for s in stretches([context])
         ),
-        advisories=tuple(vendor_advisories(vendor, views, a.period)),
+        advisories=advisories,
+        longest_advisory=max((x.interval.duration for x in advisories), default=timedelta(0)),
         windows=month.windows,
         began=began,
         seen=seen,
