@@ -322,7 +322,10 @@ def recent_bars(
     bars: list[DayBar] = []
     days: list[Day] = []
     for month in months:
-        over = bisect_right(month.days, now, key=lambda d: d.period.end)
+        if month.context.period_end <= now:
+            over = len(month.days)
+        else:
+            over = bisect_right(month.days, now, key=lambda d: d.period.end)
         bars.extend(month.bars[:over])
         days.extend(month.days[:over])
         if over < len(month.days) and month.days[over].period.start < now:

@@ -160,8 +160,13 @@ def status_html(page: StatusPage, sections: Sections) -> bytes:
         sections=SECTIONS_HERE,
     )
     head, _, tail = frame.partition(SECTIONS_HERE)
-    body = b"\n".join(sections.render(card) for card in page.vendors)
-    return b"".join((head.encode(), body, tail.encode()))
+    parts = [head.encode()]
+    for card in page.vendors:
+        parts += (sections.render(card), b"\n")
+    if page.vendors:
+        parts.pop()  # the last separator
+    parts.append(tail.encode())
+    return b"".join(parts)
 
 
 def parse_month(text: str, vendor: Vendor, now: datetime) -> tuple[int, int]:
