@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import socket
 import sqlite3
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -430,6 +432,21 @@ def test_report_to_stdout(ledger: Path) -> None:
     done = uptime_ledger("report", "--month", "2025-02", cwd=ledger)
     assert done.returncode == 0, done.stderr
     check_shape(json.loads(done.stdout))
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o027, 0o640), (0o077, 0o600)])
+def test_report_file_mode_follows_the_umask(
+    umask: int, mode: int, ledger: Path, tmp_path: Path
+) -> None:
+    # A report is handed to finance: it must be as readable as any file the user writes, not
+    # left owner-only by the temporary file it was renamed from.
+    out = tmp_path / f"{umask:o}.json"
+    done = uptime_ledger(
+        "report", "--month", "2025-02", "--out", out, cwd=ledger, preexec_fn=lambda: os.umask(umask)
+    )
+    assert done.returncode == 0, done.stderr
+    assert stat.S_IMODE(out.stat().st_mode) == mode
+    assert _leftovers(tmp_path) == [out.name]
 
 
 def _leftovers(directory: Path) -> list[str]:
