@@ -9,9 +9,15 @@ import argparse
 import json
 import os
 import re
+import select
+import signal
 import socket
 import sqlite3
 import stat
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -701,3 +707,35 @@ def test_run_on_a_port_in_use_says_so_in_one_line(tmp_path: Path) -> None:
     errors = [line for line in done.stderr.splitlines() if "error:" in line]
     assert len(errors) == 1, done.stderr
     assert errors[0].startswith(f"uptime-ledger: error: cannot listen on 127.0.0.1:{port}: ")
+
+
+def test_run_says_where_its_status_page_and_metrics_are(tmp_path: Path) -> None:
+    # A newcomer moving from the demo to run is told where to look, as the demo tells them.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uptime.cli"]
+        + [str(a) for a in shipped("--db", tmp_path / "uptime.db", "run", "--port", "0")],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: list[str] = []
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not any("status page" in x for x in lines):
+            ready, _, _ = select.select([proc.stderr], [], [], deadline - time.monotonic())
+            if not ready or not (line := proc.stderr.readline()):
+                break
+            lines.append(line)
+        found = re.search(
+            r"status page (http://127\.0\.0\.1:\d+/), metrics (\S+/metrics)", "".join(lines)
+        )
+        assert found, "".join(lines)
+        with urllib.request.urlopen(found[1], timeout=10) as page:
+            assert page.headers["Content-Type"].startswith("text/html")
+        with urllib.request.urlopen(found[2], timeout=10) as metrics:
+            assert b"uptime_ledger_vendor_state" in metrics.read()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, rest = proc.communicate(timeout=30)
+    assert proc.returncode == 0, "".join(lines) + rest

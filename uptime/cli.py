@@ -201,6 +201,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     def ready(address: str) -> None:
         say(f"collector listening on {address} (POST {RESULTS_PATH}, GET /api/v1/status)")
+        say(f"status page {address}/, metrics {address}/metrics")
 
     loop_factory = event_loop_factory(not args.no_uvloop)
     with asyncio.Runner(loop_factory=loop_factory) as runner:
