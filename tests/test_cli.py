@@ -7,9 +7,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
+import signal
 import socket
 import sqlite3
+import stat
+import subprocess
+import sys
+import threading
+import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -432,6 +439,21 @@ def test_report_to_stdout(ledger: Path) -> None:
     check_shape(json.loads(done.stdout))
 
 
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o027, 0o640), (0o077, 0o600)])
+def test_report_file_mode_follows_the_umask(
+    umask: int, mode: int, ledger: Path, tmp_path: Path
+) -> None:
+    # A report is handed to finance: it must be as readable as any file the user writes, not
+    # left owner-only by the temporary file it was renamed from.
+    out = tmp_path / f"{umask:o}.json"
+    done = uptime_ledger(
+        "report", "--month", "2025-02", "--out", out, cwd=ledger, preexec_fn=lambda: os.umask(umask)
+    )
+    assert done.returncode == 0, done.stderr
+    assert stat.S_IMODE(out.stat().st_mode) == mode
+    assert _leftovers(tmp_path) == [out.name]
+
+
 def _leftovers(directory: Path) -> list[str]:
     return sorted(p.name for p in directory.iterdir())
 
@@ -684,3 +706,37 @@ def test_run_on_a_port_in_use_says_so_in_one_line(tmp_path: Path) -> None:
     errors = [line for line in done.stderr.splitlines() if "error:" in line]
     assert len(errors) == 1, done.stderr
     assert errors[0].startswith(f"uptime-ledger: error: cannot listen on 127.0.0.1:{port}: ")
+
+
+def test_run_says_where_its_status_page_and_metrics_are(tmp_path: Path) -> None:
+    # A newcomer moving from the demo to run is told where to look, as the demo tells them.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uptime.cli"]
+        + [str(a) for a in shipped("--db", tmp_path / "uptime.db", "run", "--port", "0")],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: list[str] = []
+    # Bounded: a run that never says it is listening is stopped after 30 s (readline then ends).
+    stopper = threading.Timer(30, proc.send_signal, [signal.SIGTERM])
+    stopper.start()
+    try:
+        while len(lines) < 20 and not any("status page" in x for x in lines):
+            if not (line := proc.stderr.readline()):
+                break
+            lines.append(line)
+        found = re.search(
+            r"status page (http://127\.0\.0\.1:\d+/), metrics (\S+/metrics)", "".join(lines)
+        )
+        assert found, "".join(lines)
+        with urllib.request.urlopen(found[1], timeout=10) as page:
+            assert page.headers["Content-Type"].startswith("text/html")
+        with urllib.request.urlopen(found[2], timeout=10) as metrics:
+            assert b"uptime_ledger_vendor_state" in metrics.read()
+    finally:
+        stopper.cancel()
+        proc.send_signal(signal.SIGTERM)
+        _, rest = proc.communicate(timeout=30)
+    assert proc.returncode == 0, "".join(lines) + rest

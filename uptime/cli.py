@@ -6,8 +6,8 @@ import argparse
 import logging
 import os
 import re
+import secrets
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -38,10 +38,13 @@ def _load(args: argparse.Namespace) -> Config:
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
-    # Write beside the target and rename, so a failure never leaves half a report behind.
+    # Write beside the target and rename, so a failure never leaves half a report behind. Not
+    # mkstemp: its file is owner-only, and the report would keep that mode; created 0o666 here,
+    # the report gets the mode the umask gives any file the user writes.
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     except OSError as error:
         raise FileAccessError(path, error) from error
     try:
@@ -49,10 +52,10 @@ def _write_atomically(path: Path, data: bytes) -> None:
             handle.write(data)
         os.replace(tmp, path)
     except OSError as error:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise FileAccessError(path, error) from error
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
@@ -198,6 +201,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     def ready(address: str) -> None:
         say(f"collector listening on {address} (POST {RESULTS_PATH}, GET /api/v1/status)")
+        say(f"status page {address}/, metrics {address}/metrics")
 
     loop_factory = event_loop_factory(not args.no_uvloop)
     with asyncio.Runner(loop_factory=loop_factory) as runner:

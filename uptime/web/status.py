@@ -6,8 +6,8 @@ windows open now and starting within ``UPCOMING``. The status page, ``/metrics``
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from credits.intervals import Interval
 from credits.model import MaintenanceWindow
@@ -19,10 +19,9 @@ from uptime.store.recorder import Recorder
 UPCOMING = timedelta(days=14)
 
 
-@dataclass(frozen=True)
-class RegionNow:
+class RegionNow(NamedTuple):
     """One region's view of one monitor: its state, since when, and its last result (None
-    before the region's first result)."""
+    before the region's first result). (Named tuples: a scrape makes one per series.)"""
 
     region: str
     state: RegionState
@@ -30,15 +29,13 @@ class RegionNow:
     last_seen: datetime | None
 
 
-@dataclass(frozen=True)
-class MonitorNow:
+class MonitorNow(NamedTuple):
     monitor: Monitor
     state: RegionState
     regions: tuple[RegionNow, ...]
 
 
-@dataclass(frozen=True)
-class VendorNow:
+class VendorNow(NamedTuple):
     """A vendor's state at ``now``; ``windows`` are those open now or starting before
     ``now + UPCOMING``, in order of start (``active`` the open ones)."""
 
