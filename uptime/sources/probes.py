@@ -73,29 +73,30 @@ class ProbeSource(DatabaseSource):
         }
 
     def revisions(self, vendors: Collection[str], now: datetime) -> dict[str, Revision]:
-        """A vendor's probes saw something new when one of its regions changed state (a
-        transition moves the open state's start and closes an interval) or reported for the
-        first time. They are moving while a state is open that is not up or is stale."""
+        """A vendor's probes saw something new when one of its regions changed state or
+        reported for the first time. They are moving while a state is open that is not up or
+        is stale."""
         only, parameters = vendor_filter(vendors)
-        # Aggregated in SQL: this runs on every page view and scrape, and a Python tuple per
-        # (vendor, monitor, region) would cost several times the query. (Should the order
-        # inside a group ever differ between two readings, the vendor is only computed again.)
+        # Numbers, not the states themselves: this runs on every page view and scrape. A
+        # transition moves its open state's start later, never earlier, so the sum of the
+        # starts (in whole milliseconds: exact) grows with every transition; a first result
+        # adds a row to first_seen.
         found: dict[str, list[object]] = {}
         rows = self.db.execute(
-            "select vendor, group_concat(monitor || ' ' || region || ' ' || state || ' ' || "
-            "start, ' '), max(state != 'up' or julianday(last_seen) + stale_after_s / 86400.0 "
+            "select vendor, count(*), "
+            "sum(cast(round((julianday(start) - 2440587.5) * 86400000) as integer)), "
+            "max(state != 'up' or julianday(last_seen) + stale_after_s / 86400.0 "
             f"< julianday(?)) from open_states where true{only} group by vendor",
             [to_db_time(now), *parameters],
         )
-        for vendor, states, moving in rows:
-            found[vendor] = [states, None, bool(moving)]
+        for vendor, count, starts, moving in rows:
+            found[vendor] = [(count, starts), 0, bool(moving)]
         rows = self.db.execute(
-            "select vendor, group_concat(monitor || ' ' || region, ' ') from first_seen "
-            f"where true{only} group by vendor",
+            f"select vendor, count(*) from first_seen where true{only} group by vendor",
             parameters,
         )
         for vendor, firsts in rows:
-            found.setdefault(vendor, [None, None, False])[1] = firsts
+            found.setdefault(vendor, [None, 0, False])[1] = firsts
         return {
             vendor: Revision((states, firsts), moving)
             for vendor, (states, firsts, moving) in found.items()

@@ -13,11 +13,14 @@ from uptime.config import Config
 from uptime.probing.jobs import stale_limits
 from uptime.probing.wire import Batch
 from uptime.store.results import PRUNE_CHUNK
-from uptime.store.states import MAX_CLOCK_SKEW
+from uptime.store.states import MAX_CLOCK_SKEW, State
 from uptime.store.storage import Storage
 from uptime.store.writer import WriterThread
 
 log = logging.getLogger(__name__)
+
+#: (vendor, monitor, region) → (state, since, last result)
+RegionStates = Mapping[tuple[str, str, str], tuple[State, datetime, datetime]]
 
 #: Label stored with results of in-process agents.
 LOCAL_AGENT = "local"
@@ -89,7 +92,12 @@ class Recorder:
                 watcher(stored)
 
     async def states(self, now: datetime) -> list[dict[str, object]]:
+        """``Storage.current_states``: one record per (vendor, monitor, region)."""
         return await self._worker.call(Storage.current_states, now)
+
+    async def region_states(self, now: datetime) -> RegionStates:
+        """``Storage.region_states``: (vendor, monitor, region) → (state, since, last seen)."""
+        return await self._worker.call(Storage.region_states, now)
 
     async def prune(
         self,

@@ -33,7 +33,7 @@ from uptime.store.results import (
     prune_successes,
 )
 from uptime.store.rollups import hours_of, write_hourly
-from uptime.store.states import ClosedInterval, Key, OpenState, StateTracker
+from uptime.store.states import ClosedInterval, Key, OpenState, State, StateTracker
 
 #: Used when a result's monitor has no configured staleness (e.g. removed from the config).
 DEFAULT_STALE_AFTER = timedelta(minutes=5)
@@ -227,23 +227,33 @@ class Storage:
             ],
         )
 
-    def current_states(self, now: datetime) -> list[dict[str, object]]:
-        """Each (vendor, monitor, region)'s state at ``now``, with since when and its last
-        result."""
-        states = []
-        for (vendor, monitor, region), current in sorted(self.tracker.open.items()):
-            stale = now > current.trusted_until()
-            states.append(
-                {
-                    "vendor": vendor,
-                    "monitor": monitor,
-                    "region": region,
-                    "state": "unknown" if stale else current.state,
-                    "since": current.trusted_until() if stale else current.start,
-                    "last_seen": current.last_seen,
-                }
-            )
+    def region_states(self, now: datetime) -> dict[Key, tuple[State, datetime, datetime]]:
+        """Each (vendor, monitor, region) → its state at ``now``, since when, and its last
+        result. A state no longer trusted reads unknown since it went stale."""
+        states = {}
+        for key, current in self.tracker.open.items():
+            trusted = current.last_seen + current.stale_after
+            if now > trusted:
+                states[key] = ("unknown", trusted, current.last_seen)
+            else:
+                states[key] = (current.state, current.start, current.last_seen)
         return states
+
+    def current_states(self, now: datetime) -> list[dict[str, object]]:
+        """:meth:`region_states` as one record per (vendor, monitor, region), in order."""
+        return [
+            {
+                "vendor": vendor,
+                "monitor": monitor,
+                "region": region,
+                "state": state,
+                "since": since,
+                "last_seen": last_seen,
+            }
+            for (vendor, monitor, region), (state, since, last_seen) in sorted(
+                self.region_states(now).items()
+            )
+        ]
 
     def failures_since(self, since: Mapping[Key, datetime]) -> dict[Key, str]:
         """The latest failure of each (vendor, monitor, region) at or after its ``since``, in

@@ -61,12 +61,19 @@ async def get_status(request: web.Request) -> web.Response:
     """Current state of every (vendor, monitor, region), and of every vendor by its quorum."""
     _query(request, ())
     now = datetime.now(UTC)
-    states = await request.app[RECORDER].states(now)
+    states = await request.app[RECORDER].region_states(now)
     body: dict[str, Any] = {
         "now": now.isoformat(),
         "states": [
-            {k: v.isoformat() if isinstance(v, datetime) else v for k, v in s.items()}
-            for s in states
+            {
+                "vendor": vendor,
+                "monitor": monitor,
+                "region": region,
+                "state": state,
+                "since": since.isoformat(),
+                "last_seen": last_seen.isoformat(),
+            }
+            for (vendor, monitor, region), (state, since, last_seen) in sorted(states.items())
         ],
         "vendors": [vendor_now_json(v) for v in vendors_now(request.app[CONFIG], states, now)],
     }

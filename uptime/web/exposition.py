@@ -63,22 +63,23 @@ class Family:
             found = self._prefixes[labels] = f"{self.name}{labels_text(self.label_names, labels)} "
         return found
 
-    def text(self, samples: Iterable[tuple[tuple[str, ...], float]]) -> str:
-        """The family with these ``(labels, value)`` samples."""
+    def text(self, samples: Iterable[tuple[tuple[str, ...], float]]) -> bytes:
+        """The family with these ``(labels, value)`` samples, UTF-8."""
         lines = [self.prefix(labels) + value_text(value) for labels, value in samples]
-        return self.header + "".join(line + "\n" for line in lines)
+        return (self.header + "".join(line + "\n" for line in lines)).encode()
 
 
 class Blocks:
-    """Text kept per key and per the value it was made from: a series whose value did not
-    change since the last scrape is not written again (a state set's lines, most of them)."""
+    """Text kept per key and per the value it was made from, UTF-8: a series whose value did
+    not change since the last scrape is not written (nor encoded) again (a state set's lines,
+    most of them)."""
 
     def __init__(self, make: Callable[[Hashable, Hashable], str]) -> None:
         self._make = make
-        self._kept: dict[Hashable, tuple[Hashable, str]] = {}
+        self._kept: dict[Hashable, tuple[Hashable, bytes]] = {}
 
-    def text(self, key: Hashable, value: Hashable) -> str:
+    def text(self, key: Hashable, value: Hashable) -> bytes:
         kept = self._kept.get(key)
         if kept is None or kept[0] != value:
-            kept = self._kept[key] = (value, self._make(key, value))
+            kept = self._kept[key] = (value, self._make(key, value).encode())
         return kept[1]

@@ -27,6 +27,7 @@ from aiohttp import web
 from credits.month import Observations, VendorMonth
 from probes.result import ProbeResult
 from uptime.config import Config
+from uptime.store.recorder import RegionStates
 from uptime.web.exposition import Blocks, Family, header, labels_text, value_text
 from uptime.web.keys import CONFIG, MONTHS, RECORDER
 from uptime.web.months import Months, month_of
@@ -104,8 +105,8 @@ class _Series:
         self.buckets = [0] * (len(LATENCY_BUCKETS) + 1)  #: per bucket (not cumulative), +Inf last
         self.sum = 0.0
         self.count = 0
-        #: (count they were written at, counter lines, histogram lines)
-        self.lines: tuple[int, str, str] | None = None
+        #: (count they were written at, counter lines, histogram lines), UTF-8
+        self.lines: tuple[int, bytes, bytes] | None = None
 
 
 class ProbeMetrics:
@@ -151,24 +152,24 @@ class ProbeMetrics:
                 if seen is None or seen[0] <= r.at:
                     self.certificates[key] = (r.at, r.cert_expires_at.timestamp())
 
-    def text(self) -> str:
-        """Both families' exposition."""
+    def text(self) -> bytes:
+        """Both families' exposition, UTF-8."""
         # list() first: the event loop may add a series while this runs on another thread.
         items = list(self.series.items())
         lines = [
             kept if (kept := series.lines) and kept[0] == series.count else self._lines(k, series)
             for k, series in items
         ]
-        return "".join(
+        return b"".join(
             [
-                self.RESULTS_HEADER,
+                self.RESULTS_HEADER.encode(),
                 *(counter for _, counter, _ in lines),
-                self.DURATION_HEADER,
+                self.DURATION_HEADER.encode(),
                 *(histogram for _, _, histogram in lines),
             ]
         )
 
-    def _lines(self, key: Key, series: _Series) -> tuple[int, str, str]:
+    def _lines(self, key: Key, series: _Series) -> tuple[int, bytes, bytes]:
         # This runs on the months' thread while the event loop may count another result:
         # the lines are kept only if the count did not move while they were written.
         count = series.count
@@ -189,7 +190,7 @@ class ProbeMetrics:
                 f"{name}_count{{{labels}}} {value_text(series.count)}\n",
             ]
         )
-        lines = (count, counter, histogram)
+        lines = (count, counter.encode(), histogram.encode())
         if series.count == count:
             series.lines = lines
         return lines
@@ -291,22 +292,22 @@ class LedgerFamilies:
             ("vendor", "monitor", "region"),
         )
 
-    def text(self, scrape: Scrape) -> str:
-        """Every family's exposition for ``scrape``."""
+    def text(self, scrape: Scrape) -> bytes:
+        """Every family's exposition for ``scrape``, UTF-8."""
         vendors = scrape.vendors
-        regions = "".join(
+        regions = b"".join(
             self.region_lines.text((now.vendor.id, m.monitor.id, view.region), view.state)
             for now in vendors
             for m in now.monitors
             for view in m.regions
         )
-        states = "".join(self.vendor_lines.text((now.vendor.id,), now.state) for now in vendors)
+        states = b"".join(self.vendor_lines.text((now.vendor.id,), now.state) for now in vendors)
         pairs = list(zip(vendors, scrape.months, strict=True))
-        return "".join(
+        return b"".join(
             [
-                self.region.header,
+                self.region.header.encode(),
                 regions,
-                self.vendor.header,
+                self.vendor.header.encode(),
                 states,
                 self.active.text(((n.vendor.id,), 1.0 if n.active else 0.0) for n in vendors),
                 self.next_start.text(
@@ -343,15 +344,12 @@ class Metrics:
         self.probes = ProbeMetrics(config)
         self.families = LedgerFamilies(self.probes)
 
-    def expose(
-        self, config: Config, months: Months, states: Sequence[dict[str, object]], now: datetime
-    ) -> bytes:
+    def expose(self, config: Config, months: Months, states: RegionStates, now: datetime) -> bytes:
         """The exposition at ``now`` (on the months' thread: it computes what it shows)."""
         vendors = vendors_now(config, states, now)
         wanted = [(v, *month_of(v, now)) for v in config.vendors]
         figures = months.made("metrics", month_figures, wanted, now)
-        text = self.families.text(Scrape(vendors, figures)) + self.probes.text()
-        return text.encode()
+        return self.families.text(Scrape(vendors, figures)) + self.probes.text()
 
 
 METRICS = web.AppKey("metrics", Metrics)
@@ -360,7 +358,7 @@ METRICS = web.AppKey("metrics", Metrics)
 async def get_metrics(request: web.Request) -> web.Response:
     app = request.app
     now = datetime.now(UTC)
-    states = await app[RECORDER].states(now)
+    states = await app[RECORDER].region_states(now)
     months = app[MONTHS]
     body = await months.run(app[METRICS].expose, app[CONFIG], months, states, now)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})

@@ -5,7 +5,6 @@ windows open now and starting within ``UPCOMING``. The status page, ``/metrics``
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
@@ -13,7 +12,7 @@ from credits.intervals import Interval
 from credits.model import MaintenanceWindow
 from credits.state import RegionState, VendorState, active_windows, monitor_state, vendor_state
 from uptime.config import Config, Monitor, Vendor
-from uptime.store.recorder import Recorder
+from uptime.store.recorder import Recorder, RegionStates
 
 #: How far ahead the status page and the feeds look for maintenance.
 UPCOMING = timedelta(days=14)
@@ -55,43 +54,30 @@ class VendorNow(NamedTuple):
         return next((w.interval.start for w in self.windows if w.interval.start > self.now), None)
 
 
-def vendors_now(
-    config: Config, states: Sequence[Mapping[str, object]], now: datetime
-) -> list[VendorNow]:
+def vendors_now(config: Config, states: RegionStates, now: datetime) -> list[VendorNow]:
     """Every vendor's :class:`VendorNow`, in configuration order, from the recorder's
-    ``states`` at ``now`` (``Recorder.states``)."""
-    seen: dict[tuple[str, str, str], Mapping[str, object]] = {
-        (str(s["vendor"]), str(s["monitor"]), str(s["region"])): s for s in states
-    }
+    region ``states`` at ``now`` (``Recorder.region_states``)."""
     ahead = Interval(now, now + UPCOMING)
     out = []
     for vendor in config.vendors:
         monitors = []
         for monitor in vendor.monitors:
-            regions = []
-            for region in monitor.regions:
-                s = seen.get((vendor.id, monitor.id, region))
-                if s is None:
-                    regions.append(RegionNow(region, "unknown", None, None))
-                else:
-                    regions.append(
-                        RegionNow(region, s["state"], s["since"], s["last_seen"])  # type: ignore[arg-type]
-                    )
-            views = {r.region: r.state for r in regions}
-            monitors.append(
-                MonitorNow(
-                    monitor, monitor_state(views, monitor.regions, vendor.quorum), tuple(regions)
-                )
+            regions = tuple(
+                not_reported(region)
+                if (s := states.get((vendor.id, monitor.id, region))) is None
+                else RegionNow(region, *s)
+                for region in monitor.regions
             )
+            views = {r.region: r.state for r in regions}
+            state = monitor_state(views, monitor.regions, vendor.quorum)
+            monitors.append(MonitorNow(monitor, state, regions))
         windows = tuple(vendor.windows(ahead))
+        open_now = bool(active_windows(windows, now))
         out.append(
             VendorNow(
                 vendor=vendor,
                 now=now,
-                state=vendor_state(
-                    ((m.monitor.critical, m.state) for m in monitors),
-                    bool(active_windows(windows, now)),
-                ),
+                state=vendor_state(((m.monitor.critical, m.state) for m in monitors), open_now),
                 monitors=tuple(monitors),
                 windows=windows,
             )
@@ -99,6 +85,11 @@ def vendors_now(
     return out
 
 
+def not_reported(region: str) -> RegionNow:
+    """A region that has not reported yet: unknown, no since, no last result."""
+    return RegionNow(region, "unknown", None, None)
+
+
 async def status_now(config: Config, recorder: Recorder, now: datetime) -> list[VendorNow]:
     """:func:`vendors_now` from the recorder's current states."""
-    return vendors_now(config, await recorder.states(now), now)
+    return vendors_now(config, await recorder.region_states(now), now)
