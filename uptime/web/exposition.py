@@ -55,6 +55,7 @@ class Family:
         self.header = header(name, "gauge", help_text)
         self.label_names = tuple(label_names)
         self._prefixes: dict[tuple[str, ...], str] = {}
+        self._lines: dict[tuple[str, ...], tuple[float, bytes]] = {}
 
     def prefix(self, labels: tuple[str, ...]) -> str:
         """``name{labels} `` of one series."""
@@ -64,9 +65,19 @@ class Family:
         return found
 
     def text(self, samples: Iterable[tuple[tuple[str, ...], float]]) -> bytes:
-        """The family with these ``(labels, value)`` samples, UTF-8."""
-        lines = [self.prefix(labels) + value_text(value) for labels, value in samples]
-        return (self.header + "".join(line + "\n" for line in lines)).encode()
+        """The family with these ``(labels, value)`` samples, UTF-8 (a series' line is kept
+        while its value stays the same)."""
+        kept = self._lines
+        lines = [self.header.encode()]
+        for labels, value in samples:
+            line = kept.get(labels)
+            if line is None or line[0] != value:
+                line = kept[labels] = (
+                    value,
+                    f"{self.prefix(labels)}{value_text(value)}\n".encode(),
+                )
+            lines.append(line[1])
+        return b"".join(lines)
 
 
 class Blocks:
