@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,7 +33,7 @@ from credits.availability import month_period
 from credits.month import Observations, VendorMonth
 from reports.runner import Month
 from uptime.config import Config, Vendor
-from uptime.sources import Revision, Source, revisions
+from uptime.sources import Source, revisions
 
 Made = TypeVar("Made")
 
@@ -48,7 +48,7 @@ KEPT_PER_VENDOR = 40
 @dataclass(frozen=True)
 class _Kept:
     made: Any
-    revision: tuple[Revision, ...]
+    seen: tuple[Hashable, ...]  #: each source's revision tag when it was computed
     computed_at: datetime
     ended: bool  #: the month was over when it was computed
     waiting: bool  #: a probed monitor's region had not reported yet (blind until now)
@@ -108,12 +108,24 @@ class Months:
         the months' thread (:meth:`get` does)."""
         sources = self.sources()
         revised = revisions(sources, {v.id for v, _, _ in wanted}, now)
+        # Only what was seen is compared: a state going stale (moving) after a month ended
+        # changes nothing in it.
+        seen_now = {vendor: tuple(r.tag for r in found) for vendor, found in revised.items()}
+        moving = {vendor: any(r.moving for r in found) for vendor, found in revised.items()}
         out: list[Any] = [None] * len(wanted)
         stale: dict[tuple[int, int], list[tuple[int, Vendor]]] = {}
         for i, (vendor, year, month) in enumerate(wanted):
             key = (kind, vendor.id, year, month)
             kept = self._kept.get(key)
-            if kept is not None and self._still_true(kept, revised[vendor.id], now):
+            if (
+                kept is not None
+                and kept.seen == seen_now[vendor.id]
+                and (
+                    kept.ended
+                    or not (kept.waiting or moving[vendor.id])
+                    or now - kept.computed_at < self._min_age
+                )
+            ):
                 self._kept.move_to_end(key)
                 out[i] = kept.made
             else:
@@ -126,20 +138,10 @@ class Months:
                 ended = vendor_month.availability.period.end <= now
                 self._keep(
                     (kind, vendor.id, year, month),
-                    _Kept(made, revised[vendor.id], now, ended, _waiting(vendor, seen)),
+                    _Kept(made, seen_now[vendor.id], now, ended, _waiting(vendor, seen)),
                 )
                 out[i] = made
         return out
-
-    def _still_true(self, kept: _Kept, revision: tuple[Revision, ...], now: datetime) -> bool:
-        # Only what was seen is compared: a state going stale (moving) after a month ended
-        # changes nothing in it.
-        if any(a.tag != b.tag for a, b in zip(kept.revision, revision, strict=True)):
-            return False
-        if kept.ended:
-            return True
-        moving = kept.waiting or any(r.moving for r in revision)
-        return not moving or now - kept.computed_at < self._min_age
 
     def _keep(self, key: tuple[str, str, int, int], kept: _Kept) -> None:
         self._kept[key] = kept
