@@ -30,7 +30,7 @@ from uptime.config import Config
 from uptime.store.recorder import RegionStates
 from uptime.web.exposition import Blocks, Family, header, labels_text, value_text
 from uptime.web.keys import CONFIG, MONTHS, RECORDER
-from uptime.web.months import Months, month_of
+from uptime.web.months import Months, month_of, share_the_interpreter
 from uptime.web.status import VendorNow, vendors_now
 
 NAMESPACE = "uptime_ledger"
@@ -156,10 +156,13 @@ class ProbeMetrics:
         """Both families' exposition, UTF-8."""
         # list() first: the event loop may add a series while this runs on another thread.
         items = list(self.series.items())
-        lines = [
-            kept if (kept := series.lines) and kept[0] == series.count else self._lines(k, series)
-            for k, series in items
-        ]
+        lines = []
+        for k, series in items:
+            kept = series.lines
+            if not (kept and kept[0] == series.count):
+                share_the_interpreter()
+                kept = self._lines(k, series)
+            lines.append(kept)
         return b"".join(
             [
                 self.RESULTS_HEADER.encode(),
@@ -292,15 +295,19 @@ class LedgerFamilies:
             ("vendor", "monitor", "region"),
         )
 
+    def _region_lines(self, vendors: Sequence[VendorNow]) -> Iterable[bytes]:
+        for now in vendors:
+            share_the_interpreter()
+            for m in now.monitors:
+                for view in m.regions:
+                    yield self.region_lines.text(
+                        (now.vendor.id, m.monitor.id, view.region), view.state
+                    )
+
     def text(self, scrape: Scrape) -> bytes:
         """Every family's exposition for ``scrape``, UTF-8."""
         vendors = scrape.vendors
-        regions = b"".join(
-            self.region_lines.text((now.vendor.id, m.monitor.id, view.region), view.state)
-            for now in vendors
-            for m in now.monitors
-            for view in m.regions
-        )
+        regions = b"".join(self._region_lines(vendors))
         states = b"".join(self.vendor_lines.text((now.vendor.id,), now.state) for now in vendors)
         pairs = list(zip(vendors, scrape.months, strict=True))
         return b"".join(

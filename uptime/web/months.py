@@ -22,6 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
+import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -37,8 +40,17 @@ from uptime.sources import Source, revisions
 
 Made = TypeVar("Made")
 
-#: A vendor-month whose figures move with the clock is computed again at most this often.
-MIN_AGE = timedelta(seconds=1)
+#: A vendor-month whose figures move with the clock is computed again at most this often (the
+#: page reloads every minute, Prometheus scrapes every 15 s or so: figures of a vendor that is
+#: down now may be this much behind the clock, never behind what was seen).
+MIN_AGE = timedelta(seconds=10)
+
+#: How the months' thread shares the interpreter while there is work: after computing for
+#: ``SLICE`` seconds it sleeps twice as long (a third of the interpreter for it at most). It
+#: shares the interpreter (the GIL) with the event loop, where the probes run: without the
+#: pauses, computing a large district's months starves them (probes started seconds late at
+#: 10,000 monitors, docs/benchmarks.md).
+SLICE = 0.02
 
 #: How many vendor-months are kept per vendor, of every kind together, before the least
 #: recently used are dropped (the status page keeps 4, history 12, metrics 1).
@@ -134,6 +146,7 @@ class Months:
             vendors = [vendor for _, vendor in todo]
             computed = Month(self.config, year, month, now).observed_months(sources, vendors)
             for (i, vendor), (vendor_month, seen) in zip(todo, computed, strict=True):
+                share_the_interpreter()
                 made = make(vendor_month, seen)
                 ended = vendor_month.availability.period.end <= now
                 self._keep(
@@ -141,6 +154,11 @@ class Months:
                     _Kept(made, seen_now[vendor.id], now, ended, _waiting(vendor, seen)),
                 )
                 out[i] = made
+        if stale:
+            # What is kept lives as long as it stays true: out of the cyclic collector's way,
+            # whose full collections over a large district's months held the interpreter for
+            # up to a second (refcounting still frees what is dropped).
+            gc.freeze()
         return out
 
     def _keep(self, key: tuple[str, str, int, int], kept: _Kept) -> None:
@@ -158,6 +176,22 @@ class Months:
         for source in self._sources or ():
             source.close()
         self._sources = None
+
+
+_slice = threading.local()
+
+
+def share_the_interpreter() -> None:
+    """Called between two pieces of heavy work on a thread beside the event loop: once the
+    thread has computed for ``SLICE`` seconds, it sleeps twice as long, so the loop keeps two
+    thirds of the interpreter while a large district's months are computed."""
+    began = getattr(_slice, "began", None)
+    clock = time.perf_counter()
+    if began is None or clock - began > 4 * SLICE:  # a new burst of work
+        _slice.began = clock
+    elif clock - began >= SLICE:
+        time.sleep(2 * (clock - began))
+        _slice.began = time.perf_counter()
 
 
 def month_of(vendor: Vendor, now: datetime) -> tuple[int, int]:

@@ -3,16 +3,12 @@ every vendor are computed on the months' thread in the background (a large distr
 seconds), so the first visitor does not wait for them all. ``/healthz`` and ingest do not
 wait for it; a page or a scrape arriving meanwhile waits its turn on the months' thread and
 finds what was computed already.
-
-Once warm, the kept months (millions of objects that live as long as the app) are moved out of
-the cyclic garbage collector's way (:func:`gc.freeze`): a full collection walking them took up
-to a second, a pause every few requests. Refcounting still frees what Months drops."""
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -39,7 +35,6 @@ async def warm(app: web.Application) -> None:
         some = config.vendors[at : at + BATCH]
         await status_months(config, some, months, now)
         await months.get("metrics", month_figures, [(v, *month_of(v, now)) for v in some], now)
-    gc.freeze()
 
 
 async def warm_ctx(app: web.Application) -> AsyncIterator[None]:
