@@ -184,7 +184,13 @@ _slice = threading.local()
 def share_the_interpreter() -> None:
     """Called between two pieces of heavy work on a thread beside the event loop: once the
     thread has computed for ``SLICE`` seconds, it sleeps twice as long, so the loop keeps two
-    thirds of the interpreter while a large district's months are computed."""
+    thirds of the interpreter while a large district's months are computed. Never sleeps on a
+    thread that runs an event loop."""
+    try:
+        asyncio.get_running_loop()
+        return
+    except RuntimeError:  # no event loop here: a worker thread
+        pass
     began = getattr(_slice, "began", None)
     clock = time.perf_counter()
     if began is None or clock - began > 4 * SLICE:  # a new burst of work

@@ -21,6 +21,7 @@ from credits.intervals import MINUTE, Interval, ratio
 from credits.model import MaintenanceWindow, WindowKind
 from reports.context import VendorContext
 from uptime.config import Config, Vendor
+from uptime.web.months import share_the_interpreter
 from uptime.web.status import VendorNow
 
 if TYPE_CHECKING:  # page_months builds its kept words with the helpers here
@@ -542,13 +543,15 @@ def status_page(
     errors: Mapping[tuple[str, str, str], str],
     now: datetime,
 ) -> StatusPage:
+    cards = []
+    for v, kept in zip(vendors, months, strict=True):
+        share_the_interpreter()  # a large district's cards take a while
+        cards.append(vendor_card(config, v, kept, errors))
     return StatusPage(
         title=config.web.title,
         refresh=int(config.web.refresh.total_seconds()),
         updated=updated_words(now, config),
-        vendors=tuple(
-            vendor_card(config, v, kept, errors) for v, kept in zip(vendors, months, strict=True)
-        ),
+        vendors=tuple(cards),
     )
 
 

@@ -23,7 +23,7 @@ from uptime.config import Config, Vendor
 from uptime.store.recorder import Recorder
 from uptime.store.storage import Storage
 from uptime.web.keys import CONFIG, MONTHS, RECORDER
-from uptime.web.months import Months, is_current, month_of, months_back
+from uptime.web.months import Months, is_current, month_of, months_back, share_the_interpreter
 from uptime.web.page_context import (
     BAR_DAYS,
     StatusPage,
@@ -117,15 +117,15 @@ async def down_errors(
     return await recorder.call(Storage.failures_since, since)
 
 
-async def status_months(
+def status_months(
     config: Config, vendors: Sequence[Vendor], months: Months, now: datetime
 ) -> list[list[PageMonth]]:
     """Each of ``vendors``' months under the status page's bars, from ``months`` (oldest
-    first)."""
+    first). On the months' thread."""
     spans = [bar_months(v, now) for v in vendors]
     wanted = [(v, y, m) for v, span in zip(vendors, spans, strict=True) for y, m in span]
     make = functools.partial(page_month, now=now, with_seen=False, names=region_names(config))
-    made = await months.get("page", make, wanted, now)
+    made = months.made("page", make, wanted, now)
     per_vendor, at = [], 0
     for span in spans:
         per_vendor.append(made[at : at + len(span)])
@@ -133,20 +133,32 @@ async def status_months(
     return per_vendor
 
 
-async def status_page_at(app: web.Application, now: datetime) -> StatusPage:
-    """The status page's context at ``now``."""
-    config, recorder = app[CONFIG], app[RECORDER]
-    vendors = await status_now(config, recorder, now)
-    per_vendor = await status_months(config, config.vendors, app[MONTHS], now)
-    errors = await down_errors(recorder, vendors)
+def status_page_of(
+    config: Config,
+    vendors: list[VendorNow],
+    errors: dict[tuple[str, str, str], str],
+    months: Months,
+    now: datetime,
+) -> StatusPage:
+    """The status page's context from the states now (on the months' thread: a large
+    district's cards are work the event loop, where probes run, should not do)."""
+    per_vendor = status_months(config, config.vendors, months, now)
     return status_page(config, vendors, per_vendor, errors, now)
 
 
+async def status_page_at(app: web.Application, now: datetime) -> StatusPage:
+    """The status page's context at ``now``."""
+    config, recorder, months = app[CONFIG], app[RECORDER], app[MONTHS]
+    vendors = await status_now(config, recorder, now)
+    errors = await down_errors(recorder, vendors)
+    return await months.run(status_page_of, config, vendors, errors, months, now)
+
+
 async def get_status_page(request: web.Request) -> web.Response:
-    page = await status_page_at(request.app, datetime.now(UTC))
-    return web.Response(
-        body=status_html(page, request.app[SECTIONS]), content_type="text/html", charset="utf-8"
-    )
+    app = request.app
+    page = await status_page_at(app, datetime.now(UTC))
+    body = await app[MONTHS].run(status_html, page, app[SECTIONS])
+    return web.Response(body=body, content_type="text/html", charset="utf-8")
 
 
 def status_html(page: StatusPage, sections: Sections) -> bytes:
@@ -162,6 +174,7 @@ def status_html(page: StatusPage, sections: Sections) -> bytes:
     head, _, tail = frame.partition(SECTIONS_HERE)
     parts = [head.encode()]
     for card in page.vendors:
+        share_the_interpreter()
         parts += (sections.render(card), b"\n")
     if page.vendors:
         parts.pop()  # the last separator

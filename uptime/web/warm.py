@@ -33,7 +33,7 @@ async def warm(app: web.Application) -> None:
     for at in range(0, len(config.vendors), BATCH):
         now = datetime.now(UTC)
         some = config.vendors[at : at + BATCH]
-        await status_months(config, some, months, now)
+        await months.run(status_months, config, some, months, now)
         await months.get("metrics", month_figures, [(v, *month_of(v, now)) for v in some], now)
 
 
