@@ -46,7 +46,7 @@ from uptime.web.feeds import get_atom, get_calendar, get_vendor_calendar
 from uptime.web.ingest import post_results
 from uptime.web.keys import CONFIG, MONTHS, PROBES, RECORDER, TOKENS, Probes
 from uptime.web.metrics import add_metrics
-from uptime.web.months import Months
+from uptime.web.months import Months, keep_pulse
 from uptime.web.responses import json_errors
 from uptime.web.tokens import region_tokens
 from uptime.web.warm import warm_ctx
@@ -131,6 +131,13 @@ def make_app(
             await scheduler.stop()
             await scheduler.session.close()
 
+    async def pulse_ctx(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(keep_pulse(), name="uptime-pulse")
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
     async def prune_ctx(app: web.Application) -> AsyncIterator[None]:
         async def prune_forever() -> None:
             while True:
@@ -151,5 +158,5 @@ def make_app(
             await task
 
     # Cleanup runs in reverse: probes stop and flush before storage closes.
-    app.cleanup_ctx.extend([storage_ctx, warm_ctx, prune_ctx, probes_ctx])
+    app.cleanup_ctx.extend([storage_ctx, pulse_ctx, warm_ctx, prune_ctx, probes_ctx])
     return app

@@ -180,12 +180,29 @@ class Months:
 
 _slice = threading.local()
 
+#: The event loop's pulse: a task of the app (:func:`keep_pulse`) notes the time every
+#: ``PULSE`` seconds. While the loop keeps up with its work the note is at most a few
+#: milliseconds late; once it is ``BUSY`` late, the loop is short of the interpreter.
+PULSE = 0.01
+BUSY = 0.04
+_pulse_at: list[float] = []
+
+
+async def keep_pulse() -> None:
+    """Note the time every ``PULSE`` seconds, for :func:`share_the_interpreter` (runs as long
+    as the app does)."""
+    _pulse_at[:] = [time.perf_counter()]
+    while True:
+        await asyncio.sleep(PULSE)
+        _pulse_at[:] = [time.perf_counter()]
+
 
 def share_the_interpreter() -> None:
     """Called between two pieces of heavy work on a thread beside the event loop: once the
-    thread has computed for ``SLICE`` seconds, it sleeps twice as long, so the loop keeps two
-    thirds of the interpreter while a large district's months are computed. Never sleeps on a
-    thread that runs an event loop."""
+    thread has computed for ``SLICE`` seconds while the loop is short of time (its pulse is
+    late, or nobody keeps one), it sleeps twice as long, so the loop, where the probes run,
+    keeps two thirds of the interpreter. An idle loop costs the work nothing. Never sleeps on
+    a thread that runs an event loop."""
     try:
         asyncio.get_running_loop()
         return
@@ -196,7 +213,8 @@ def share_the_interpreter() -> None:
     if began is None or clock - began > 4 * SLICE:  # a new burst of work
         _slice.began = clock
     elif clock - began >= SLICE:
-        time.sleep(2 * (clock - began))
+        if not _pulse_at or clock - _pulse_at[0] > BUSY:
+            time.sleep(2 * (clock - began))
         _slice.began = time.perf_counter()
 
 
