@@ -8,23 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import re
-import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser
+from support_browser import DAY_LABEL, WIDTHS, Visit, launched, tab_to_day_bar
 from support_pages import EVIL, Seeded, seed
 from support_probing import free_port
 
 from uptime.web.app import make_app
 from uptime.web.serve import serve
-
-CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = Path("/tmp/shots-pages")
-WIDTHS = (1280, 375)
-DAY_LABEL = re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{1,2} [A-Z][a-z]{2} \d{4}: ")
 
 
 class Server:
@@ -83,44 +78,8 @@ def server(seeded: Seeded) -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: apt-get install chromium"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-        yield launched
-        launched.close()
-
-
-class Visit:
-    """A page at one width, with every console error and dialog it raised."""
-
-    def __init__(self, browser: Browser, width: int) -> None:
-        self.context = browser.new_context(viewport={"width": width, "height": 900})
-        self.page: Page = self.context.new_page()
-        self.width = width
-        self.errors: list[str] = []
-        self.dialogs: list[str] = []
-        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
-
-    def open(self, url: str) -> Page:
-        response = self.page.goto(url)
-        assert response is not None and response.status == 200, url
-        return self.page
-
-    def check_fits(self) -> None:
-        width = self.page.evaluate("document.documentElement.scrollWidth")
-        assert width <= self.width, f"{self.page.url} is {width} px wide at {self.width} px"
-        assert self.errors == [] and self.dialogs == []
-
-    def shot(self, tmp_path: Path, name: str) -> None:
-        path = tmp_path / f"{name}-{self.width}.png"
-        self.page.screenshot(path=str(path), full_page=True)
-        SHOTS.mkdir(exist_ok=True)
-        shutil.copy(path, SHOTS / path.name)
-
-    def close(self) -> None:
-        self.context.close()
+    with launched() as running:
+        yield running
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -176,13 +135,7 @@ def test_status_page_as_a_viewer_sees_it(
         assert "NOT COUNTED" in advisory.upper()
         assert "Atlanta, GA only" in advisory and "30 min" in advisory
         # Keyboard: Tab reaches a day bar.
-        page.locator("body").focus()
-        for _ in range(60):
-            page.keyboard.press("Tab")
-            if page.evaluate("document.activeElement.classList.contains('bar')"):
-                break
-        else:
-            pytest.fail("Tab never reached a day bar")
+        tab_to_day_bar(page)
         focused = page.evaluate("document.activeElement.getAttribute('aria-label')")
         assert DAY_LABEL.match(focused)
         visit.check_fits()

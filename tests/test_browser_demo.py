@@ -12,11 +12,17 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser
+from support_browser import DAY_LABEL, WIDTHS, Visit, launched, tab_to_day_bar
 from support_demo import Demo
 from support_probing import free_port
-from test_browser import DAY_LABEL, WIDTHS, Visit, browser  # noqa: F401  (browser: a fixture)
 
 from uptime.demo.scenario import BAD_DAY
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with launched() as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +54,7 @@ def card_state(page: object, vendor: str) -> str:
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_the_demo_status_page_as_a_newcomer_sees_it(
-    browser: Browser,  # noqa: F811
+    browser: Browser,
     demo: str,
     tmp_path: Path,
     width: int,
@@ -82,13 +88,7 @@ def test_the_demo_status_page_as_a_newcomer_sees_it(
         bad_days = [label for label in labels if re.match(rf"\w{{3}} {BAD_DAY} ", label)]
         assert bad_days and all("major outage" in label for label in bad_days), bad_days
         # Keyboard: Tab reaches a day bar.
-        page.locator("body").focus()
-        for _ in range(80):
-            page.keyboard.press("Tab")
-            if page.evaluate("document.activeElement.classList.contains('bar')"):
-                break
-        else:
-            pytest.fail("Tab never reached a day bar")
+        tab_to_day_bar(page)
         visit.check_fits()
         visit.shot(tmp_path, "demo-status")
 
