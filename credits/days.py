@@ -14,8 +14,8 @@ be seen, *maintenance* when a window was open in it or down time fell into one, 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from fractions import Fraction
 from typing import Literal
@@ -118,3 +118,13 @@ def month_days(month: VendorMonth, began: datetime | None, now: datetime) -> lis
             )
         )
     return days
+
+
+def cut_day(day: Day, windows: Iterable[Interval], now: datetime) -> Day:
+    """``day`` as far as it has gone at ``now`` (unchanged once it is over): its period ends at
+    ``now`` and its maintenance is the window time before ``now`` (a window due later today
+    is not maintenance yet). Its down and blind time were seen before ``now`` already."""
+    if day.period.end <= now:
+        return day
+    period = Interval(day.period.start, now)
+    return replace(day, period=period, maintenance=length(clip(windows, period)))

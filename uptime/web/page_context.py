@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from zoneinfo import ZoneInfo
 
 from credits.advisories import Advisory
-from credits.days import Day
+from credits.days import Day, cut_day
 from credits.intervals import MINUTE, Interval, ratio
 from credits.model import MaintenanceWindow, WindowKind
 from reports.context import VendorContext
@@ -278,7 +278,8 @@ def day_bar(vendor: Vendor, day: Day) -> DayBar:
             parts.append(f"{duration_words(day.maintenance)} maintenance")
         if day.unmonitored:
             parts.append(f"{duration_words(day.unmonitored)} not seen")
-        parts.append(GRADES[day.grade])
+        if day.grade != "maintenance":  # the maintenance figure says it already
+            parts.append(GRADES[day.grade])
         label += ", ".join(parts)
     anchor = f"day-{day.date.isoformat()}"
     return DayBar(
@@ -289,29 +290,14 @@ def day_bar(vendor: Vendor, day: Day) -> DayBar:
     )
 
 
-def cut_day(day: Day, now: datetime) -> Day:
-    """``day`` cut at ``now`` (unchanged when it ended by then)."""
-    if day.period.end <= now:
-        return day
-    return Day(
-        day.date,
-        Interval(day.period.start, now),
-        day.buckets,
-        day.counted,
-        day.maintenance,
-        day.unmonitored,
-        day.interruptions,
-        day.probed,
-    )
-
-
-def cut_days(days: Sequence[Day], now: datetime) -> list[Day]:
-    """The days begun by ``now``, today's cut at ``now``."""
+def cut_days(month: PageMonth, now: datetime) -> list[Day]:
+    """The month's days begun by ``now``, today's cut at ``now`` (:func:`credits.days.cut_day`)."""
+    windows = [w.interval for w in month.windows]
     out = []
-    for day in days:
+    for day in month.days:
         if day.period.start >= now:
             break
-        out.append(cut_day(day, now))
+        out.append(cut_day(day, windows, now))
     return out
 
 
@@ -330,10 +316,12 @@ def recent_bars(
         bars.extend(month.bars[:over])
         days.extend(month.days[:over])
         if over < len(month.days) and month.days[over].period.start < now:
-            today = cut_day(month.days[over], now)
-            # Nothing counted, nothing in its bar depends on how much of it is over.
-            counted = today.counted > timedelta(0)
-            bars.append(day_bar(vendor, today) if counted else month.bars[over])
+            whole = month.days[over]
+            today = cut_day(whole, [w.interval for w in month.windows], now)
+            # Nothing counted and no window still to come: nothing in its bar depends on how
+            # much of the day is over.
+            same = today.counted == timedelta(0) and today.maintenance == whole.maintenance
+            bars.append(month.bars[over] if same else day_bar(vendor, today))
             days.append(today)
     days = days[-BAR_DAYS:]
     return bars[-BAR_DAYS:], (days[0] if days else None)
@@ -724,7 +712,7 @@ def vendor_page(
     if now < period.end:
         unseen.append(Interval(max(now, period.start), period.end))
     lines, note = formula(kept)
-    days = cut_days(kept.days, now)
+    days = cut_days(kept, now)
     previous = (year, month - 1) if month > 1 else (year - 1, 12)
     following = (year, month + 1) if month < 12 else (year + 1, 1)
     return VendorPage(
