@@ -174,3 +174,18 @@ async def test_a_month_before_probing_began_has_no_data(get, seeded: Seeded) -> 
     status, page = await get(f"/vendor/itopia?month={before:%Y-%m}")
     assert status == 200
     assert "no data" in text_of(page)
+
+
+async def test_history_says_so_far_and_where_probing_began(get, seeded: Seeded) -> None:
+    """The month under way has met its target only so far; the month probing began in says
+    from when it was probed."""
+    _, page = await get("/history")
+    row = page.split('id="vendor-classswift"')[1].split("</section>")[0]
+    cells = [text_of(cell) for cell in row.split('class="month-cell')[1:]]
+    assert "met so far" in cells[-1]
+    assert all("so far" not in cell for cell in cells[:-1])
+    zone = seeded.config.vendor("classswift").timezone
+    began = seeded.began.astimezone(zone)
+    label = f"{began:%b %Y}"
+    [first] = [cell for cell in cells if label in cell]
+    assert f"probed from {began:%a} {began.day} {began:%b %Y}" in first

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from zoneinfo import ZoneInfo
 
 from credits.advisories import Advisory
+from credits.availability import month_period
 from credits.days import Day, cut_day
 from credits.intervals import MINUTE, Interval, ratio
 from credits.model import MaintenanceWindow, WindowKind
@@ -691,7 +692,8 @@ def vendor_page(
                 for kind, spans in (("down", down), ("not seen", unknown))
                 for s in spans
             )
-            lanes.append(Lane(monitor.functional_area, bars, words or ("up all month",)))
+            up = "up so far this month" if now < period.end else "up all month"
+            lanes.append(Lane(monitor.functional_area, bars, words or (up,)))
         if lanes:
             timelines.append(RegionTimeline(region.name, tuple(lanes)))
     ticks = []
@@ -794,11 +796,19 @@ def history_page(
     for vendor, months, kept in rows:
         cells = []
         for (year, month), h in zip(months, kept, strict=True):
+            period = month_period(year, month, vendor.timezone)
             if not h.probed:
                 verdict, key, shown = "no data", "no-data", "—"
             else:
-                verdict = "met" if h.met else "missed"
-                key, shown = verdict, pct_words(h.availability_pct)
+                key = "met" if h.met else "missed"
+                shown = pct_words(h.availability_pct)
+                # A miss is final (counted time only grows); a month under way has met its
+                # target only so far.
+                verdict = "met so far" if h.met and now < period.end else key
+                if h.began is not None and period.start < h.began < period.end:
+                    verdict += (
+                        f", probed from {day_words(h.began.astimezone(vendor.timezone).date())}"
+                    )
             cells.append(
                 HistoryCell(
                     month=f"{date(year, month, 1):%b %Y}",

@@ -53,12 +53,14 @@ class PageMonth(NamedTuple):
 
 
 class HistoryMonth(NamedTuple):
-    """A vendor-month on the history page; ``probed`` is false before probing began."""
+    """A vendor-month on the history page; ``probed`` is false before probing began, and
+    ``began`` is when it began (None: never)."""
 
     availability_pct: float
     target_pct: float
     met: bool
     probed: bool
+    began: datetime | None = None
 
 
 def page_month(
@@ -114,4 +116,5 @@ def history_month(month: VendorMonth, observed: Observations) -> HistoryMonth:
         target_pct=percent(a.target_pct),
         met=a.met,
         probed=bool(a.parts) or (began is not None and began < a.period.end),
+        began=began,
     )
