@@ -189,3 +189,13 @@ async def test_history_says_so_far_and_where_probing_began(get, seeded: Seeded) 
     label = f"{began:%b %Y}"
     [first] = [cell for cell in cells if label in cell]
     assert f"probed from {began:%a} {began.day} {began:%b %Y}" in first
+
+
+async def test_an_outage_still_going_on_reads_as_such(get, seeded: Seeded) -> None:
+    """schoolstatus is down now in every region: its timeline says since when, and that it is
+    still down, not that it ended."""
+    _, page = await get("/vendor/schoolstatus")
+    shown = text_of(page)
+    assert shown.count("still down now") == 3, shown
+    zone = seeded.config.vendor("schoolstatus").timezone
+    assert f"down since {seeded.down_since.astimezone(zone):%a}" in shown

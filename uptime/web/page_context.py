@@ -666,6 +666,28 @@ def timeline_bars(
     )
 
 
+#: What a region's state now is called in a timeline's words.
+STATE_WORDS = {"down": "down", "unknown": "not seen"}
+
+
+def span_words(
+    kind: str, span: Interval, zone: ZoneInfo, now: datetime, state: tuple[str, datetime] | None
+) -> str:
+    """A timeline stretch in words; one the region is still in (its state now began inside
+    it) reads as going on."""
+    if (
+        state is not None
+        and STATE_WORDS.get(state[0]) == kind
+        and span.start <= state[1] < span.end + MINUTE
+    ):
+        going = Interval(span.start, max(span.end, now))
+        return (
+            f"{kind} since {moment_words(span.start, zone)}, still {kind} now "
+            f"({duration_words(going.duration)} so far)"
+        )
+    return f"{kind} {range_words(span, zone)} ({duration_words(span.duration)})"
+
+
 def vendor_page(
     config: Config,
     vendor: Vendor,
@@ -674,8 +696,12 @@ def vendor_page(
     month: int,
     now: datetime,
     current: bool,
+    ongoing: Mapping[tuple[str, str], tuple[str, datetime]] | None = None,
 ) -> VendorPage:
+    """One vendor's month; ``ongoing`` is each (monitor, region)'s state now and since when,
+    so that what is still going on reads as such."""
     zone, names = vendor.timezone, region_names(config)
+    ongoing = ongoing or {}
     period = Interval(kept.context.period_start, kept.context.period_end)
     timelines = []
     for region in config.regions:
@@ -687,8 +713,9 @@ def vendor_page(
             bars = timeline_bars(unknown, period, "unknown", zone) + timeline_bars(
                 down, period, "down", zone
             )
+            still = ongoing.get((monitor.id, region.id))
             words = tuple(
-                f"{kind} {range_words(s, zone)} ({duration_words(s.duration)})"
+                span_words(kind, s, zone, now, still)
                 for kind, spans in (("down", down), ("not seen", unknown))
                 for s in spans
             )
