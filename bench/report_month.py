@@ -37,6 +37,16 @@ REGIONS = ("chicago", "california", "atlanta")
 MONTH_START = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 
 
+#: Every benchmark vendor's contract, as vendors.yaml lines (bench/web.py uses it too).
+SLA_LINES = (
+    "    sla:",
+    "      target_pct: 99.5",
+    "      maintenance: counts",
+    "      credit: {kind: full_hours, rounding: incident, scope: all, percent_per_hour: 100}",
+    "      fee: {amount: '744.00', per: month, currency: USD}",
+)
+
+
 def write_config(path: Path, vendors: int) -> None:
     lines = ["regions:"] + [f"  {r}: {{name: {r}}}" for r in REGIONS] + ["vendors:"]
     for n in range(vendors):
@@ -47,12 +57,7 @@ def write_config(path: Path, vendors: int) -> None:
             "    monitors:",
             "      - {id: app, functional_area: App, url: 'https://app.example.invalid/',"
             " interval: 60s, timeout: 10s, critical: true}",
-            "    sla:",
-            "      target_pct: 99.5",
-            "      maintenance: counts",
-            "      credit: {kind: full_hours, rounding: incident, scope: all,"
-            " percent_per_hour: 100}",
-            "      fee: {amount: '744.00', per: month, currency: USD}",
+            *SLA_LINES,
         ]
     path.write_text("\n".join(lines) + "\n")
 

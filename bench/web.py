@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from _harness import free_port, loadavg, machine, status_kib  # noqa: E402
+from report_month import SLA_LINES  # noqa: E402
 
 from probes.result import FailureClass, ProbeResult  # noqa: E402
 from uptime.store.storage import Storage  # noqa: E402
@@ -64,14 +65,7 @@ def write_config(workdir: Path, vendors: int) -> None:
                 f"url: 'https://{monitor}.vendor{n}.example.invalid/', interval: 60s, "
                 "timeout: 10s, critical: true}"
             )
-        lines += [
-            "    sla:",
-            "      target_pct: 99.5",
-            "      maintenance: counts",
-            "      credit: {kind: full_hours, rounding: incident, scope: all,"
-            " percent_per_hour: 100}",
-            "      fee: {amount: '744.00', per: month, currency: USD}",
-        ]
+        lines += SLA_LINES
     (workdir / "vendors.yaml").write_text("\n".join(lines) + "\n")
     (workdir / "maintenance_windows.yaml").write_text("{}\n")
 
