@@ -275,3 +275,12 @@ def test_advisories_read_the_month_s_views_with_sites_blind_from_the_start() -> 
         vendor = StubVendor(monitors=(StubMonitor(),))
         views = monitor_views(vendor, PERIOD, seen, at("2025-06-10T00:00"))
         assert [a.regions for a in vendor_advisories(vendor, views, PERIOD)] == expected
+
+
+def test_a_day_cut_at_now_holds_only_the_window_time_begun() -> None:
+    windows = (Interval(at("2025-06-01T08:00"), at("2025-06-01T09:30")),)
+    whole = day(windows=windows, maintenance=90 * MINUTE)
+    assert whole.cut(at("2025-06-01T04:19")).maintenance == ZERO
+    assert whole.cut(at("2025-06-01T04:19")).grade == "up"
+    assert whole.cut(at("2025-06-01T09:00")).maintenance == HOUR
+    assert whole.cut(at("2025-06-02T00:00")) is whole
