@@ -14,7 +14,7 @@ be seen, *maintenance* when a window was open in it or down time fell into one, 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from fractions import Fraction
@@ -39,10 +39,20 @@ class Day:
     period: Interval
     buckets: Buckets
     counted: timedelta  #: the down time that lowers availability
-    maintenance: timedelta  #: maintenance window time inside the day, used or not
+    maintenance: timedelta  #: maintenance window time inside ``period``, used or not
     unmonitored: timedelta  #: time no region could see and no interruption covered
     interruptions: int  #: interruptions touching the day
     probed: bool  #: probing had begun by the end of the day
+    windows: tuple[Interval, ...] = ()  #: the maintenance windows inside the whole day
+
+    def cut(self, now: datetime) -> Day:
+        """The day as known at ``now``: its period ends there and only window time before it
+        is maintenance (unchanged when the day ended by then). Its down time and blind time
+        are the month's, already read up to when it was computed."""
+        if self.period.end <= now:
+            return self
+        period = Interval(self.period.start, now)
+        return replace(self, period=period, maintenance=length(clip(self.windows, period)))
 
     @property
     def grade(self) -> Grade:
@@ -98,6 +108,7 @@ def month_days(month: VendorMonth, began: datetime | None, now: datetime) -> lis
         if whole.start >= now:
             break
         period = Interval(whole.start, min(whole.end, now))
+        inside = tuple(clip(windows, whole))
         touching = [p for p in a.parts if p.interval.overlaps(period)]
         buckets = Buckets.add_up(
             sorter.sort(
@@ -111,20 +122,11 @@ def month_days(month: VendorMonth, began: datetime | None, now: datetime) -> lis
                 period=period,
                 buckets=buckets,
                 counted=buckets.counted(a.maintenance),
-                maintenance=length(clip(windows, period)),
+                maintenance=length(clip(inside, period)),
                 unmonitored=length(clip(a.blind, period)),
                 interruptions=len(touching),
                 probed=began is not None and began < period.end,
+                windows=inside,
             )
         )
     return days
-
-
-def cut_day(day: Day, windows: Iterable[Interval], now: datetime) -> Day:
-    """``day`` as far as it has gone at ``now`` (unchanged once it is over): its period ends at
-    ``now`` and its maintenance is the window time before ``now`` (a window due later today
-    is not maintenance yet). Its down and blind time were seen before ``now`` already."""
-    if day.period.end <= now:
-        return day
-    period = Interval(day.period.start, now)
-    return replace(day, period=period, maintenance=length(clip(windows, period)))

@@ -138,6 +138,12 @@ def test_status_page_as_a_viewer_sees_it(
         tab_to_day_bar(page)
         focused = page.evaluate("document.activeElement.getAttribute('aria-label')")
         assert DAY_LABEL.match(focused)
+        # A bar is ~3.5 px wide at 375 px: its focus ring is what shows where focus is.
+        ring = page.evaluate(
+            "(s => [s.outlineStyle, s.outlineWidth, s.boxShadow])"
+            "(getComputedStyle(document.activeElement))"
+        )
+        assert ring[0] == "solid" and float(ring[1].removesuffix("px")) >= 3 and "5px" in ring[2]
         visit.check_fits()
         visit.shot(tmp_path, "status")
     finally:

@@ -277,31 +277,10 @@ def test_advisories_read_the_month_s_views_with_sites_blind_from_the_start() -> 
         assert [a.regions for a in vendor_advisories(vendor, views, PERIOD)] == expected
 
 
-@pytest.mark.parametrize(
-    ("now", "maintenance"),
-    [
-        ("2025-03-04T07:00", ZERO),  # the window is due at 08:00: not maintenance yet
-        ("2025-03-04T09:00", HOUR),  # half of it is over
-        ("2025-03-04T12:00", 2 * HOUR),  # all of it
-        ("2025-03-05T00:00", 2 * HOUR),  # the day is over: unchanged
-    ],
-    ids=["before", "during", "after", "day over"],
-)
-def test_today_holds_only_the_window_time_before_now(now: str, maintenance: timedelta) -> None:
-    from credits.days import cut_day
-
-    window = Interval(at("2025-03-04T08:00"), at("2025-03-04T10:00"))
-    whole = Day(
-        date=date(2025, 3, 4),
-        period=local_day(date(2025, 3, 4), UTC_ZONE),
-        buckets=Buckets(),
-        counted=ZERO,
-        maintenance=2 * HOUR,
-        unmonitored=ZERO,
-        interruptions=0,
-        probed=True,
-    )
-    today = cut_day(whole, [window], at(now))
-    assert today.maintenance == maintenance
-    assert today.period.end == min(whole.period.end, at(now))
-    assert today.grade == ("maintenance" if maintenance else "up")
+def test_a_day_cut_at_now_holds_only_the_window_time_begun() -> None:
+    windows = (Interval(at("2025-06-01T08:00"), at("2025-06-01T09:30")),)
+    whole = day(windows=windows, maintenance=90 * MINUTE)
+    assert whole.cut(at("2025-06-01T04:19")).maintenance == ZERO
+    assert whole.cut(at("2025-06-01T04:19")).grade == "up"
+    assert whole.cut(at("2025-06-01T09:00")).maintenance == HOUR
+    assert whole.cut(at("2025-06-02T00:00")) is whole

@@ -6,21 +6,27 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from fractions import Fraction
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
-from support_pages import EVIL, Seeded, seed
+from support_pages import EVIL, REGIONS, Seeded, seed
 
 from credits.availability import days_in_month, month_period
 from credits.days import local_day
 from credits.intervals import MINUTE, clip, length, ratio
+from probes.result import ProbeResult
+from uptime.config import load_config
+from uptime.probing.jobs import stale_limits
+from uptime.store.storage import Storage
 from uptime.web.app import make_app
 from uptime.web.months import month_of
-from uptime.web.page_context import number, pct_words
+from uptime.web.page_context import moment_words, number, pct_words
+from uptime.web.pages import Sections, status_html, status_page_at
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
 
@@ -176,26 +182,128 @@ async def test_a_month_before_probing_began_has_no_data(get, seeded: Seeded) -> 
     assert "no data" in text_of(page)
 
 
-async def test_history_says_so_far_and_where_probing_began(get, seeded: Seeded) -> None:
-    """The month under way has met its target only so far; the month probing began in says
-    from when it was probed."""
-    _, page = await get("/history")
-    row = page.split('id="vendor-classswift"')[1].split("</section>")[0]
-    cells = [text_of(cell) for cell in row.split('class="month-cell')[1:]]
-    assert "met so far" in cells[-1]
-    assert all("so far" not in cell for cell in cells[:-1])
-    zone = seeded.config.vendor("classswift").timezone
-    began = seeded.began.astimezone(zone)
-    label = f"{began:%b %Y}"
-    [first] = [cell for cell in cells if label in cell]
-    assert f"probed from {began:%a} {began.day} {began:%b %Y}" in first
+# --- defects a new user found ---------------------------------------------------------------
 
 
-async def test_an_outage_still_going_on_reads_as_such(get, seeded: Seeded) -> None:
-    """schoolstatus is down now in every region: its timeline says since when, and that it is
-    still down, not that it ended."""
+def bar_label(page: str, vendor: str, day: date) -> str:
+    section = page.split(f'id="vendor-{vendor}"')[1].split("</section>")[0]
+    found = re.search(rf'href="[^"]*#day-{day.isoformat()}" aria-label="([^"]*)"', section)
+    assert found is not None, day
+    return html.unescape(found[1])
+
+
+async def test_today_s_bar_counts_only_maintenance_begun_by_now(
+    aiohttp_server: ServerFactory, tmp_path: Path
+) -> None:
+    # ClassSwift on a clock where it is about noon now, with a window this morning (30 min)
+    # and one this afternoon (1 h 30 min): today's bar holds the morning's only, and later,
+    # from the same kept month, the part of the afternoon's that has begun.
+    seeded = seed(tmp_path)
+    offset = 12 - seeded.now.hour
+    zone = ZoneInfo(f"Etc/GMT{-offset:+d}")
+    today = seeded.now.astimezone(zone).date()
+
+    def local(hour: int, minute: int = 0) -> datetime:
+        return datetime.combine(today, time(hour, minute), zone)
+
+    vendors = tmp_path / "vendors.yaml"
+    vendors.write_text(
+        vendors.read_text().replace("America/Los_Angeles", zone.key, 1), encoding="utf-8"
+    )
+    windows = tmp_path / "maintenance_windows.yaml"
+    announced = (seeded.now - timedelta(days=30)).isoformat()
+    windows.write_text(
+        windows.read_text()
+        + "classswift:\n  announced:\n"
+        + "".join(
+            f'    - {{start: "{s.isoformat()}", end: "{e.isoformat()}", '
+            f'announced_at: "{announced}"}}\n'
+            for s, e in ((local(9), local(9, 30)), (local(15), local(16, 30)))
+        ),
+        encoding="utf-8",
+    )
+    config = load_config(vendors, windows)
+    app = make_app(config, seeded.db, probe_regions=())
+    server = await aiohttp_server(app)
+    async with ClientSession() as session, session.get(server.make_url("/")) as response:
+        page = await response.text()
+    label = bar_label(page, "classswift", today)
+    assert label.endswith(": 100.00 %, 30 min maintenance"), label
+    assert label.count("maintenance") == 1
+    later = status_html(await status_page_at(app, local(16)), Sections()).decode()
+    # (by then nothing has been probed for hours: that time is not seen)
+    assert ": 100.00 %, 1 h 30 min maintenance, " in bar_label(later, "classswift", today)
+
+
+async def test_an_ongoing_outage_reads_as_still_going_on(get, seeded: Seeded) -> None:
+    zone = seeded.config.vendor("schoolstatus").timezone
+    since = moment_words(seeded.down_since, zone)
     _, page = await get("/vendor/schoolstatus")
     shown = text_of(page)
-    assert shown.count("still down now") == 3, shown
-    zone = seeded.config.vendor("schoolstatus").timezone
-    assert f"down since {seeded.down_since.astimezone(zone):%a}" in shown
+    assert f"down since {since}, still down" in shown
+    assert re.search(f"since {re.escape(since)}, still down: [0-9]+ min so far", shown)
+    assert "to " not in shown.split(f"down since {since}")[1].split(";")[0]
+    _, page = await get("/")
+    card = text_of(page.split('id="vendor-schoolstatus"')[1].split("</section>")[0])
+    assert re.search(f"since {re.escape(since)}, still down: [0-9]+ min so far", card)
+
+
+def probe_up(seeded: Seeded, since: datetime, late: dict[str, timedelta]) -> None:
+    """itopia probed up from ``since`` to now every 10 minutes, each region's results ``late``
+    by its delay (a site whose first result came a moment after the others')."""
+    results = []
+    at = since
+    while at < seeded.now:
+        results += [
+            ProbeResult("itopia", "apps", r, at + late.get(r, timedelta(0)), True, 0.05, 200)
+            for r in REGIONS
+        ]
+        at += timedelta(minutes=10)
+    storage = Storage(seeded.db)
+    try:
+        storage.record_results(results, stale_limits(seeded.config))
+    finally:
+        storage.close()
+
+
+@pytest.fixture
+def itopia_probed(seeded: Seeded) -> tuple[int, int, datetime]:
+    """itopia probed since the 3rd of last month (Atlanta's first result 0.4 s after the
+    others'): (year, month) of last month and when probing began."""
+    zone = seeded.config.vendor("itopia").timezone
+    year, month = month_of(seeded.config.vendor("itopia"), seeded.now)
+    year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    began = datetime(year, month, 3, 4, 18, tzinfo=zone)
+    probe_up(seeded, began, {"atlanta": timedelta(milliseconds=400)})
+    return year, month, began
+
+
+async def test_the_current_month_reads_so_far_and_a_partial_month_says_so(
+    get, seeded: Seeded, itopia_probed: tuple[int, int, datetime]
+) -> None:
+    year, month, began = itopia_probed
+    zone = seeded.config.vendor("itopia").timezone
+    _, page = await get("/vendor/itopia")
+    shown = text_of(page)
+    assert shown.count("Apps: up so far this month") == 3
+    assert "up all month" not in shown and "meets its 99 % target so far" in shown
+    _, page = await get(f"/vendor/itopia?month={year:04d}-{month:02d}")
+    shown = text_of(page)
+    assert f"Probing began {moment_words(began, zone)}: nothing was seen before it." in shown
+    assert f"Apps: up since probing began {moment_words(began, zone)}" in shown
+    assert "met its 99 % target" in shown
+    # Atlanta's 0.4 s before its first result: counted, said once, not as a range.
+    assert "Apps: not seen once for under a minute" in shown
+    assert "(under 1 min)" not in shown, shown[shown.index("(under 1 min)") - 300 :][:400]
+
+    _, page = await get("/history")
+    cells = re.findall(
+        r'<li class="month-cell[^"]*">(.*?)</li>',
+        page.split('id="vendor-itopia"')[1].split("</section>")[0],
+        re.S,
+    )
+    last, current = text_of(cells[-2]), text_of(cells[-1])
+    assert current.endswith("✓ met so far") and "partial" not in current
+    assert last.endswith(f"✓ met partial: probing began 3 {date(year, month, 1):%b}")
+    swift = text_of(page.split('id="vendor-classswift"')[1].split("</section>")[0])
+    assert "met so far" in swift and "partial: probing began" in swift

@@ -16,13 +16,12 @@ from typing import TYPE_CHECKING, NamedTuple
 from zoneinfo import ZoneInfo
 
 from credits.advisories import Advisory
-from credits.availability import month_period
-from credits.days import Day, cut_day
+from credits.days import Day
 from credits.intervals import MINUTE, Interval, ratio
 from credits.model import MaintenanceWindow, WindowKind
 from reports.context import VendorContext
 from uptime.config import Config, Vendor
-from uptime.web.months import share_the_interpreter
+from uptime.web.months import month_of, share_the_interpreter
 from uptime.web.status import VendorNow
 
 if TYPE_CHECKING:  # page_months builds its kept words with the helpers here
@@ -214,7 +213,7 @@ class MonthFigures:
     availability: str
     target: str
     met: bool
-    verdict: str  #: "meets its 95 % target" / "below its 95 % target"
+    verdict: str  #: "meets its 95 % target so far" (this month) / "missed its 95 % target"
     allowance: str
 
 
@@ -253,6 +252,10 @@ def month_figures(
     allowance = number(ratio(allowance_of, MINUTE))
     left = ratio(allowance_left, MINUTE)
     span = "this month" if current else "in the month"
+    if current:  # the month is not over: its verdict can still change
+        verdict = f"{'meets' if c.met else 'below'} its {target} target so far"
+    else:
+        verdict = f"{'met' if c.met else 'missed'} its {target} target"
     if left >= 0:
         words = f"{number(left)} min of {allowance} left {span}"
     else:
@@ -261,7 +264,7 @@ def month_figures(
         availability=pct_words(c.availability_pct),
         target=target,
         met=c.met,
-        verdict=f"meets its {target} target" if c.met else f"below its {target} target",
+        verdict=verdict,
         allowance=words,
     )
 
@@ -279,7 +282,7 @@ def day_bar(vendor: Vendor, day: Day) -> DayBar:
             parts.append(f"{duration_words(day.maintenance)} maintenance")
         if day.unmonitored:
             parts.append(f"{duration_words(day.unmonitored)} not seen")
-        if day.grade != "maintenance":  # the maintenance figure says it already
+        if day.grade != "maintenance" or not day.maintenance:  # else the figure says it
             parts.append(GRADES[day.grade])
         label += ", ".join(parts)
     anchor = f"day-{day.date.isoformat()}"
@@ -291,14 +294,13 @@ def day_bar(vendor: Vendor, day: Day) -> DayBar:
     )
 
 
-def cut_days(month: PageMonth, now: datetime) -> list[Day]:
-    """The month's days begun by ``now``, today's cut at ``now`` (:func:`credits.days.cut_day`)."""
-    windows = [w.interval for w in month.windows]
+def cut_days(days: Sequence[Day], now: datetime) -> list[Day]:
+    """The days begun by ``now``, today's cut at ``now``."""
     out = []
-    for day in month.days:
+    for day in days:
         if day.period.start >= now:
             break
-        out.append(cut_day(day, windows, now))
+        out.append(day.cut(now))
     return out
 
 
@@ -317,12 +319,11 @@ def recent_bars(
         bars.extend(month.bars[:over])
         days.extend(month.days[:over])
         if over < len(month.days) and month.days[over].period.start < now:
-            whole = month.days[over]
-            today = cut_day(whole, [w.interval for w in month.windows], now)
-            # Nothing counted and no window still to come: nothing in its bar depends on how
-            # much of the day is over.
-            same = today.counted == timedelta(0) and today.maintenance == whole.maintenance
-            bars.append(month.bars[over] if same else day_bar(vendor, today))
+            kept, today = month.days[over], month.days[over].cut(now)
+            # The kept bar is of the whole day: it still holds when nothing is counted (the
+            # share of the day over does not show) and no window time is still to come.
+            moved = today.counted > timedelta(0) or today.maintenance != kept.maintenance
+            bars.append(day_bar(vendor, today) if moved else month.bars[over])
             days.append(today)
     days = days[-BAR_DAYS:]
     return bars[-BAR_DAYS:], (days[0] if days else None)
@@ -379,8 +380,20 @@ def stretches(contexts: Sequence[VendorContext], since: datetime | None = None) 
 
 
 def stretch_row(
-    stretch: Stretch, zone: ZoneInfo, names: Mapping[str, str], year: bool = False
+    stretch: Stretch,
+    zone: ZoneInfo,
+    names: Mapping[str, str],
+    read_at: datetime,
+    year: bool = False,
 ) -> InterruptionRow:
+    """``stretch`` in words; one that runs up to ``read_at`` (when its month was read) is
+    still going on."""
+    if stretch.end >= read_at:
+        when = f"since {moment_words(stretch.start, zone, year)}, still down"
+        duration = f"{duration_words(stretch.end - stretch.start)} so far"
+    else:
+        when = range_words(Interval(stretch.start, stretch.end), zone, year)
+        duration = duration_words(timedelta(minutes=stretch.minutes))
     if stretch.counted == stretch.minutes:
         how = "counted in full"
     elif stretch.counted == 0:
@@ -388,8 +401,8 @@ def stretch_row(
     else:
         how = f"{number(stretch.counted)} min counted"
     return InterruptionRow(
-        when=range_words(Interval(stretch.start, stretch.end), zone, year),
-        duration=duration_words(timedelta(minutes=stretch.minutes)),
+        when=when,
+        duration=duration,
         areas=", ".join(sorted(stretch.areas)) or "(declared window)",
         regions=", ".join(names.get(r, r) for r in sorted(stretch.regions)) or "none seen",
         counted=how,
@@ -406,7 +419,7 @@ def interruption_rows(
     """The months' interruptions ending after ``since``, most recent first; one cut at a
     month's edge is one again."""
     merged = stretches([month.context for month in kept], since)
-    return [stretch_row(s, zone, names, year) for s in reversed(merged)]
+    return [stretch_row(s, zone, names, kept[-1].read_at, year) for s in reversed(merged)]
 
 
 def recent_interruptions(
@@ -606,6 +619,7 @@ class VendorPage:
     figures: MonthFigures
     formula: tuple[str, ...]  #: the formula, then with the numbers, then the result
     formula_note: str
+    began_note: str  #: when probing began inside the month ("" otherwise)
     windows_shaded: tuple[Bar, ...]
     not_probed: tuple[Bar, ...]  #: before probing began (or after now): no data
     ticks: tuple[tuple[float, str], ...]  #: (percent from the left, day)
@@ -651,8 +665,43 @@ def formula(kept: PageMonth) -> tuple[tuple[str, ...], str]:
     return lines, " ".join(notes)
 
 
+def span_words(kind: str, span: Interval, zone: ZoneInfo, read_at: datetime) -> str:
+    """``down Thu 3 Dec, 10:00pm to 11:00pm EST (1 h)``; for a stretch running up to
+    ``read_at`` (still open when its month was read) ``down since Thu 3 Dec, 10:00pm EST,
+    still down``; under a minute ``down for under a minute at Thu 3 Dec, 10:00pm EST``."""
+    if span.end >= read_at:
+        return f"{kind} since {moment_words(span.start, zone)}, still {kind}"
+    if span.duration < MINUTE:  # "4:18am to 4:18am" would read as nothing
+        return f"{kind} for under a minute at {moment_words(span.start, zone)}"
+    return f"{kind} {range_words(span, zone)} ({duration_words(span.duration)})"
+
+
+def lane_words(
+    seen: Sequence[tuple[str, Sequence[Interval]]],
+    zone: ZoneInfo,
+    read_at: datetime,
+) -> list[str]:
+    """Each kind's stretches in words, oldest first. Closed stretches under a minute (a site's
+    first result a moment after another's, a result a moment late) are counted in the
+    figures to the second but not listed one by one: they are said together at the end."""
+    words = []
+    for kind, spans in seen:
+        short = [s for s in spans if s.duration < MINUTE and s.end < read_at]
+        words += [span_words(kind, s, zone, read_at) for s in spans if s not in short]
+        if len(short) == 1:
+            words.append(f"{kind} once for under a minute")
+        elif short:
+            total = duration_words(sum((s.duration for s in short), timedelta(0)))
+            words.append(f"{kind} {len(short)} times for under a minute each ({total} in all)")
+    return words
+
+
 def timeline_bars(
-    spans: Sequence[Interval], period: Interval, kind: str, zone: ZoneInfo
+    spans: Sequence[Interval],
+    period: Interval,
+    kind: str,
+    zone: ZoneInfo,
+    read_at: datetime | None = None,
 ) -> tuple[Bar, ...]:
     whole = period.duration
     return tuple(
@@ -660,32 +709,12 @@ def timeline_bars(
             x=round(float(ratio(s.start - period.start, whole)) * TIMELINE_WIDTH, 2),
             width=max(0.5, round(float(ratio(s.duration, whole)) * TIMELINE_WIDTH, 2)),
             kind=kind,
-            label=f"{kind}: {range_words(s, zone)}",
+            label=span_words(kind, s, zone, read_at)
+            if read_at is not None
+            else f"{kind}: {range_words(s, zone)}",
         )
         for s in spans
     )
-
-
-#: What a region's state now is called in a timeline's words.
-STATE_WORDS = {"down": "down", "unknown": "not seen"}
-
-
-def span_words(
-    kind: str, span: Interval, zone: ZoneInfo, now: datetime, state: tuple[str, datetime] | None
-) -> str:
-    """A timeline stretch in words; one the region is still in (its state now began inside
-    it) reads as going on."""
-    if (
-        state is not None
-        and STATE_WORDS.get(state[0]) == kind
-        and span.start <= state[1] < span.end + MINUTE
-    ):
-        going = Interval(span.start, max(span.end, now))
-        return (
-            f"{kind} since {moment_words(span.start, zone)}, still {kind} now "
-            f"({duration_words(going.duration)} so far)"
-        )
-    return f"{kind} {range_words(span, zone)} ({duration_words(span.duration)})"
 
 
 def vendor_page(
@@ -696,13 +725,18 @@ def vendor_page(
     month: int,
     now: datetime,
     current: bool,
-    ongoing: Mapping[tuple[str, str], tuple[str, datetime]] | None = None,
 ) -> VendorPage:
-    """One vendor's month; ``ongoing`` is each (monitor, region)'s state now and since when,
-    so that what is still going on reads as such."""
     zone, names = vendor.timezone, region_names(config)
-    ongoing = ongoing or {}
     period = Interval(kept.context.period_start, kept.context.period_end)
+    began_note = ""
+    if kept.began is not None and period.start < kept.began < period.end:
+        began = moment_words(kept.began, zone)
+        began_note = f"Probing began {began}: nothing was seen before it."
+        up_words = f"up since probing began {began}{', so far' if current else ''}"
+    elif kept.began is None or kept.began >= period.end:
+        up_words = "no data: not probed"
+    else:
+        up_words = "up so far this month" if current else "up all month"
     timelines = []
     for region in config.regions:
         lanes = []
@@ -710,17 +744,10 @@ def vendor_page(
             if region.id not in monitor.regions:
                 continue
             down, unknown = (kept.seen or {}).get(monitor.id, {}).get(region.id, ((), ()))
-            bars = timeline_bars(unknown, period, "unknown", zone) + timeline_bars(
-                down, period, "down", zone
-            )
-            still = ongoing.get((monitor.id, region.id))
-            words = tuple(
-                span_words(kind, s, zone, now, still)
-                for kind, spans in (("down", down), ("not seen", unknown))
-                for s in spans
-            )
-            up = "up so far this month" if now < period.end else "up all month"
-            lanes.append(Lane(monitor.functional_area, bars, words or (up,)))
+            bars = timeline_bars(unknown, period, "unknown", zone, kept.read_at)
+            bars += timeline_bars(down, period, "down", zone, kept.read_at)
+            words = lane_words((("down", down), ("not seen", unknown)), zone, kept.read_at)
+            lanes.append(Lane(monitor.functional_area, bars, tuple(words or [up_words])))
         if lanes:
             timelines.append(RegionTimeline(region.name, tuple(lanes)))
     ticks = []
@@ -741,7 +768,7 @@ def vendor_page(
     if now < period.end:
         unseen.append(Interval(max(now, period.start), period.end))
     lines, note = formula(kept)
-    days = cut_days(kept, now)
+    days = cut_days(kept.days, now)
     previous = (year, month - 1) if month > 1 else (year - 1, 12)
     following = (year, month + 1) if month < 12 else (year + 1, 1)
     return VendorPage(
@@ -759,6 +786,7 @@ def vendor_page(
         figures=month_figures(kept.context, kept.allowance, kept.allowance_left, current),
         formula=lines,
         formula_note=note,
+        began_note=began_note,
         windows_shaded=timeline_bars([w.interval for w in kept.windows], period, "window", zone),
         not_probed=timeline_bars(unseen, period, "no data", zone),
         ticks=tuple(ticks),
@@ -793,8 +821,9 @@ class HistoryCell:
     month: str  #: "Nov 2025"
     href: str
     availability: str
-    verdict: str  #: met, missed, no data
+    verdict: str  #: met, missed, no data ("met so far", "missed so far" for this month)
     key: str  #: met, missed, no-data (the CSS class)
+    note: str  #: "partial: probing began 3 Sep" when it began inside the month ("" otherwise)
 
 
 @dataclass(frozen=True)
@@ -822,20 +851,16 @@ def history_page(
     out = []
     for vendor, months, kept in rows:
         cells = []
+        this_month = month_of(vendor, now)
         for (year, month), h in zip(months, kept, strict=True):
-            period = month_period(year, month, vendor.timezone)
             if not h.probed:
                 verdict, key, shown = "no data", "no-data", "—"
             else:
-                key = "met" if h.met else "missed"
+                key = verdict = "met" if h.met else "missed"
                 shown = pct_words(h.availability_pct)
-                # A miss is final (counted time only grows); a month under way has met its
-                # target only so far.
-                verdict = "met so far" if h.met and now < period.end else key
-                if h.began is not None and period.start < h.began < period.end:
-                    verdict += (
-                        f", probed from {day_words(h.began.astimezone(vendor.timezone).date())}"
-                    )
+                if (year, month) == this_month:
+                    verdict += " so far"
+            began = h.began
             cells.append(
                 HistoryCell(
                     month=f"{date(year, month, 1):%b %Y}",
@@ -843,6 +868,9 @@ def history_page(
                     availability=shown,
                     verdict=verdict,
                     key=key,
+                    note=""
+                    if began is None
+                    else f"partial: probing began {began.day} {MONTH_NAMES[began.month - 1]}",
                 )
             )
         out.append(

@@ -7,7 +7,7 @@ saw; for the history, four figures."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
 from credits.advisories import Advisory, vendor_advisories
@@ -49,18 +49,19 @@ class PageMonth(NamedTuple):
     longest_advisory: timedelta
     windows: tuple[MaintenanceWindow, ...]
     began: datetime | None
+    read_at: datetime  #: when ``observed`` was read: a stretch still open ends here
     seen: Seen | None
 
 
 class HistoryMonth(NamedTuple):
-    """A vendor-month on the history page; ``probed`` is false before probing began, and
-    ``began`` is when it began (None: never)."""
+    """A vendor-month on the history page; ``probed`` is false before probing began,
+    ``began`` the vendor's day probing began when that was after the month's start."""
 
     availability_pct: float
     target_pct: float
     met: bool
     probed: bool
-    began: datetime | None = None
+    began: date | None
 
 
 def page_month(
@@ -97,12 +98,13 @@ def page_month(
         days=days,
         bars=tuple(day_bar(vendor, day) for day in days),
         interruptions=tuple(
-            (s, stretch_row(s, vendor.timezone, names)) for s in stretches([context])
+            (s, stretch_row(s, vendor.timezone, names, now)) for s in stretches([context])
         ),
         advisories=advisories,
         longest_advisory=max((x.interval.duration for x in advisories), default=timedelta(0)),
         windows=month.windows,
         began=began,
+        read_at=now,
         seen=seen,
     )
 
@@ -116,5 +118,7 @@ def history_month(month: VendorMonth, observed: Observations) -> HistoryMonth:
         target_pct=percent(a.target_pct),
         met=a.met,
         probed=bool(a.parts) or (began is not None and began < a.period.end),
-        began=began,
+        began=began.astimezone(month.vendor.timezone).date()
+        if began is not None and a.period.start < began < a.period.end
+        else None,
     )

@@ -216,16 +216,7 @@ async def get_vendor_page(request: web.Request) -> web.Response:
         [(vendor, year, month)],
         now,
     )
-    current = is_current(vendor, year, month, now)
-    ongoing = {}
-    if current:
-        states = await request.app[RECORDER].region_states(now)
-        ongoing = {
-            (monitor, region): (state, since)
-            for (vid, monitor, region), (state, since, _) in states.items()
-            if vid == vendor.id and state != "up"
-        }
-    page = vendor_page(config, vendor, kept, year, month, now, current, ongoing)
+    page = vendor_page(config, vendor, kept, year, month, now, is_current(vendor, year, month, now))
     return render("vendor.html", title=page.title, refresh=page.refresh, page=page)
 
 
