@@ -174,3 +174,38 @@ def test_a_source_never_creates_a_database(tmp_path: Path) -> None:
     with pytest.raises(DatabaseNotReady, match="no such database"):
         ProbeSource(tmp_path / "missing.db")
     assert not (tmp_path / "missing.db").exists()
+
+
+def test_a_probe_revision_changes_with_every_state_change(tmp_path: Path) -> None:
+    """A vendor's revision changes when a region changes state, even when the new state began
+    at the very millisecond of the last one, and when a start moves; it stays the same when
+    only a fresh result came (last seen moved)."""
+    path = tmp_path / "uptime.db"
+    Storage(path).close()  # creates and migrates the database
+    t0 = datetime(2025, 3, 1, 12, tzinfo=UTC)
+    now = t0 + timedelta(seconds=30)
+
+    def write(state: str, start: datetime, last_seen: datetime) -> None:
+        with sqlite3.connect(path) as conn:
+            conn.execute(
+                "insert or replace into open_states (vendor, monitor, region, state, start, "
+                "last_seen, stale_after_s) values ('acme', 'app', 'chicago', ?, ?, ?, 120)",
+                [state, start.isoformat(timespec="microseconds"), last_seen.isoformat()],
+            )
+
+    def revision() -> object:
+        source = ProbeSource(path)
+        try:
+            return source.revisions(["acme"], now)["acme"]
+        finally:
+            source.close()
+
+    write("down", t0, t0)
+    down = revision()
+    write("down", t0, t0 + timedelta(seconds=10))  # a fresh result, same state
+    assert revision() == down
+    write("up", t0, t0 + timedelta(seconds=20))  # up at the very start of the down state
+    up = revision()
+    assert up.tag != down.tag
+    write("up", t0 - timedelta(seconds=1), t0 + timedelta(seconds=20))  # a start moved earlier
+    assert revision().tag != up.tag

@@ -78,19 +78,21 @@ class ProbeSource(DatabaseSource):
         is stale."""
         only, parameters = vendor_filter(vendors)
         # Numbers, not the states themselves: this runs on every page view and scrape. A
-        # transition moves its open state's start later, never earlier, so the sum of the
-        # starts (in whole milliseconds: exact) grows with every transition; a first result
+        # transition moves its open state's start (the sum of the starts, in whole
+        # milliseconds, is exact) and changes its state (counted by kind, so that a
+        # transition at the very millisecond of the last one still shows); a first result
         # adds a row to first_seen.
         found: dict[str, list[object]] = {}
         rows = self.db.execute(
             "select vendor, count(*), "
             "sum(cast(round((julianday(start) - 2440587.5) * 86400000) as integer)), "
+            "sum((state = 'down') + 2 * (state = 'unknown')), "
             "max(state != 'up' or julianday(last_seen) + stale_after_s / 86400.0 "
             f"< julianday(?)) from open_states where true{only} group by vendor",
             [to_db_time(now), *parameters],
         )
-        for vendor, count, starts, moving in rows:
-            found[vendor] = [(count, starts), 0, bool(moving)]
+        for vendor, count, starts, states, moving in rows:
+            found[vendor] = [(count, starts, states), 0, bool(moving)]
         rows = self.db.execute(
             f"select vendor, count(*) from first_seen where true{only} group by vendor",
             parameters,

@@ -154,10 +154,11 @@ class Months:
                     _Kept(made, seen_now[vendor.id], now, ended, _waiting(vendor, seen)),
                 )
                 out[i] = made
-        if stale:
+        if sum(len(todo) for todo in stale.values()) >= FREEZE_AFTER:
             # What is kept lives as long as it stays true: out of the cyclic collector's way,
             # whose full collections over a large district's months held the interpreter for
-            # up to a second (refcounting still frees what is dropped).
+            # up to a second (refcounting still frees what is dropped). Only after computing
+            # many: freezing makes whatever cyclic garbage exists then permanent.
             gc.freeze()
         return out
 
@@ -177,6 +178,9 @@ class Months:
             source.close()
         self._sources = None
 
+
+#: How many vendor-months computed at once are worth moving out of the cyclic collector's way.
+FREEZE_AFTER = 200
 
 _slice = threading.local()
 
