@@ -21,6 +21,7 @@ import yaml
 
 from credits.intervals import HOUR, LATEST, MINUTE, Interval
 from uptime.config import Config, load_config
+from uptime.demo.simulator import endpoint_path
 from uptime.demo.timeline import Pattern, Timeline, during, every, monthly, once
 
 REGIONS = {
@@ -91,7 +92,7 @@ class Scenario:
         return cls(now.replace(minute=0, second=0, microsecond=0), base_url)
 
     def url(self, vendor: str, monitor: str) -> str:
-        return f"{self.base_url}/{vendor}/{monitor}"
+        return self.base_url + endpoint_path(vendor, monitor)
 
     def vendors(self) -> dict[str, Any]:
         """vendors.yaml, as data."""

@@ -85,8 +85,13 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get(STYLESHEET, get_stylesheet)
 
 
+def page_html(name: str, **context: Any) -> str:
+    """Template ``name`` rendered with ``context`` and the stylesheet's address."""
+    return TEMPLATES.get_template(name).render(stylesheet=STYLESHEET, **context)
+
+
 def render(name: str, status: int = 200, **context: Any) -> web.Response:
-    html = TEMPLATES.get_template(name).render(stylesheet=STYLESHEET, **context)
+    html = page_html(name, **context)
     return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
 
 
@@ -220,17 +225,24 @@ async def get_vendor_page(request: web.Request) -> web.Response:
     return render("vendor.html", title=page.title, refresh=page.refresh, page=page)
 
 
-async def get_history_page(request: web.Request) -> web.Response:
-    config, now = request.app[CONFIG], datetime.now(UTC)
+def history_html(config: Config, months: Months, now: datetime) -> str:
+    """The history page (on the months' thread: a large district's 12 months of cells are
+    work the event loop, where probes run, should not do)."""
     spans = [months_back(*month_of(v, now), HISTORY_MONTHS) for v in config.vendors]
-    wanted = [(v, y, m) for v, months in zip(config.vendors, spans, strict=True) for y, m in months]
-    made = await request.app[MONTHS].get("history", history_month, wanted, now)
+    wanted = [(v, y, m) for v, span in zip(config.vendors, spans, strict=True) for y, m in span]
+    made = months.made("history", history_month, wanted, now)
     rows = [
-        (vendor, months, made[i * HISTORY_MONTHS : (i + 1) * HISTORY_MONTHS])
-        for i, (vendor, months) in enumerate(zip(config.vendors, spans, strict=True))
+        (vendor, span, made[i * HISTORY_MONTHS : (i + 1) * HISTORY_MONTHS])
+        for i, (vendor, span) in enumerate(zip(config.vendors, spans, strict=True))
     ]
     page = history_page(config, rows, now)
-    return render("history.html", title=page.title, refresh=page.refresh, page=page)
+    return page_html("history.html", title=page.title, refresh=page.refresh, page=page)
+
+
+async def get_history_page(request: web.Request) -> web.Response:
+    months = request.app[MONTHS]
+    html = await months.run(history_html, request.app[CONFIG], months, datetime.now(UTC))
+    return web.Response(text=html, content_type="text/html", charset="utf-8")
 
 
 @functools.cache
