@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from _harness import children, loadavg, pss_kib  # noqa: E402
 
+from credits.intervals import Interval  # noqa: E402
 from probes.result import FailureClass, ProbeResult  # noqa: E402
 from uptime.store.storage import Storage  # noqa: E402
 
@@ -62,6 +63,26 @@ def write_config(path: Path, vendors: int) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
+def seen_down(
+    vendor: str, monitor: str, region: str, outage: Interval, skew: timedelta
+) -> tuple[ProbeResult, ...]:
+    """A region's failed result at the outage's start and its next success at the end, both
+    ``skew`` late (each site sees an outage a few seconds apart from the others)."""
+    return tuple(
+        ProbeResult(
+            vendor,
+            monitor,
+            region,
+            when + skew,
+            ok,
+            0.1,
+            status=200 if ok else 503,
+            error=None if ok else FailureClass.STATUS,
+        )
+        for when, ok in ((outage.start, False), (outage.end, True))
+    )
+
+
 def fill_database(path: Path, vendors: int) -> int:
     rng = random.Random(2025)
     storage = Storage(path)
@@ -81,19 +102,7 @@ def fill_database(path: Path, vendors: int) -> int:
             # Each site sees the same outage, a few seconds apart, as real probes would.
             for start, length in outages:
                 skew = timedelta(seconds=rng.randint(0, 50))
-                for when, ok in ((start + skew, False), (start + length + skew, True)):
-                    batch.append(
-                        ProbeResult(
-                            vendor,
-                            "app",
-                            region,
-                            when,
-                            ok,
-                            0.1,
-                            status=200 if ok else 503,
-                            error=None if ok else FailureClass.STATUS,
-                        )
-                    )
+                batch += seen_down(vendor, "app", region, Interval(start, start + length), skew)
         rows += storage.record_results(batch, stale)
     storage.close()
     return rows

@@ -37,9 +37,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from _harness import free_port, loadavg, machine, status_kib  # noqa: E402
-from report_month import SLA_LINES  # noqa: E402
+from report_month import SLA_LINES, seen_down  # noqa: E402
 
-from probes.result import FailureClass, ProbeResult  # noqa: E402
+from credits.intervals import Interval  # noqa: E402
+from probes.result import ProbeResult  # noqa: E402
 from uptime.store.storage import Storage  # noqa: E402
 
 REGIONS = ("chicago", "california", "atlanta")
@@ -91,19 +92,8 @@ def fill_database(path: Path, vendors: int, now: datetime) -> int:
                 batch.append(ProbeResult(vendor, monitor, region, start, True, 0.1, status=200))
                 for down_at, length in outages:
                     skew = timedelta(seconds=rng.randint(0, 50))
-                    for when, ok in ((down_at + skew, False), (down_at + length + skew, True)):
-                        batch.append(
-                            ProbeResult(
-                                vendor,
-                                monitor,
-                                region,
-                                when,
-                                ok,
-                                0.1,
-                                status=200 if ok else 503,
-                                error=None if ok else FailureClass.STATUS,
-                            )
-                        )
+                    outage = Interval(down_at, down_at + length)
+                    batch += seen_down(vendor, monitor, region, outage, skew)
                 batch.append(ProbeResult(vendor, monitor, region, now, True, 0.1, status=200))
         batch.sort(key=lambda r: r.at)
         rows += storage.record_results(batch, stale)
