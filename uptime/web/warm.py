@@ -30,6 +30,10 @@ BATCH = 50
 async def warm(app: web.Application) -> None:
     """Compute the months the status page and ``/metrics`` show, ``BATCH`` vendors at a time."""
     config, months = app[CONFIG], app[MONTHS]
+    if len(config.vendors) <= BATCH:
+        # A few vendors' months take a first request milliseconds; computing them at start
+        # would only compete with the probes' first rounds (first-use imports and tables).
+        return
     for at in range(0, len(config.vendors), BATCH):
         now = datetime.now(UTC)
         some = config.vendors[at : at + BATCH]
