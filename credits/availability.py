@@ -193,6 +193,15 @@ class BucketSorter:
         )
 
 
+def excluded_by(exclusion: Exclusion, parts: Iterable[InterruptionPart]) -> timedelta:
+    """How much down time of the month ``exclusion`` removed: its overlap with the
+    interruptions' parts. Where two exclusions overlap, each reports the time it covers (the
+    month's ``excluded`` bucket counts that time once)."""
+    return length(
+        intersection([Interval(exclusion.start, exclusion.end)], [p.interval for p in parts])
+    )
+
+
 def declared_windows(windows: Iterable[MaintenanceWindow], policy: SlaPolicy) -> list[Interruption]:
     """Under ``announced_windows: declared``, the announced windows that count in full, as
     interruptions with no areas or regions: emergency windows, and scheduled ones when

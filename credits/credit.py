@@ -31,20 +31,34 @@ from fractions import Fraction
 
 from credits.availability import MonthAvailability
 from credits.intervals import HOUR, ratio
-from credits.model import Fee, SlaPolicy
+from credits.model import Fee, SlaPolicy, Tier
 
 CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
 class Credit:
-    """The credit a month earns: whether the account may claim, why not, hours, amount."""
+    """The credit a month earns: whether the account may claim, why not, hours, amount, and
+    how the amount was computed, for a report to write it out (finance checks the arithmetic):
+
+    * ``monthly_fee`` — the fee for the month (a yearly fee / 12), exact; ``None`` without a fee;
+    * ``hourly_fee`` — the monthly fee / the month's hours, exact (``full_hours`` only);
+    * ``band`` — the tier the availability fell into (``tiers`` only, ``None`` when none);
+    * ``cap`` — the most the contract pays in a month (``cap_pct_of_fee`` of the monthly fee),
+      and ``capped``, whether the cap cut the amount.
+    """
 
     eligible: bool
     reason: str | None
     hours: int | None
     amount: Decimal
     currency: str | None
+    kind: str = "none"
+    monthly_fee: Fraction | None = None
+    hourly_fee: Fraction | None = None
+    band: Tier | None = None
+    cap: Fraction | None = None
+    capped: bool = False
 
 
 def monthly_fee(fee: Fee) -> Fraction:
@@ -85,12 +99,18 @@ def credit_hours(month: MonthAvailability, policy: SlaPolicy) -> int:
     return hours
 
 
-def tier_pct(month: MonthAvailability, policy: SlaPolicy) -> Fraction:
-    """The ``tiers`` credit as a percent of the monthly fee: that of the lowest band the month's
-    availability falls below (0 when it is below none)."""
+def tier_band(month: MonthAvailability, policy: SlaPolicy) -> Tier | None:
+    """The ``tiers`` band the month falls into: the lowest band its availability is below
+    (``None`` when it is below none)."""
     bands = [t for t in policy.credit.tiers if month.availability_pct < Fraction(t.below_pct)]
-    lowest = min(bands, key=lambda t: t.below_pct, default=None)
-    return Fraction(0) if lowest is None else Fraction(lowest.credit_pct)
+    return min(bands, key=lambda t: t.below_pct, default=None)
+
+
+def tier_pct(month: MonthAvailability, policy: SlaPolicy) -> Fraction:
+    """The ``tiers`` credit as a percent of the monthly fee: that of :func:`tier_band` (0 when
+    the month is below no band)."""
+    band = tier_band(month, policy)
+    return Fraction(0) if band is None else Fraction(band.credit_pct)
 
 
 def no_credit_reason(month: MonthAvailability, policy: SlaPolicy) -> str | None:
@@ -114,19 +134,32 @@ def month_credit(month: MonthAvailability, policy: SlaPolicy) -> Credit:
     rule, fee = policy.credit, policy.fee
     eligible = policy.eligible and not policy.invoices_in_default
     hours: int | None = None
+    hourly_fee: Fraction | None = None
+    band: Tier | None = None
+    cap: Fraction | None = None
     amount = Fraction(0)
     if fee is not None and rule.kind == "full_hours":
         hours = credit_hours(month, policy)
         hourly_fee = monthly_fee(fee) / ratio(month.total, HOUR)
         amount = hours * Fraction(rule.percent_per_hour) / 100 * hourly_fee
     elif fee is not None and rule.kind == "tiers" and not month.met:
+        band = tier_band(month, policy)
         amount = tier_pct(month, policy) / 100 * monthly_fee(fee)
+    capped = False
     if fee is not None and rule.cap_pct_of_fee is not None:
-        amount = min(amount, monthly_fee(fee) * Fraction(rule.cap_pct_of_fee) / 100)
+        cap = monthly_fee(fee) * Fraction(rule.cap_pct_of_fee) / 100
+        capped = amount > cap
+        amount = min(amount, cap)
     return Credit(
         eligible=eligible,
         reason=no_credit_reason(month, policy),
         hours=hours,
         amount=to_cents(amount if eligible else Fraction(0)),
         currency=fee.currency if fee else None,
+        kind=rule.kind if fee is not None else "none",
+        monthly_fee=monthly_fee(fee) if fee is not None else None,
+        hourly_fee=hourly_fee,
+        band=band,
+        cap=cap,
+        capped=capped,
     )

@@ -69,11 +69,15 @@ class AnnouncedWindow:
 @dataclass(frozen=True)
 class Exclusion:
     """Time an operator removed from the downtime count, with the reason (force majeure, the
-    district's own network...)."""
+    district's own network...). ``id`` and ``by`` are set for exclusions recorded from the
+    command line (``uptime-ledger exclude``): its number in the audit trail and who recorded
+    it; ``None`` for those of maintenance_windows.yaml."""
 
     start: datetime
     end: datetime
     reason: str
+    id: int | None = None
+    by: str | None = None
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import NamedTuple
 
+from credits.availability import excluded_by
 from credits.intervals import MINUTE
 from credits.month import VendorMonth
 
@@ -48,15 +49,47 @@ class Minutes(NamedTuple):
     unmonitored: float
 
 
+class Band(NamedTuple):
+    """A ``tiers`` band: availability below ``below_pct`` earns ``credit_pct`` of the fee."""
+
+    below_pct: Decimal
+    credit_pct: Decimal
+
+
 class CreditContext(NamedTuple):
     """The month's service credit: whether the account may claim, why nothing is due (``None``
-    when a credit is due), full hours paid for (``None`` for kinds that count none), amount."""
+    when a credit is due), full hours paid for (``None`` for kinds that count none), amount;
+    and how it was computed: the contract's rule (``kind``, ``percent_per_hour``, ``rounding``,
+    ``scope``), the monthly and hourly fee, the band, the cap and whether it cut the amount.
+    Fees are exact decimals when they have at most 6 places, else rounded to 6."""
 
     eligible: bool
     reason: str | None
     hours: int | None
     amount: Decimal
     currency: str | None
+    kind: str = "none"
+    percent_per_hour: Decimal | None = None
+    rounding: str | None = None
+    scope: str | None = None
+    monthly_fee: Decimal | None = None
+    hourly_fee: Decimal | None = None
+    band: Band | None = None
+    cap: Decimal | None = None
+    capped: bool = False
+
+
+class ExclusionContext(NamedTuple):
+    """An exclusion overlapping the month: its whole span on the vendor's clock, the reason, the
+    down minutes it removed from the month, and for one recorded from the command line its id
+    and who recorded it (``None`` for maintenance_windows.yaml)."""
+
+    start: datetime
+    end: datetime
+    reason: str
+    minutes: float
+    id: int | None
+    by: str | None
 
 
 class InterruptionContext(NamedTuple):
@@ -90,6 +123,16 @@ class VendorContext(NamedTuple):
     met: bool
     credit: CreditContext
     interruptions: tuple[InterruptionContext, ...]
+    unmonitored_policy: str = "as_up"
+    exclusions: tuple[ExclusionContext, ...] = ()
+
+
+class Closed(NamedTuple):
+    """A closed month: when, by whom, and the SHA-256 of its frozen JSON report."""
+
+    closed_at: datetime
+    by: str
+    sha256: str
 
 
 @dataclass(frozen=True)
@@ -101,6 +144,11 @@ class MonthContext:
     month: int
     generated_at: datetime
     vendors: tuple[VendorContext, ...]
+    #: set when the month is closed: its figures are the frozen report's
+    closed: Closed | None = None
+    #: for a closed month, what a fresh computation now finds different (late results), one
+    #: line each
+    changes_since_close: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -124,9 +172,69 @@ def percent(value: Fraction) -> float:
     return ((2 * numerator + denominator) // (2 * denominator)) / 1_000_000
 
 
+#: How many decimal places a fee keeps before it is rounded (an hourly fee rarely ends).
+FEE_PLACES = 6
+
+
+def fee_decimal(value: Fraction) -> Decimal:
+    """An exact amount as a decimal: exact when it ends within 6 places, else rounded half-up
+    to 6; at least 2 places (``672.00``, ``0.933333``)."""
+    scaled = value * 10**FEE_PLACES
+    units = (2 * scaled.numerator + scaled.denominator) // (2 * scaled.denominator)
+    text = Decimal(units).scaleb(-FEE_PLACES).normalize()
+    return text.quantize(Decimal("0.01")) if -text.as_tuple().exponent < 2 else text  # type: ignore[operator]
+
+
+def credit_context(month: VendorMonth) -> CreditContext:
+    """The month's credit with how it was computed."""
+    credit, rule = month.credit, month.vendor.sla.credit
+    kind = credit.kind
+    return CreditContext(
+        eligible=credit.eligible,
+        reason=credit.reason,
+        hours=credit.hours,
+        amount=credit.amount,
+        currency=credit.currency,
+        kind=kind,
+        percent_per_hour=rule.percent_per_hour if kind == "full_hours" else None,
+        rounding=rule.rounding if kind == "full_hours" else None,
+        scope=rule.scope if kind == "full_hours" else None,
+        monthly_fee=None if credit.monthly_fee is None else fee_decimal(credit.monthly_fee),
+        hourly_fee=None if credit.hourly_fee is None else fee_decimal(credit.hourly_fee),
+        band=None if credit.band is None else Band(credit.band.below_pct, credit.band.credit_pct),
+        cap=None if credit.cap is None else fee_decimal(credit.cap),
+        capped=credit.capped,
+    )
+
+
+def exclusion_contexts(month: VendorMonth) -> tuple[ExclusionContext, ...]:
+    """The vendor's exclusions that overlap the month, in order of start, with the down
+    minutes each removed."""
+    a, zone = month.availability, month.vendor.timezone
+    overlapping = sorted(
+        (
+            e
+            for e in month.vendor.calendar.exclusions
+            if e.start < a.period.end and e.end > a.period.start
+        ),
+        key=lambda e: (e.start, e.end),
+    )
+    return tuple(
+        ExclusionContext(
+            start=e.start.astimezone(zone),
+            end=e.end.astimezone(zone),
+            reason=e.reason,
+            minutes=minutes(excluded_by(e, a.parts)),
+            id=e.id,
+            by=e.by,
+        )
+        for e in overlapping
+    )
+
+
 def vendor_context(month: VendorMonth) -> VendorContext:
     """What people read of one vendor's month."""
-    a, credit, zone = month.availability, month.credit, month.vendor.timezone
+    a, zone = month.availability, month.vendor.timezone
     interruptions = tuple(
         InterruptionContext(
             start=part.interval.start.astimezone(zone),
@@ -160,12 +268,8 @@ def vendor_context(month: VendorMonth) -> VendorContext:
         availability_pct=percent(a.availability_pct),
         target_pct=percent(a.target_pct),
         met=a.met,
-        credit=CreditContext(
-            eligible=credit.eligible,
-            reason=credit.reason,
-            hours=credit.hours,
-            amount=credit.amount,
-            currency=credit.currency,
-        ),
+        credit=credit_context(month),
         interruptions=interruptions,
+        unmonitored_policy=a.unmonitored_policy,
+        exclusions=exclusion_contexts(month),
     )

@@ -8,9 +8,21 @@ float, times as ISO 8601 on the vendor's wall clock.
 from __future__ import annotations
 
 import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from reports.context import InterruptionContext, MonthContext, VendorContext
+from reports.context import (
+    Band,
+    CreditContext,
+    ExclusionContext,
+    InterruptionContext,
+    Minutes,
+    MonthContext,
+    VendorContext,
+)
+from uptime.errors import UptimeLedgerError
 
 SCHEMA = "uptime-ledger.report/1"
 
@@ -57,9 +69,45 @@ def vendor_json(vendor: VendorContext) -> dict[str, Any]:
             "hours": credit.hours,
             "amount": str(credit.amount),
             "currency": credit.currency,
+            "kind": credit.kind,
+            "percent_per_hour": _number(credit.percent_per_hour),
+            "rounding": credit.rounding,
+            "scope": credit.scope,
+            "monthly_fee": _text(credit.monthly_fee),
+            "hourly_fee": _text(credit.hourly_fee),
+            "band": None
+            if credit.band is None
+            else {
+                "below_pct": _number(credit.band.below_pct),
+                "credit_pct": _number(credit.band.credit_pct),
+            },
+            "cap": _text(credit.cap),
+            "capped": credit.capped,
         },
         "interruptions": [_interruption(i) for i in vendor.interruptions],
+        "unmonitored_policy": vendor.unmonitored_policy,
+        "exclusions": [
+            {
+                "start": e.start.isoformat(),
+                "end": e.end.isoformat(),
+                "reason": e.reason,
+                "minutes": e.minutes,
+                "id": e.id,
+                "by": e.by,
+            }
+            for e in vendor.exclusions
+        ],
     }
+
+
+def _number(value: Decimal | None) -> float | int | None:
+    if value is None:
+        return None
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
 
 
 def _interruption(interruption: InterruptionContext) -> dict[str, Any]:
@@ -73,4 +121,106 @@ def _interruption(interruption: InterruptionContext) -> dict[str, Any]:
         "areas": interruption.areas,  # a tuple is a JSON array
         "regions": interruption.regions,
         "claim_deadline": interruption.claim_deadline.isoformat(),
+        "unmonitored": interruption.unmonitored,
     }
+
+
+class NotAReport(UptimeLedgerError):
+    """Bytes that are not an uptime-ledger report of this schema."""
+
+
+def parse(data: bytes) -> MonthContext:
+    """The month a report rendered by :func:`render` holds, as the context it was rendered
+    from (times on each vendor's clock again): a closed month's frozen report renders into
+    every other format from this. Raises :class:`NotAReport` for anything else."""
+    try:
+        document = json.loads(data)
+        if document.get("schema") != SCHEMA:
+            raise NotAReport(f"not an {SCHEMA} document")
+        year, month = (int(part) for part in document["month"].split("-"))
+        return MonthContext(
+            year=year,
+            month=month,
+            generated_at=datetime.fromisoformat(document["generated_at"]).astimezone(UTC),
+            vendors=tuple(_vendor(entry) for entry in document["vendors"]),
+        )
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise NotAReport(f"not a readable {SCHEMA} document: {error}") from None
+
+
+def _vendor(entry: dict[str, Any]) -> VendorContext:
+    zone = ZoneInfo(entry["timezone"])
+
+    def at(text: str) -> datetime:
+        return datetime.fromisoformat(text).astimezone(zone)
+
+    m, c = entry["minutes"], entry["credit"]
+    band = c["band"]
+    return VendorContext(
+        vendor=entry["vendor"],
+        name=entry["name"],
+        timezone=entry["timezone"],
+        period_start=at(entry["period"]["start"]),
+        period_end=at(entry["period"]["end"]),
+        minutes=Minutes(
+            m["total"],
+            m["scheduled"],
+            m["downtime"],
+            m["emergency"],
+            m["excluded"],
+            m["unmonitored"],
+        ),
+        maintenance=entry["maintenance"],
+        availability_pct=entry["availability_pct"],
+        target_pct=entry["target_pct"],
+        met=entry["met"],
+        credit=CreditContext(
+            eligible=c["eligible"],
+            reason=c["reason"],
+            hours=c["hours"],
+            amount=Decimal(c["amount"]),
+            currency=c["currency"],
+            kind=c["kind"],
+            percent_per_hour=_decimal(c["percent_per_hour"]),
+            rounding=c["rounding"],
+            scope=c["scope"],
+            monthly_fee=_decimal(c["monthly_fee"]),
+            hourly_fee=_decimal(c["hourly_fee"]),
+            band=None
+            if band is None
+            else Band(Decimal(str(band["below_pct"])), Decimal(str(band["credit_pct"]))),
+            cap=_decimal(c["cap"]),
+            capped=c["capped"],
+        ),
+        interruptions=tuple(
+            InterruptionContext(
+                start=at(i["start"]),
+                end=at(i["end"]),
+                minutes=i["minutes"],
+                scheduled=i["scheduled"],
+                emergency=i["emergency"],
+                downtime=i["downtime"],
+                unmonitored=i["unmonitored"],
+                areas=tuple(i["areas"]),
+                regions=tuple(i["regions"]),
+                claim_deadline=date.fromisoformat(i["claim_deadline"]),
+            )
+            for i in entry["interruptions"]
+        ),
+        unmonitored_policy=entry["unmonitored_policy"],
+        exclusions=tuple(
+            ExclusionContext(
+                start=at(e["start"]),
+                end=at(e["end"]),
+                reason=e["reason"],
+                minutes=e["minutes"],
+                id=e["id"],
+                by=e["by"],
+            )
+            for e in entry["exclusions"]
+        ),
+    )
+
+
+def _decimal(value: str | float | None) -> Decimal | None:
+    return None if value is None else Decimal(str(value))

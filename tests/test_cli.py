@@ -261,13 +261,19 @@ REPORT_KEYS = {"schema", "month", "generated_at", "vendors"}
 VENDOR_KEYS = {
     "vendor", "name", "timezone", "period", "minutes", "maintenance", "availability_pct",
     "target_pct", "met", "credit", "interruptions",
+    # added by issue 9 (DESIGN: fields may be added, none renamed or removed)
+    "unmonitored_policy", "exclusions",
 }  # fmt: skip
 PERIOD_KEYS = {"start", "end"}
 MINUTES_KEYS = {"total", "scheduled", "downtime", "emergency", "excluded", "unmonitored"}
-CREDIT_KEYS = {"eligible", "reason", "hours", "amount", "currency"}
+CREDIT_KEYS = {
+    "eligible", "reason", "hours", "amount", "currency",
+    "kind", "percent_per_hour", "rounding", "scope", "monthly_fee", "hourly_fee", "band", "cap",
+    "capped",
+}  # fmt: skip
 INTERRUPTION_KEYS = {
     "start", "end", "minutes", "scheduled", "emergency", "downtime", "areas", "regions",
-    "claim_deadline",
+    "claim_deadline", "unmonitored",
 }  # fmt: skip
 
 
@@ -338,6 +344,7 @@ def interruption(
         "areas": areas,
         "regions": regions,
         "claim_deadline": deadline,
+        "unmonitored": 0.0,
     }
 
 
@@ -370,6 +377,16 @@ def test_report_february_2025_classswift(ledger: Path, tmp_path: Path) -> None:
         "hours": 36,
         "amount": "36.00",
         "currency": "USD",
+        # how it was computed: 36 full hours × 672.00 / (28 × 24) per hour
+        "kind": "full_hours",
+        "percent_per_hour": 100,
+        "rounding": "month",
+        "scope": "all",
+        "monthly_fee": "672.00",
+        "hourly_fee": "1.00",
+        "band": None,
+        "cap": None,
+        "capped": False,
     }
     # Claim deadlines: 5 US business days from the day after the end, on the Los Angeles clock;
     # Presidents' Day (Monday 17 February 2025) is not a business day.
@@ -403,6 +420,15 @@ def test_report_february_2025_classswift(ledger: Path, tmp_path: Path) -> None:
         "hours": None,
         "amount": "0.00",
         "currency": None,
+        "kind": "none",
+        "percent_per_hour": None,
+        "rounding": None,
+        "scope": None,
+        "monthly_fee": None,
+        "hourly_fee": None,
+        "band": None,
+        "cap": None,
+        "capped": False,
     }
 
 

@@ -17,6 +17,7 @@ from credits.month import Observations, vendor_month
 from reports import json_report
 from reports.context import (
     CreditContext,
+    ExclusionContext,
     InterruptionContext,
     Minutes,
     MonthContext,
@@ -79,7 +80,19 @@ def test_a_vendor_month_in_the_values_people_read() -> None:
     exact = (44640 - Fraction(620 + Fraction(6003, 10), 60)) / 44640 * 100
     assert missed.availability_pct == 99.954439 == round(float(exact), 6)
     assert (missed.target_pct, missed.met, missed.maintenance) == (99.99, False, "counts")
-    assert missed.credit == CreditContext(True, None, 0, Decimal("0.00"), "USD")
+    assert missed.credit == CreditContext(
+        True,
+        None,
+        0,
+        Decimal("0.00"),
+        "USD",
+        kind="full_hours",
+        percent_per_hour=Decimal(100),
+        rounding="month",
+        scope="all",
+        monthly_fee=Decimal("744.00"),
+        hourly_fee=Decimal("1.00"),  # 744 / (31 × 24)
+    )
 
     dst, half = missed.interruptions
     assert (dst.start.isoformat(), dst.end.isoformat()) == (
@@ -96,9 +109,8 @@ def test_a_vendor_month_in_the_values_people_read() -> None:
 
 def test_a_met_target_says_why_nothing_is_due() -> None:
     met = march("95")
-    assert met.met and met.credit == CreditContext(
-        True, "availability target met", 0, Decimal("0.00"), "USD"
-    )
+    assert met.met
+    assert met.credit[:5] == (True, "availability target met", 0, Decimal("0.00"), "USD")
 
 
 def test_the_context_is_made_of_frozen_plain_values() -> None:
@@ -134,8 +146,30 @@ def test_the_json_renderer_prints_the_whole_month_as_it_is() -> None:
         availability_pct=94.543651,
         target_pct=95.0,
         met=False,
-        credit=CreditContext(True, None, 36, Decimal("36.00"), "USD"),
+        credit=CreditContext(
+            True,
+            None,
+            36,
+            Decimal("36.00"),
+            "USD",
+            kind="full_hours",
+            percent_per_hour=Decimal(100),
+            rounding="month",
+            scope="all",
+            monthly_fee=Decimal("672.00"),
+            hourly_fee=Decimal("1.00"),
+        ),
         interruptions=(interruption,),
+        exclusions=(
+            ExclusionContext(
+                start=datetime(2025, 2, 20, 9, tzinfo=LOS_ANGELES),
+                end=datetime(2025, 2, 20, 10, tzinfo=LOS_ANGELES),
+                reason="district network",
+                minutes=0.0,
+                id=7,
+                by="ana",
+            ),
+        ),
     )
     month = MonthContext(2025, 2, datetime(2025, 3, 2, 9, 0, 0, 123456, tzinfo=UTC), (vendor,))
     document = json_report.render(month)
@@ -151,14 +185,27 @@ def test_the_json_renderer_prints_the_whole_month_as_it_is() -> None:
             '"emergency": 60.0, "excluded": 0.0, "unmonitored": 0.0}, '
             '"maintenance": "counts", "availability_pct": 94.543651, "target_pct": 95.0, '
             '"met": false, "credit": {"eligible": true, "reason": null, "hours": 36, '
-            '"amount": "36.00", "currency": "USD"}, '
+            '"amount": "36.00", "currency": "USD", "kind": "full_hours", '
+            '"percent_per_hour": 100, "rounding": "month", "scope": "all", '
+            '"monthly_fee": "672.00", "hourly_fee": "1.00", "band": null, "cap": null, '
+            '"capped": false}, '
             '"interruptions": [{"start": "2025-02-10T02:00:00-08:00", '
             '"end": "2025-02-10T04:30:00-08:00", "minutes": 150.0, "scheduled": 0.0, '
             '"emergency": 0.0, "downtime": 150.0, "areas": ["ClassSwift Hub", "Classroom app"], '
-            '"regions": ["atlanta", "california", "chicago"], "claim_deadline": "2025-02-18"}]}]}\n'
+            '"regions": ["atlanta", "california", "chicago"], "claim_deadline": "2025-02-18", '
+            '"unmonitored": 0.0}], "unmonitored_policy": "as_up", "exclusions": [{'
+            '"start": "2025-02-20T09:00:00-08:00", "end": "2025-02-20T10:00:00-08:00", '
+            '"reason": "district network", "minutes": 0.0, "id": 7, "by": "ana"}]}]}\n'
         ).encode()
     )
     assert json.loads(document)["vendors"][0]["name"] == "ClassSwift — Lehrer"
+    # A closed month's frozen report renders into the other formats: it parses back into the
+    # context it came from (to the second, as printed).
+    parsed = json_report.parse(document)
+    assert parsed.vendors == (vendor,)
+    assert parsed.generated_at == month.generated_at.replace(microsecond=0)
+    assert parsed.vendors[0].period_start.tzinfo is LOS_ANGELES
+    assert json_report.render(parsed) == document
     assert json_report.render(MonthContext(2025, 2, month.generated_at, ())).endswith(
         b'"vendors": []}\n'
     )

@@ -151,6 +151,18 @@ def _schemas(config: Config) -> dict[str, Schema]:
             "areas": _array(STRING),
             "regions": _array(STRING),
             "claim_deadline": DATE,
+            "unmonitored": MINUTES,
+        }
+    )
+    decimal = {"type": "string", "pattern": r"^[0-9]+\.[0-9]+$", "description": "a decimal"}
+    exclusion = _object(
+        {
+            "start": DATE_TIME,
+            "end": DATE_TIME,
+            "reason": STRING,
+            "minutes": MINUTES,
+            "id": _nullable({"type": "integer", "minimum": 1}),
+            "by": _nullable(STRING),
         }
     )
     vendor_month = _object(
@@ -184,9 +196,22 @@ def _schemas(config: Config) -> dict[str, Schema]:
                         "description": "a decimal amount of money, never a float",
                     },
                     "currency": _nullable(STRING),
+                    "kind": {"type": "string", "enum": ["none", "full_hours", "tiers"]},
+                    "percent_per_hour": _nullable({"type": "number", "minimum": 0}),
+                    "rounding": _nullable({"type": "string", "enum": ["month", "incident"]}),
+                    "scope": _nullable({"type": "string", "enum": ["all", "excess"]}),
+                    "monthly_fee": _nullable(decimal),
+                    "hourly_fee": _nullable(decimal),
+                    "band": _nullable(
+                        _object({"below_pct": PERCENT, "credit_pct": {"type": "number"}})
+                    ),
+                    "cap": _nullable(decimal),
+                    "capped": {"type": "boolean"},
                 }
             ),
             "interruptions": _array(interruption),
+            "unmonitored_policy": {"type": "string", "enum": ["as_up", "as_down", "exclude"]},
+            "exclusions": _array(exclusion),
         }
     )
     result = _object(
