@@ -125,6 +125,19 @@ class VendorContext(NamedTuple):
     interruptions: tuple[InterruptionContext, ...]
     unmonitored_policy: str = "as_up"
     exclusions: tuple[ExclusionContext, ...] = ()
+    windows: tuple[WindowContext, ...] = ()
+
+
+class WindowContext(NamedTuple):
+    """A maintenance window overlapping the month, on the vendor's clock: whole span, kind
+    (``scheduled`` or ``emergency``), name (a recurring window's, an announced one's note),
+    and for an announced window when it was announced (``None`` for recurring)."""
+
+    start: datetime
+    end: datetime
+    kind: str
+    name: str
+    announced_at: datetime | None
 
 
 class Closed(NamedTuple):
@@ -149,6 +162,14 @@ class MonthContext:
     #: for a closed month, what a fresh computation now finds different (late results), one
     #: line each
     changes_since_close: tuple[str, ...] = ()
+    #: when the document is printed, for what is overdue (default: ``generated_at``; a closed
+    #: month's figures were read at the close, but it may be printed later)
+    printed_at: datetime | None = None
+
+    @property
+    def as_of(self) -> datetime:
+        """The moment deadlines are judged against: ``printed_at``, else ``generated_at``."""
+        return self.printed_at or self.generated_at
 
     @property
     def label(self) -> str:
@@ -272,4 +293,14 @@ def vendor_context(month: VendorMonth) -> VendorContext:
         interruptions=interruptions,
         unmonitored_policy=a.unmonitored_policy,
         exclusions=exclusion_contexts(month),
+        windows=tuple(
+            WindowContext(
+                start=w.interval.start.astimezone(zone),
+                end=w.interval.end.astimezone(zone),
+                kind=w.kind.value,
+                name=w.name,
+                announced_at=None if w.announced_at is None else w.announced_at.astimezone(zone),
+            )
+            for w in month.windows
+        ),
     )

@@ -21,6 +21,7 @@ from reports.context import (
     Minutes,
     MonthContext,
     VendorContext,
+    WindowContext,
 )
 from uptime.errors import UptimeLedgerError
 
@@ -96,6 +97,16 @@ def vendor_json(vendor: VendorContext) -> dict[str, Any]:
                 "by": e.by,
             }
             for e in vendor.exclusions
+        ],
+        "windows": [
+            {
+                "start": w.start.isoformat(),
+                "end": w.end.isoformat(),
+                "kind": w.kind,
+                "name": w.name,
+                "announced_at": None if w.announced_at is None else w.announced_at.isoformat(),
+            }
+            for w in vendor.windows
         ],
     }
 
@@ -218,6 +229,16 @@ def _vendor(entry: dict[str, Any]) -> VendorContext:
                 by=e["by"],
             )
             for e in entry["exclusions"]
+        ),
+        windows=tuple(
+            WindowContext(
+                start=at(w["start"]),
+                end=at(w["end"]),
+                kind=w["kind"],
+                name=w["name"],
+                announced_at=None if w["announced_at"] is None else at(w["announced_at"]),
+            )
+            for w in entry["windows"]
         ),
     )
 

@@ -262,7 +262,7 @@ VENDOR_KEYS = {
     "vendor", "name", "timezone", "period", "minutes", "maintenance", "availability_pct",
     "target_pct", "met", "credit", "interruptions",
     # added by issue 9 (DESIGN: fields may be added, none renamed or removed)
-    "unmonitored_policy", "exclusions",
+    "unmonitored_policy", "exclusions", "windows",
 }  # fmt: skip
 PERIOD_KEYS = {"start", "end"}
 MINUTES_KEYS = {"total", "scheduled", "downtime", "emergency", "excluded", "unmonitored"}

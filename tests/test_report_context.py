@@ -22,6 +22,7 @@ from reports.context import (
     Minutes,
     MonthContext,
     VendorContext,
+    WindowContext,
     minutes,
     percent,
     vendor_context,
@@ -170,6 +171,15 @@ def test_the_json_renderer_prints_the_whole_month_as_it_is() -> None:
                 by="ana",
             ),
         ),
+        windows=(
+            WindowContext(
+                start=datetime(2025, 2, 4, 22, tzinfo=LOS_ANGELES),
+                end=datetime(2025, 2, 5, 2, tzinfo=LOS_ANGELES),
+                kind="scheduled",
+                name="Upgrade",
+                announced_at=datetime(2025, 1, 20, 9, tzinfo=LOS_ANGELES),
+            ),
+        ),
     )
     month = MonthContext(2025, 2, datetime(2025, 3, 2, 9, 0, 0, 123456, tzinfo=UTC), (vendor,))
     document = json_report.render(month)
@@ -195,7 +205,10 @@ def test_the_json_renderer_prints_the_whole_month_as_it_is() -> None:
             '"regions": ["atlanta", "california", "chicago"], "claim_deadline": "2025-02-18", '
             '"unmonitored": 0.0}], "unmonitored_policy": "as_up", "exclusions": [{'
             '"start": "2025-02-20T09:00:00-08:00", "end": "2025-02-20T10:00:00-08:00", '
-            '"reason": "district network", "minutes": 0.0, "id": 7, "by": "ana"}]}]}\n'
+            '"reason": "district network", "minutes": 0.0, "id": 7, "by": "ana"}], '
+            '"windows": [{"start": "2025-02-04T22:00:00-08:00", '
+            '"end": "2025-02-05T02:00:00-08:00", "kind": "scheduled", "name": "Upgrade", '
+            '"announced_at": "2025-01-20T09:00:00-08:00"}]}]}\n'
         ).encode()
     )
     assert json.loads(document)["vendors"][0]["name"] == "ClassSwift — Lehrer"

@@ -212,6 +212,17 @@ def _schemas(config: Config) -> dict[str, Schema]:
             "interruptions": _array(interruption),
             "unmonitored_policy": {"type": "string", "enum": ["as_up", "as_down", "exclude"]},
             "exclusions": _array(exclusion),
+            "windows": _array(
+                _object(
+                    {
+                        "start": DATE_TIME,
+                        "end": DATE_TIME,
+                        "kind": {"type": "string", "enum": ["scheduled", "emergency"]},
+                        "name": STRING,
+                        "announced_at": _nullable(DATE_TIME),
+                    }
+                )
+            ),
         }
     )
     result = _object(
