@@ -39,6 +39,11 @@ def windows_table(windows: Sequence[MaintenanceWindow]) -> str:
                 f"{float(ratio(w.interval.duration, MINUTE)):g}",
             )
         )
+    return text_table(rows)
+
+
+def text_table(rows: Sequence[Sequence[str]]) -> str:
+    """Rows of cells as aligned text columns, the first row a header."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "".join(
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()

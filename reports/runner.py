@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
@@ -29,10 +29,20 @@ from credits.availability import month_period
 from credits.intervals import Interval
 from credits.month import Observations, VendorMonth, vendor_month
 from reports import json_report
+from reports.closed import closed_context, only_vendors
 from reports.context import MonthContext, vendor_context
 from uptime.config import Config, Vendor
 from uptime.errors import UptimeLedgerError
 from uptime.sources import Source, database_sources, observe
+from uptime.store.database import open_read_only
+from uptime.store.finance import (
+    MonthClose,
+    Records,
+    closed_report,
+    month_label,
+    read_records,
+    recorded_config,
+)
 
 Made = TypeVar("Made")
 
@@ -98,25 +108,78 @@ def report(
     format: str = "json",
     jobs: int = 1,
     now: datetime | None = None,
+    vendors: Sequence[str] | None = None,
 ) -> bytes:
     """The report of calendar month ``year``-``month`` in ``format``, from the database at
     ``db_path`` (opened read-only) as it reads ``now`` (default: the current time), computed
-    with up to ``jobs`` processes. ``config`` may be a function that loads it, so that loading
-    a large configuration runs with the cycle collector off as well. A worker process that dies
-    raises :class:`WorkerDied`."""
+    with up to ``jobs`` processes, of ``vendors`` only when given (ids; default every vendor).
+    ``config`` may be a function that loads it, so that loading a large configuration runs
+    with the cycle collector off as well. A worker process that dies raises
+    :class:`WorkerDied`.
+
+    A closed month renders its frozen report (:mod:`reports.closed`), with what a computation
+    now finds different listed as changes since the close; its JSON of every vendor is the
+    frozen bytes themselves, whose SHA-256 the close recorded."""
     render = RENDERERS[format]
     with without_cycle_collector():
         if callable(config):
             config = config()
-        the_month = Month(config, year, month, now or datetime.now(UTC))
-        sources = functools.partial(database_sources, db_path)
-        try:
-            vendors = each_vendor(the_month, sources, vendor_context, jobs)
-        except BrokenProcessPool:
-            raise WorkerDied(
-                "a report worker process died (out of memory?); try --jobs 1"
-            ) from None
-        return render(MonthContext(year, month, the_month.now, tuple(vendors)))
+        now = now or datetime.now(UTC)
+        records = read_records_of(db_path)
+        config = recorded_config(config, records)
+        label = month_label(year, month)
+        close = records.closes.get(label)
+        if close is None:
+            return render(month_context(config, db_path, year, month, now, jobs, vendors))
+        frozen = frozen_report(db_path, close)
+        if format == "json" and vendors is None:
+            return frozen
+        fresh = month_context(config, db_path, year, month, close.closed_at, jobs, vendors)
+        closed = closed_context(frozen, close, fresh, printed_at=now)
+        if vendors is not None:
+            closed = only_vendors(closed, set(vendors))
+        return render(closed)
+
+
+def month_context(
+    config: Config,
+    db_path: Path,
+    year: int,
+    month: int,
+    now: datetime,
+    jobs: int = 1,
+    vendors: Sequence[str] | None = None,
+) -> MonthContext:
+    """The month computed from what the database's sources saw as of ``now`` (``config``
+    already holding the recorded windows and exclusions: :func:`recorded_config`)."""
+    if vendors is not None:
+        config = replace(config, vendors=tuple(config.vendor(v) for v in vendors))
+    the_month = Month(config, year, month, now)
+    sources = functools.partial(database_sources, db_path)
+    try:
+        computed = each_vendor(the_month, sources, vendor_context, jobs)
+    except BrokenProcessPool:
+        raise WorkerDied("a report worker process died (out of memory?); try --jobs 1") from None
+    return MonthContext(year, month, now, tuple(computed))
+
+
+def read_records_of(db_path: Path) -> Records:
+    """The audit trail's records in the database at ``db_path``, read through a read-only
+    connection."""
+    db = open_read_only(db_path)
+    try:
+        return read_records(db)
+    finally:
+        db.close()
+
+
+def frozen_report(db_path: Path, close: MonthClose) -> bytes:
+    """A closed month's frozen report, read through a read-only connection."""
+    db = open_read_only(db_path)
+    try:
+        return closed_report(db, close)
+    finally:
+        db.close()
 
 
 @contextlib.contextmanager

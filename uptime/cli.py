@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
 import os
 import re
@@ -12,15 +13,30 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
-from credits.intervals import EARLIEST, LATEST, Interval
+from credits.intervals import EARLIEST, LATEST, InstantError, Interval, parse_instant
+from reports.closing import check_closed_months, close_month, reopen_month
 from reports.maintenance import windows_table
+from reports.records import audit_lines, exclusions_table
 from reports.runner import RENDERERS, VENDORS_PER_WORKER, usable_cpus
 from reports.runner import report as make_report
 from uptime.config import Config, default_files, load_config, render_config
 from uptime.errors import FileAccessError, UptimeLedgerError, UsageError
 from uptime.sources.imported import read_outages_csv
-from uptime.store.storage import Storage
+from uptime.store.audit import Event, events, verify
+from uptime.store.database import open_read_only
+from uptime.store.finance import (
+    month_label,
+    months_touched,
+    read_records,
+    record_exclusion,
+    record_window,
+    recorded_config,
+    refuse_if_closed,
+    undo_exclusion,
+)
+from uptime.store.storage import OutageRow, Storage, open_writable
 
 
 def config_paths(vendors: str | None, maintenance: str | None) -> tuple[Path, Path]:
@@ -96,14 +112,51 @@ def _date(text: str) -> date:
     return day
 
 
+def _instant(text: str) -> datetime:
+    try:
+        return parse_instant(text)
+    except InstantError as error:
+        raise argparse.ArgumentTypeError(f"{text!r} {error}") from None
+
+
+def _who(args: argparse.Namespace) -> str:
+    """Who is recording: ``--by``, else the operating system's user."""
+    if args.by:
+        by = " ".join(args.by.split())
+        if not by or len(by) > 100:
+            raise UsageError("--by must name who records this (1 to 100 characters)")
+        return by
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return f"uid {os.getuid()}"
+
+
+def _closed_months_unchanged(config: Config, args: argparse.Namespace) -> None:
+    check_closed_months(config, Path(args.db))
+
+
 def cmd_check_config(args: argparse.Namespace) -> int:
     config = _load(args)
+    _closed_months_unchanged(config, args)
     print(render_config(config), end="")
     print(f"OK: {config.vendors_path} and {config.maintenance_path} are valid.")
     return 0
 
 
 def cmd_maintenance(args: argparse.Namespace) -> int:
+    if args.maintenance_command == "add":
+        return cmd_maintenance_add(args)
+    missing = [
+        flag
+        for flag, value in (("--vendor", args.vendor), ("--from", args.from_), ("--to", args.to))
+        if value is None
+    ]
+    if missing:
+        raise UsageError(
+            f"maintenance needs {', '.join(missing)} (or: maintenance add ...); "
+            "see uptime-ledger maintenance --help"
+        )
     config = _load(args)
     vendor = config.vendor(args.vendor)
     if args.to < args.from_:
@@ -119,12 +172,179 @@ def cmd_maintenance(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_maintenance_add(args: argparse.Namespace) -> int:
+    config = _load(args)
+    vendor = config.vendor(args.add_vendor)
+    if args.end <= args.start:
+        raise UsageError(
+            f"--end {args.end.isoformat()} is not after --start {args.start.isoformat()}"
+        )
+    db = open_writable(args.db)
+    try:
+        window = record_window(
+            db,
+            vendor,
+            Interval(args.start, args.end),
+            args.announced_at,
+            args.note,
+            _who(args),
+            datetime.now(UTC),
+        )
+        kind = (
+            recorded_config(config, read_records(db))
+            .vendor(vendor.id)
+            .windows(Interval(args.start, args.end))
+        )
+    finally:
+        db.close()
+    found = [
+        w for w in kind if w.interval == Interval(args.start, args.end) and w.source == "announced"
+    ]
+    what = found[0].kind.value if found else "scheduled"
+    zone = vendor.timezone
+    print(
+        f"recorded maintenance window {window.id} for {vendor.id}: "
+        f"{_span(window.start, window.end, zone)}, announced "
+        f"{window.announced_at.astimezone(zone):%Y-%m-%d %H:%M}: {what} "
+        f"(by the contract's notice rule, {vendor.sla.emergency_notice.text}); by {window.by}"
+    )
+    return 0
+
+
+def _span(start: datetime, end: datetime, zone: ZoneInfo) -> str:
+    """``2026-11-09 13:00 to 2026-11-09 14:00 America/Los_Angeles``."""
+    when = "%Y-%m-%d %H:%M"
+    return f"{start.astimezone(zone):{when}} to {end.astimezone(zone):{when}} {zone.key}"
+
+
+def cmd_exclude(args: argparse.Namespace) -> int:
+    config = _load(args)
+    db = open_writable(args.db)
+    try:
+        if args.list:
+            records = read_records(db)
+            chosen = [e for e in records.exclusions if args.vendor in (None, e.vendor)]
+            zones = {v.id: v.timezone for v in config.vendors}
+            print(exclusions_table(chosen, zones), end="")
+            return 0
+        if args.undo is not None:
+            if not args.reason:
+                raise UsageError("exclude --undo ID needs --reason TEXT (why it is undone)")
+            undone = undo_exclusion(
+                db, config, args.undo, args.reason, _who(args), datetime.now(UTC)
+            )
+            print(f"undid exclusion {undone.id} of {undone.vendor} ({undone.reason}); history kept")
+            return 0
+        missing = [
+            flag
+            for flag, value in (
+                ("--vendor", args.vendor),
+                ("--from", args.from_),
+                ("--to", args.to),
+                ("--reason", args.reason),
+            )
+            if value is None
+        ]
+        if missing:
+            raise UsageError(f"exclude needs {', '.join(missing)} (or --list, or --undo ID)")
+        if args.to <= args.from_:
+            raise UsageError(
+                f"--to {args.to.isoformat()} is not after --from {args.from_.isoformat()}"
+            )
+        vendor = config.vendor(args.vendor)
+        recorded = record_exclusion(
+            db, vendor, Interval(args.from_, args.to), args.reason, _who(args), datetime.now(UTC)
+        )
+    finally:
+        db.close()
+    zone = vendor.timezone
+    print(
+        f"recorded exclusion {recorded.id} for {vendor.id}: "
+        f"{_span(recorded.start, recorded.end, zone)} "
+        f"({_span(recorded.start, recorded.end, ZoneInfo('UTC'))}), "
+        f"reason: {recorded.reason}; by {recorded.by} (undo: uptime-ledger exclude --undo "
+        f"{recorded.id} --reason TEXT)"
+    )
+    return 0
+
+
+def cmd_close(args: argparse.Namespace) -> int:
+    year, month = args.month
+    now = datetime.now(UTC)
+    if args.reopen:
+        if not args.reason:
+            raise UsageError("close --reopen needs --reason TEXT (why the month is reopened)")
+        undone = reopen_month(Path(args.db), year, month, args.reason, _who(args), now)
+        print(f"reopened {undone.month} (it was closed by {undone.by}, sha256 {undone.sha256})")
+        return 0
+    config = _load(args)
+    _closed_months_unchanged(config, args)
+    close = close_month(config, Path(args.db), year, month, _who(args), now, jobs=args.jobs)
+    print(
+        f"closed {close.month}: report frozen, sha256 {close.sha256}; its figures no longer "
+        f"change (reopen: uptime-ledger close --month {close.month} --reopen --reason TEXT)"
+    )
+    return 0
+
+
+class AuditBroken(UptimeLedgerError):
+    """``audit --verify`` found the chain broken."""
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    db = open_read_only(args.db)
+    try:
+        if args.verify:
+            verdict = verify(db)
+            if not verdict.intact:
+                raise AuditBroken(f"the audit trail is broken: {verdict.problem}")
+            print(f"the audit trail is intact: {verdict.events} events, every hash checked")
+            return 0
+        trail = events(db)
+    finally:
+        db.close()
+    if args.month:
+        label = month_label(*args.month)
+        config = _load(args)
+        zones = {v.id: v.timezone for v in config.vendors}
+        trail = [e for e in trail if _concerns(e, label, zones)]
+    print(audit_lines(trail), end="")
+    return 0
+
+
+def _concerns(event: Event, label: str, zones: dict[str, ZoneInfo]) -> bool:
+    """Whether an audit event concerns month ``label`` (an exclusion or window by the months
+    its span touches in the vendor's zone)."""
+    if event.month is not None:
+        return event.month == label
+    detail = event.detail
+    if "start" in detail and "end" in detail:
+        span = Interval(
+            datetime.fromisoformat(detail["start"]), datetime.fromisoformat(detail["end"])
+        )
+        return label in months_touched(span, zones.get(event.vendor or "", ZoneInfo("UTC")))
+    return False
+
+
 def cmd_import_outages(args: argparse.Namespace) -> int:
     config = _load(args)
     rows = read_outages_csv(Path(args.file), config.vendor_ids, config.region_ids)
     storage = Storage(args.db)
+    vendors = {v.id: v for v in config.vendors}
+
+    def not_in_a_closed_month(new: list[OutageRow]) -> None:
+        records = read_records(storage.db)
+        for row in new:
+            refuse_if_closed(
+                records,
+                vendors[row.vendor],
+                row.interval,
+                f"{args.file}: the outage {row.vendor},{row.region},"
+                f"{row.interval.start.isoformat()},{row.interval.end.isoformat()}",
+            )
+
     try:
-        added = storage.add_outages(rows, imported_at=datetime.now(UTC))
+        added = storage.add_outages(rows, datetime.now(UTC), check_new=not_in_a_closed_month)
     finally:
         storage.close()
     print(f"{args.file}: {len(rows)} rows read, {added} new, {len(rows) - added} already imported")
@@ -133,8 +353,18 @@ def cmd_import_outages(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     year, month = args.month
+    config = _load(args)
+    if args.vendor:
+        config.vendor(args.vendor)  # UnknownVendorError naming the configured ones
+    _closed_months_unchanged(config, args)
     document = make_report(
-        lambda: _load(args), Path(args.db), year, month, format=args.format, jobs=args.jobs
+        config,
+        Path(args.db),
+        year,
+        month,
+        format=args.format,
+        jobs=args.jobs,
+        vendors=[args.vendor] if args.vendor else None,
     )
     if args.out:
         _write_atomically(Path(args.out), document)
@@ -179,6 +409,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from uptime.web.serve import event_loop_factory, serve
 
     config = _load(args)
+    _closed_months_unchanged(config, args)
     _setup_logging()
     regions = local_regions(config)
     jobs = config_jobs(config, regions)
@@ -319,20 +550,97 @@ def build_parser() -> argparse.ArgumentParser:
     maintenance = command(
         "maintenance",
         cmd_maintenance,
-        "list a vendor's expanded maintenance calendar, in the window's zone and in UTC",
+        "list a vendor's expanded maintenance calendar, in the window's zone and in UTC; "
+        "`maintenance add` records an announced window",
         "uptime-ledger maintenance --vendor classcollaborate --from 2025-03-01 --to 2025-03-31",
     )
-    maintenance.add_argument("--vendor", required=True, help="vendor id from vendors.yaml")
+    maintenance.add_argument("--vendor", help="vendor id from vendors.yaml")
     maintenance.add_argument(
         "--from",
         dest="from_",
-        required=True,
         type=_date,
         metavar="DATE",
         help="first day (YYYY-MM-DD, vendor's zone)",
     )
     maintenance.add_argument(
-        "--to", required=True, type=_date, metavar="DATE", help="last day, included (YYYY-MM-DD)"
+        "--to", type=_date, metavar="DATE", help="last day, included (YYYY-MM-DD)"
+    )
+    maintenance_commands = maintenance.add_subparsers(
+        dest="maintenance_command", metavar="add", required=False
+    )
+    add = maintenance_commands.add_parser(
+        "add",
+        help="record an announced maintenance window (counts exactly as one in "
+        "maintenance_windows.yaml; scheduled or emergency by the contract's notice rule)",
+        description="record an announced maintenance window (counts exactly as one in "
+        "maintenance_windows.yaml; scheduled or emergency by the contract's notice rule); "
+        "refused when it touches a closed month",
+        epilog="example:\n  uptime-ledger maintenance add --vendor classswift "
+        "--start 2026-12-05T22:00:00-08:00 --end 2026-12-06T01:00:00-08:00 "
+        "--announced-at 2026-11-20T09:00:00-08:00 --note 'Database upgrade'",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add.add_argument("--vendor", dest="add_vendor", required=True, help="vendor id")
+    add.add_argument(
+        "--start", required=True, type=_instant, metavar="T", help="ISO 8601 with offset"
+    )
+    add.add_argument(
+        "--end", required=True, type=_instant, metavar="T", help="ISO 8601 with offset"
+    )
+    add.add_argument(
+        "--announced-at",
+        required=True,
+        type=_instant,
+        metavar="T",
+        help="when the vendor announced it (ISO 8601 with offset): decides scheduled or emergency",
+    )
+    add.add_argument("--note", default="", help="what the vendor said it is for")
+    add.add_argument("--by", help="who records it (default: your user name)")
+    exclude = command(
+        "exclude",
+        cmd_exclude,
+        "remove an interval from a vendor's downtime for a stated reason (recorded with who "
+        "and when in the audit trail); --list shows them, --undo ID undoes one",
+        "uptime-ledger exclude --vendor classswift --from 2026-11-09T13:00:00-08:00 "
+        "--to 2026-11-09T14:00:00-08:00 --reason 'district network outage'",
+    )
+    exclude.add_argument("--vendor", help="vendor id from vendors.yaml")
+    exclude.add_argument(
+        "--from", dest="from_", type=_instant, metavar="T", help="start, ISO 8601 with offset"
+    )
+    exclude.add_argument("--to", type=_instant, metavar="T", help="end (not included), ISO 8601")
+    exclude.add_argument("--reason", help="why this time is not the vendor's downtime")
+    exclude.add_argument("--by", help="who records it (default: your user name)")
+    exclude.add_argument("--list", action="store_true", help="list recorded exclusions")
+    exclude.add_argument(
+        "--undo", type=_positive, metavar="ID", help="undo exclusion ID (needs --reason)"
+    )
+    close = command(
+        "close",
+        cmd_close,
+        "freeze a month: store its report with its SHA-256; afterwards changes that would "
+        "alter it are refused (--reopen --reason TEXT reopens it)",
+        "uptime-ledger close --month 2026-11",
+    )
+    close.add_argument("--month", required=True, type=_month, metavar="YYYY-MM", help="the month")
+    close.add_argument("--reopen", action="store_true", help="reopen a closed month")
+    close.add_argument("--reason", help="why it is reopened (with --reopen)")
+    close.add_argument("--by", help="who closes or reopens it (default: your user name)")
+    close.add_argument(
+        "--jobs", type=_positive, default=usable_cpus(), metavar="N", help=argparse.SUPPRESS
+    )
+    audit = command(
+        "audit",
+        cmd_audit,
+        "the audit trail: closes, reopens, exclusions, maintenance added, claim marks (who, "
+        "when, why); --verify checks its hash chain",
+        "uptime-ledger audit --month 2026-11",
+    )
+    audit.add_argument(
+        "--month", type=_month, metavar="YYYY-MM", help="only what concerns this month"
+    )
+    audit.add_argument(
+        "--verify", action="store_true", help="check that no event was changed, removed or inserted"
     )
     imports = command(
         "import-outages",
@@ -358,6 +666,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--format", default="json", choices=list(RENDERERS), help="output format (json)"
     )
+    report.add_argument("--vendor", help="only this vendor (id from vendors.yaml)")
     report.add_argument("--out", metavar="PATH", help="write here instead of standard output")
     cpus = usable_cpus()
     report.add_argument(

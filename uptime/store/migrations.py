@@ -240,3 +240,24 @@ def _set_histograms(db: Database, hour: str, counts: dict[int, dict[int, int]]) 
             for series, buckets in counts.items()
         ],
     )
+
+
+@migrations()
+def m007_audit_trail(db: Database) -> None:
+    # What finance records (exclusions, announced windows, closes and reopens, claim marks) is
+    # kept as events of one hash-chained, append-only trail (uptime.store.audit); the closed
+    # months' frozen reports beside it, named by their close event.
+    db.execute(
+        "create table audit_events (seq integer primary key, at text not null, "
+        "by text not null, action text not null, vendor text, month text, "
+        "detail text not null, prev_hash text not null, hash text not null)"
+    )
+    for verb in ("update", "delete"):
+        db.execute(
+            f"create trigger audit_events_no_{verb} before {verb} on audit_events "
+            "begin select raise(abort, 'the audit trail is append-only'); end"
+        )
+    db.execute(
+        "create table closed_reports (seq integer primary key, month text not null, "
+        "sha256 text not null, report blob not null)"
+    )

@@ -3,16 +3,19 @@ probes saw go in here; reports read them back through ``uptime.sources``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sqlite_utils import Database
+
 from credits.intervals import Interval
 
 if TYPE_CHECKING:
     from probes.result import ProbeResult
+from uptime.store.audit import write_lock
 from uptime.store.database import (
     from_db_time,
     insert_rows,
@@ -55,14 +58,26 @@ def _open_state(tracker: StateTracker, key: Key) -> tuple[str, datetime] | None:
     return None if current is None else (current.state, current.start)
 
 
+def open_writable(path: str | Path) -> Database:
+    """The database at ``path`` for writing: created if missing, brought to this version's
+    schema (the writers' side of :func:`uptime.store.database.open_read_only`)."""
+    with refusing_unusable(path, "the uptime-ledger database"):
+        db = open_database(path)
+        try:
+            migrations.apply(db)
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+
 class Storage:
     """The one database of a running uptime-ledger; use from one thread at a time."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         with refusing_unusable(path, "the uptime-ledger database"):
-            self.db = open_database(path)
-            migrations.apply(self.db)
+            self.db = open_writable(path)
             self._load_memory()
 
     def _load_memory(self) -> None:
@@ -91,11 +106,19 @@ class Storage:
     def close(self) -> None:
         self.db.close()
 
-    def add_outages(self, rows: Iterable[OutageRow], imported_at: datetime) -> int:
+    def add_outages(
+        self,
+        rows: Iterable[OutageRow],
+        imported_at: datetime,
+        check_new: Callable[[list[OutageRow]], None] | None = None,
+    ) -> int:
         """Insert outages in one transaction; rows already present are left as they are.
+        ``check_new`` sees the rows that are new, under the write lock, and may refuse them
+        all by raising (a closed month): then nothing is imported.
 
         Returns how many rows were new.
         """
+        rows = list(rows)
         imported = to_db_time(imported_at)
         records = [
             {
@@ -108,7 +131,21 @@ class Storage:
             }
             for row in rows
         ]
-        with self.db.atomic():
+        with write_lock(self.db):
+            if check_new is not None:
+                present = {
+                    (vendor, region, start, end)
+                    for vendor, region, start, end in self.db.execute(
+                        "select vendor, region, start, end from outages"
+                    )
+                }
+                check_new(
+                    [
+                        row
+                        for row, record in zip(rows, records, strict=True)
+                        if (row.vendor, row.region, record["start"], record["end"]) not in present
+                    ]
+                )
             # "insert or ignore" changes only the rows it inserts.
             before = self.db.conn.total_changes
             self.db["outages"].insert_all(records, ignore=True, batch_size=1000)
