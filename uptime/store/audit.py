@@ -125,6 +125,11 @@ def events(db: Database) -> list[Event]:
     ]
 
 
+def as_bytes(stored: bytes | str) -> bytes:
+    """A stored report's bytes (a blob edited with SQL text functions comes back as text)."""
+    return stored.encode() if isinstance(stored, str) else bytes(stored)
+
+
 @dataclass(frozen=True)
 class Verdict:
     """What :func:`verify` found: how many events were checked and the first problem."""
@@ -165,6 +170,6 @@ def verify(db: Database) -> Verdict:
         if seq not in closes:
             return Verdict(len(rows), f"a frozen report names close event {seq}, which is not one")
         month, detail = closes[seq]
-        if hashlib.sha256(report).hexdigest() != detail["sha256"]:
+        if hashlib.sha256(as_bytes(report)).hexdigest() != detail["sha256"]:
             return Verdict(len(rows), f"the frozen report of {month} was changed after its close")
     return Verdict(len(rows), None)

@@ -26,7 +26,7 @@ from credits.intervals import MICROSECOND, Interval
 from credits.model import AnnouncedWindow, Exclusion
 from uptime.config import Config, Vendor
 from uptime.errors import UptimeLedgerError, UsageError
-from uptime.store.audit import Event, append, events, write_lock
+from uptime.store.audit import Event, append, as_bytes, events, write_lock
 
 ClaimStatus = Literal["submitted", "accepted", "rejected"]
 CLAIM_STATUSES: tuple[ClaimStatus, ...] = ("submitted", "accepted", "rejected")
@@ -424,7 +424,7 @@ def closed_report(db: Database, close: MonthClose) -> bytes:
     row = db.execute("select report from closed_reports where seq = ?", [close.seq]).fetchone()
     if row is None:
         raise UptimeLedgerError(f"the frozen report of {close.month} is missing from the database")
-    return bytes(row[0])
+    return as_bytes(row[0])
 
 
 def record_claim_mark(
