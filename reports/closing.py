@@ -91,12 +91,12 @@ def check_closed_months(config: Config, db_path: Path) -> None:
     if not records.closes:
         return
     config = recorded_config(config, records)
-    configured = {v.id: v for v in config.vendors}
+    now = {v.id: fingerprint(v) for v in config.vendors}
     for label, close in sorted(records.closes.items()):
         changed = [
             vendor_id
             for vendor_id, recorded in close.fingerprints.items()
-            if vendor_id in configured and fingerprint(configured[vendor_id]) != recorded
+            if vendor_id in now and now[vendor_id] != recorded
         ]
         if not changed:
             continue
