@@ -20,7 +20,7 @@ from reports.closed import fingerprint
 from reports.runner import month_context, read_records_of
 from uptime.config import Config
 from uptime.errors import UptimeLedgerError
-from uptime.store.database import open_read_only
+from uptime.store.database import DatabaseNotReady, open_read_only
 from uptime.store.finance import (
     ClosedMonthError,
     MonthClose,
@@ -87,7 +87,11 @@ def check_closed_months(config: Config, db_path: Path) -> None:
     A database with nothing closed, or none at all, passes."""
     if not db_path.exists():
         return
-    records = read_records_of(db_path)
+    try:
+        records = read_records_of(db_path)
+    except DatabaseNotReady:
+        return  # a database from before closes existed has none; its writer upgrades it
+
     if not records.closes:
         return
     config = recorded_config(config, records)

@@ -452,3 +452,16 @@ def test_months_touched_are_taken_on_the_vendor_clock(
 ) -> None:
     span = Interval(datetime.fromisoformat(start), datetime.fromisoformat(end))
     assert months_touched(span, LOS_ANGELES) == months
+
+
+def test_a_database_from_before_closes_existed_still_starts(ledger: Path) -> None:
+    # As a database written by the previous version: no audit trail yet. The commands that
+    # check closed months must not refuse it (its writer is what upgrades it).
+    with sqlite3.connect(ledger / "uptime.db") as conn:
+        conn.execute("drop table audit_events")
+        conn.execute("drop table closed_reports")
+        conn.execute("delete from _sqlite_migrations where name = 'm007_audit_trail'")
+    assert "OK:" in ok("check-config", cwd=ledger)
+    assert "older uptime-ledger schema" in refused("report", "--month", "2026-10", cwd=ledger)
+    ok("import-outages", ledger / "oct.csv", cwd=ledger)  # a writer: brings it up to date
+    assert swift(report_bytes(ledger, "2026-10"))["minutes"]["downtime"] == 150.0
