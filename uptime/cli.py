@@ -770,7 +770,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--status submitted --ticket CS-48213 --date 2026-12-03",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    mark.add_argument("--vendor", dest="mark_vendor", required=True, help="vendor id")
+    mark.add_argument("--vendor", dest="mark_vendor", required=True, metavar="V", help="vendor id")
     mark.add_argument("--month", dest="mark_month", required=True, type=_month, metavar="YYYY-MM")
     mark.add_argument(
         "--status", required=True, metavar="STATUS", help="submitted, accepted or rejected"
@@ -794,7 +794,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--out claims/",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    packet.add_argument("--vendor", dest="packet_vendor", required=True, help="vendor id")
+    packet.add_argument(
+        "--vendor", dest="packet_vendor", required=True, metavar="V", help="vendor id"
+    )
     packet.add_argument(
         "--month", dest="packet_month", required=True, type=_month, metavar="YYYY-MM"
     )
