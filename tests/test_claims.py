@@ -182,7 +182,8 @@ def test_packet_of_a_classswift_month_below_target_has_every_section_4_4_field(
         assert "status: HTTP 503 (80)" in document
         # ... each region's coverage of the month (every minute seen) ...
         whole = f"{scene.days * 1440:,}.00"
-        seen = f'{whole}<br><span class="muted">of {whole}' if document is html else f"{whole} of {whole}"
+        between = '<br><span class="muted">of ' if document is html else " of "
+        seen = f"{whole}{between}{whole}"
         assert document.count(seen) == 6  # 2 monitors × 3 regions
         # ... and the rules applied, the credit's arithmetic with the month's numbers.
         for rule in ("quorum", "maintenance", "announced windows", "unmonitored", "credit"):
