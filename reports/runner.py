@@ -141,6 +141,27 @@ def report(
         return render(closed)
 
 
+def month_for_people(
+    config: Config,
+    db_path: Path,
+    year: int,
+    month: int,
+    now: datetime,
+    jobs: int = 1,
+    vendors: Sequence[str] | None = None,
+) -> MonthContext:
+    """The month as people act on it (claims, packets): a closed month's frozen figures, read
+    at ``now``; an open month computed as of ``now``. ``config`` is as loaded: the recorded
+    windows and exclusions are added here. ``vendors`` (ids) keeps only those."""
+    records = read_records_of(db_path)
+    close = records.closes.get(month_label(year, month))
+    if close is None:
+        config = recorded_config(config, records)
+        return month_context(config, db_path, year, month, now, jobs, vendors)
+    closed = closed_context(frozen_report(db_path, close), close, None, printed_at=now)
+    return closed if vendors is None else only_vendors(closed, set(vendors))
+
+
 def month_context(
     config: Config,
     db_path: Path,

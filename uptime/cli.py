@@ -11,13 +11,18 @@ import secrets
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from credits.intervals import EARLIEST, LATEST, InstantError, Interval, parse_instant
+from reports.claims import claims_table, list_claims
 from reports.closing import check_closed_months, close_month, reopen_month
 from reports.maintenance import windows_table
+from reports.packet import claim_packet
+from reports.packet_render import render_html as render_packet_html
+from reports.packet_render import render_text as render_packet_text
 from reports.records import audit_lines, exclusions_table
 from reports.runner import RENDERERS, VENDORS_PER_WORKER, usable_cpus
 from reports.runner import report as make_report
@@ -30,6 +35,7 @@ from uptime.store.finance import (
     month_label,
     months_touched,
     read_records,
+    record_claim_mark,
     record_exclusion,
     record_window,
     recorded_config,
@@ -324,6 +330,97 @@ def _concerns(event: Event, label: str, zones: dict[str, ZoneInfo]) -> bool:
         )
         return label in months_touched(span, zones.get(event.vendor or "", ZoneInfo("UTC")))
     return False
+
+
+# --------------------------------------------------------------------------------------------
+# claims, claims mark, claims packet
+
+
+def cmd_claims(args: argparse.Namespace) -> int:
+    if args.claims_command == "mark":
+        return cmd_claims_mark(args)
+    if args.claims_command == "packet":
+        return cmd_claims_packet(args)
+    config = _load(args)
+    _closed_months_unchanged(config, args)
+    claims, months = list_claims(config, Path(args.db), datetime.now(UTC), args.month, args.jobs)
+    if not claims:
+        span = months[0] if len(months) == 1 else f"{months[0]} to {months[-1]}"
+        print(
+            f"nothing to claim in {span}: no vendor-month has a credit or an open ticket deadline"
+        )
+        return 0
+    print(claims_table(claims), end="")
+    return 0
+
+
+#: The largest amount a mark records: as for fees (uptime.config.fields.MOST_MONEY).
+MOST_CREDITED = Decimal(10) ** 12
+
+
+def _amount(text: str) -> Decimal:
+    if not re.fullmatch(r"[0-9]{1,13}(\.[0-9]{1,2})?", text) or Decimal(text) > MOST_CREDITED:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an amount; expected at least 0 and at most {MOST_CREDITED:,} "
+            "with at most 2 decimals, e.g. 36.00"
+        )
+    return Decimal(text).quantize(Decimal("0.01"))
+
+
+def cmd_claims_mark(args: argparse.Namespace) -> int:
+    config = _load(args)
+    vendor = config.vendor(args.mark_vendor)
+    label = month_label(*args.mark_month)
+    db = open_writable(args.db)
+    try:
+        mark = record_claim_mark(
+            db,
+            vendor,
+            label,
+            args.status,
+            _who(args),
+            datetime.now(UTC),
+            ticket=args.ticket,
+            on=args.date,
+            amount=args.amount,
+            reason=args.reason,
+        )
+    finally:
+        db.close()
+    said = [f"ticket {mark.ticket}"] if mark.ticket else []
+    if mark.on:
+        said.append(f"on {mark.on}")
+    if mark.amount is not None:
+        said.append(f"amount {mark.amount}")
+    if mark.reason:
+        said.append(f"reason: {mark.reason}")
+    details = f" ({', '.join(said)})" if said else ""
+    print(
+        f"recorded claim mark {mark.seq} for {vendor.id} {label}: {mark.status}{details}; "
+        f"by {mark.by} (kept in the audit trail: uptime-ledger audit --month {label})"
+    )
+    return 0
+
+
+def cmd_claims_packet(args: argparse.Namespace) -> int:
+    config = _load(args)
+    config.vendor(args.packet_vendor)  # UnknownVendorError naming the configured ones
+    _closed_months_unchanged(config, args)
+    year, month = args.packet_month
+    packet = claim_packet(config, Path(args.db), args.packet_vendor, year, month, datetime.now(UTC))
+    out = Path(args.out)
+    base = f"{packet.vendor}-{packet.month}-claim"
+    written = []
+    for suffix, render in ((".txt", render_packet_text), (".html", render_packet_html)):
+        path = out / f"{base}{suffix}"
+        _write_atomically(path, render(packet))
+        written.append(str(path))
+    print(
+        f"wrote {' and '.join(written)}: {packet.name} {packet.month}, credit {packet.amount}, "
+        f"{len(packet.downtimes)} downtime(s), earliest ticket deadline "
+        f"{packet.earliest_deadline or 'none'}"
+    )
+    return 0
 
 
 def cmd_import_outages(args: argparse.Namespace) -> int:
@@ -641,6 +738,70 @@ def build_parser() -> argparse.ArgumentParser:
     )
     audit.add_argument(
         "--verify", action="store_true", help="check that no event was changed, removed or inserted"
+    )
+    claims = command(
+        "claims",
+        cmd_claims,
+        "vendor-months with a credit or an open ticket deadline: amount, earliest deadline, "
+        "status (due, overdue, submitted, accepted, rejected), nearest deadline first; "
+        "`claims mark` records what became of one, `claims packet` writes one",
+        "uptime-ledger claims --month 2026-11",
+    )
+    claims.add_argument(
+        "--month",
+        type=_month,
+        metavar="YYYY-MM",
+        help="only this month (default: each vendor's current month and the two before it, "
+        "and every month with a claim mark)",
+    )
+    claims.add_argument(
+        "--jobs", type=_positive, default=usable_cpus(), metavar="N", help=argparse.SUPPRESS
+    )
+    claims_commands = claims.add_subparsers(
+        dest="claims_command", metavar="mark|packet", required=False
+    )
+    mark = claims_commands.add_parser(
+        "mark",
+        help="record what became of a claim: submitted (--ticket, --date), accepted "
+        "(--amount credited) or rejected (--reason); kept in the audit trail",
+        description="record what became of a claim: submitted (--ticket, --date), accepted "
+        "(--amount credited) or rejected (--reason); kept in the audit trail",
+        epilog="example:\n  uptime-ledger claims mark --vendor classswift --month 2026-11 "
+        "--status submitted --ticket CS-48213 --date 2026-12-03",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    mark.add_argument("--vendor", dest="mark_vendor", required=True, metavar="V", help="vendor id")
+    mark.add_argument("--month", dest="mark_month", required=True, type=_month, metavar="YYYY-MM")
+    mark.add_argument(
+        "--status", required=True, metavar="STATUS", help="submitted, accepted or rejected"
+    )
+    mark.add_argument("--ticket", metavar="ID", help="the vendor's ticket id (with submitted)")
+    mark.add_argument("--date", type=_date, metavar="D", help="when (YYYY-MM-DD)")
+    mark.add_argument(
+        "--amount", type=_amount, metavar="X", help="amount credited (with accepted), e.g. 36.00"
+    )
+    mark.add_argument("--reason", help="the vendor's reason (with rejected)")
+    mark.add_argument("--by", help="who records it (default: your user name)")
+    packet = claims_commands.add_parser(
+        "packet",
+        help="write a vendor-month's claim as a plain-text e-mail body and a printable HTML "
+        "page, with the evidence appendix",
+        description="write a vendor-month's claim as a plain-text e-mail body "
+        "(<vendor>-<month>-claim.txt) and a printable HTML page (<vendor>-<month>-claim.html) "
+        "with what its contract asks for and the evidence appendix; none for a month without a "
+        "credit the account may claim",
+        epilog="example:\n  uptime-ledger claims packet --vendor classswift --month 2026-11 "
+        "--out claims/",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    packet.add_argument(
+        "--vendor", dest="packet_vendor", required=True, metavar="V", help="vendor id"
+    )
+    packet.add_argument(
+        "--month", dest="packet_month", required=True, type=_month, metavar="YYYY-MM"
+    )
+    packet.add_argument(
+        "--out", default=".", metavar="DIR", help="folder to write into (default: here)"
     )
     imports = command(
         "import-outages",

@@ -46,7 +46,13 @@ def load_config(
     if not vendor_map:
         raise vendors_at.got(top["vendors"], "at least one vendor")
     drafts = {
-        vendor_id: _vendor(vendor_id, settings, vendors_at.key(vendor_map, vendor_id), region_ids)
+        vendor_id: _vendor(
+            vendor_id,
+            settings,
+            vendors_at.key(vendor_map, vendor_id),
+            region_ids,
+            vendors_file.parent,
+        )
         for vendor_id, settings in vendor_map.items()
     }
 

@@ -94,6 +94,24 @@ class Monitor:
 
 
 @dataclass(frozen=True, slots=True)
+class AffectedUser:
+    """A user a claim names as affected by the downtime (ClassSwift §4.4)."""
+
+    username: str
+    email: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimContact:
+    """What a claim packet sends and to whom (``sla.claim`` in vendors.yaml): the vendor's
+    address for claims and the users the downtime affected. Not part of the contract's
+    figures: changing it never moves a closed month."""
+
+    send_to: str
+    affected_users: tuple[AffectedUser, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Vendor:
     """One vendor: its monitors, its contract (``sla``) and its maintenance calendar."""
 
@@ -105,6 +123,7 @@ class Vendor:
     sla: SlaPolicy
     hosting: str | None = None
     calendar: VendorCalendar = field(default_factory=VendorCalendar)
+    claim: ClaimContact | None = None
 
     def windows(self, period: Interval) -> list[MaintenanceWindow]:
         """The vendor's maintenance windows overlapping ``period``, in order of start, each

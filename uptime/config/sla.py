@@ -199,6 +199,7 @@ _SLA_OPTIONAL = (
     "eligible",
     "invoices_in_default",
     "claim_within",
+    "claim",  # read by uptime.config.claim: where claims go, not a figure of the contract
 )
 _DEFAULT_NOTICE = Span(text="5 business days", business_days=5)
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
+from uptime.config.claim import _claim
 from uptime.config.fields import _At, _fields, _get, _id, _optional, _text, _zone
 from uptime.config.model import Vendor
 from uptime.config.monitors import _monitors
@@ -25,18 +27,24 @@ class _VendorDraft:
     fields: _Map
 
 
-def _vendor(vendor_id: str, value: object, at: _At, region_ids: tuple[str, ...]) -> _VendorDraft:
+def _vendor(
+    vendor_id: str, value: object, at: _At, region_ids: tuple[str, ...], base: Path
+) -> _VendorDraft:
     fields = _fields(value, at, _VENDOR_REQUIRED, ("quorum", "hosting"))
     name = _text(fields["name"], at.key(fields, "name"))
     zone = _zone(fields["timezone"], at.key(fields, "timezone"))
     monitors = _monitors(fields["monitors"], at.key(fields, "monitors"), region_ids)
+    sla_at = at.key(fields, "sla")
+    sla = _sla(fields["sla"], sla_at, zone)
     vendor = Vendor(
         id=vendor_id,
         name=name,
         timezone=zone,
         quorum=_get(fields, at, "quorum", lambda v, a: _quorum(v, a, monitors), "all"),
         monitors=monitors,
-        sla=_sla(fields["sla"], at.key(fields, "sla"), zone),
+        sla=sla,
         hosting=_get(fields, at, "hosting", _optional(lambda v, a: _id(v, a, "hosting")), None),
+        # A vendor's settings, not the contract's (credits.model.SlaPolicy): read beside it.
+        claim=_get(fields["sla"], sla_at, "claim", lambda v, a: _claim(v, a, base), None),
     )
     return _VendorDraft(vendor, at, fields)
