@@ -125,20 +125,12 @@ def report(
         if callable(config):
             config = config()
         now = now or datetime.now(UTC)
-        records = read_records_of(db_path)
-        config = recorded_config(config, records)
-        label = month_label(year, month)
-        close = records.closes.get(label)
-        if close is None:
-            return render(month_context(config, db_path, year, month, now, jobs, vendors))
-        frozen = frozen_report(db_path, close)
-        if format == "json" and vendors is None:
-            return frozen
-        fresh = month_context(config, db_path, year, month, close.closed_at, jobs, vendors)
-        closed = closed_context(frozen, close, fresh, printed_at=now)
-        if vendors is not None:
-            closed = only_vendors(closed, set(vendors))
-        return render(closed)
+        close = read_records_of(db_path).closes.get(month_label(year, month))
+        if close is not None and format == "json" and vendors is None:
+            return frozen_report(db_path, close)
+        return render(
+            month_for_people(config, db_path, year, month, now, jobs, vendors, changes=True)
+        )
 
 
 def month_for_people(
@@ -149,16 +141,24 @@ def month_for_people(
     now: datetime,
     jobs: int = 1,
     vendors: Sequence[str] | None = None,
+    changes: bool = False,
 ) -> MonthContext:
-    """The month as people act on it (claims, packets): a closed month's frozen figures, read
-    at ``now``; an open month computed as of ``now``. ``config`` is as loaded: the recorded
-    windows and exclusions are added here. ``vendors`` (ids) keeps only those."""
+    """The month as people act on it (reports, claims, packets): a closed month's frozen
+    figures, read at ``now``; an open month computed as of ``now``. ``config`` is as loaded:
+    the recorded windows and exclusions are added here. ``vendors`` (ids) keeps only those.
+    With ``changes``, a closed month also lists what a computation now finds different (a
+    second computation of the month)."""
     records = read_records_of(db_path)
+    config = recorded_config(config, records)
     close = records.closes.get(month_label(year, month))
     if close is None:
-        config = recorded_config(config, records)
         return month_context(config, db_path, year, month, now, jobs, vendors)
-    closed = closed_context(frozen_report(db_path, close), close, None, printed_at=now)
+    fresh = (
+        month_context(config, db_path, year, month, close.closed_at, jobs, vendors)
+        if changes
+        else None
+    )
+    closed = closed_context(frozen_report(db_path, close), close, fresh, printed_at=now)
     return closed if vendors is None else only_vendors(closed, set(vendors))
 
 

@@ -24,7 +24,7 @@ from reports.packet import claim_packet
 from reports.packet_render import render_html as render_packet_html
 from reports.packet_render import render_text as render_packet_text
 from reports.records import audit_lines, exclusions_table
-from reports.runner import RENDERERS, VENDORS_PER_WORKER, usable_cpus
+from reports.runner import RENDERERS, VENDORS_PER_WORKER, read_records_of, usable_cpus
 from reports.runner import report as make_report
 from uptime.config import Config, default_files, load_config, render_config
 from uptime.errors import FileAccessError, UptimeLedgerError, UsageError
@@ -469,6 +469,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     else:
         sys.stdout.buffer.write(document)
         sys.stdout.flush()
+    close = read_records_of(Path(args.db)).closes.get(month_label(year, month))
+    if close is not None:
+        print(
+            f"uptime-ledger: {close.month} is closed (by {close.by} on "
+            f"{close.closed_at:%Y-%m-%d %H:%M} UTC, sha256 {close.sha256}): these are its frozen "
+            "figures",
+            file=sys.stderr,
+        )
     return 0
 
 
