@@ -26,13 +26,14 @@ from aiohttp import web
 
 from credits.month import Observations, VendorMonth
 from probes.result import ProbeResult
+from reports.context import VendorContext
 from reports.scheduled import earliest_deadline
 from uptime.config import Config
 from uptime.store.recorder import RegionStates
 from uptime.web.exposition import Blocks, Family, header, labels_text, value_text
 from uptime.web.keys import CONFIG, MONTHS, RECORDER
 from uptime.web.months import Months, month_of, share_the_interpreter
-from uptime.web.scheduled import open_claims_now
+from uptime.web.scheduled import claim_context, open_claims_now
 from uptime.web.status import VendorNow, vendors_now
 
 NAMESPACE = "uptime_ledger"
@@ -92,6 +93,12 @@ def month_figures(month: VendorMonth, seen: Observations) -> MonthFigures:
         credit=float(month.credit.amount),
         currency=month.credit.currency,
     )
+
+
+def metrics_month(month: VendorMonth, seen: Observations) -> tuple[MonthFigures, VendorContext]:
+    """What ``/metrics`` keeps of a current vendor-month: its figures, and what its claims are
+    read from (one computation for both)."""
+    return month_figures(month, seen), claim_context(month)
 
 
 RESULTS = ("up", "down", "degraded")
@@ -368,9 +375,11 @@ class Metrics:
         config, _ = months.refresh()
         vendors = vendors_now(config, states, now)
         wanted = [(v, *month_of(v, now)) for v in config.vendors]
-        figures = months.made("metrics", month_figures, wanted, now)
+        made = months.made("metrics", metrics_month, wanted, now)
+        figures = [f for f, _ in made]
+        current = {v.id: c for (v, _, _), (_, c) in zip(wanted, made, strict=True)}
         deadlines = {}
-        for vendor, claims in open_claims_now(months, now):
+        for vendor, claims in open_claims_now(months, now, current):
             end = earliest_deadline(vendor, claims)
             if end is not None:
                 deadlines[vendor.id] = end.timestamp()

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -38,7 +38,7 @@ from uptime.config import Config, Vendor
 from uptime.errors import UptimeLedgerError
 from uptime.store.finance import month_label
 from uptime.web.keys import CONFIG, MONTHS
-from uptime.web.months import Months
+from uptime.web.months import Months, month_of
 
 log = logging.getLogger(__name__)
 
@@ -55,19 +55,31 @@ LONGEST_SLEEP = timedelta(hours=1)
 NICE = 10
 
 
-def claim_context(month: VendorMonth, seen: Observations) -> VendorContext:
-    """What the claims keep of a vendor-month (``Months.made``'s ``make``)."""
-    return vendor_context(month)
+def claim_context(month: VendorMonth, seen: Observations | None = None) -> VendorContext:
+    """What the claims keep of a vendor-month (``Months.made``'s ``make``): its context without
+    the windows and exclusions, which no claim reads (thousands of them are kept)."""
+    return vendor_context(month)._replace(windows=(), exclusions=())
 
 
-def open_claims_now(months: Months, now: datetime) -> list[tuple[Vendor, list[Claim]]]:
+def open_claims_now(
+    months: Months, now: datetime, current: Mapping[str, VendorContext] | None = None
+) -> list[tuple[Vendor, list[Claim]]]:
     """Each vendor's claims that are due with a ticket deadline still open at ``now``, from its
-    previous and current month (a closed month's frozen figures). On the months' thread."""
+    previous and current month (a closed month's frozen figures); ``current`` are the current
+    months' contexts when the caller computed them already. On the months' thread."""
     config, records = months.refresh()
-    wanted = [(v, y, m) for v in config.vendors for y, m in claim_months(v, now)]
+    wanted = [
+        (v, y, m)
+        for v in config.vendors
+        for y, m in claim_months(v, now)
+        if current is None or (y, m) != month_of(v, now)
+    ]
     contexts = months.made("claims", claim_context, wanted, now)
+    found_months = list(zip(wanted, contexts, strict=True))
+    if current is not None:
+        found_months += [((v, *month_of(v, now)), current[v.id]) for v in config.vendors]
     per_vendor: dict[str, list[tuple[int, int, VendorContext]]] = {}
-    for (vendor, year, month), context in zip(wanted, contexts, strict=True):
+    for (vendor, year, month), context in found_months:
         found = months.closed(month_label(year, month)) if records.closes else None
         frozen = None if found is None else found[1].get(vendor.id)
         per_vendor.setdefault(vendor.id, []).append((year, month, frozen or context))
