@@ -228,7 +228,7 @@ async def test_a_closed_month_says_so_on_the_vendors_page_and_the_history(
     assert "<strong>differ from the closed figures</strong>" not in page
     history_page = await get(client, "/history")
     cell = re.search(rf'href="/vendor/acme\?month={label}">(.*?)</a>', history_page, re.S)
-    assert cell and "closed: closed figures" in cell[1] and "100.00 %" in cell[1]
+    assert cell and "closed: frozen figures" in cell[1] and "100.00 %" in cell[1]
     # the current month is not closed
     assert "This month is closed" not in await get(client, "/vendor/acme")
 
