@@ -23,6 +23,7 @@ from aiohttp.test_utils import TestServer
 from support_metrics import REGIONS, TOKENS, Seeded, seed
 from support_probing import free_port, wait_for
 from test_metrics import report
+from test_web_records import expected_deadline
 
 from probes.result import ProbeResult
 from uptime.web.app import make_app
@@ -220,6 +221,21 @@ async def test_prometheus_scrapes_us_and_every_query_returns_data(
         )
         assert remaining == pytest.approx(allowance - counted * 60, abs=2)
         assert remaining < 0
+
+        # acme's claim is due: the gauge is the end of its earliest open ticket deadline, and
+        # the alert fires exactly when that is less than 2 days away
+        deadline = 'uptime_ledger_claim_deadline_timestamp_seconds{vendor="acme"}'
+        assert await wait_for(lambda: answers(deadline), WAIT, step=0.25), deadline
+        [ends] = values(await query(session, prometheus, deadline))
+        assert ends == expected_deadline(seeded, entry)
+        assert not await query(
+            session, prometheus, 'uptime_ledger_claim_deadline_timestamp_seconds{vendor="beta"}'
+        )
+        soon = 'ALERTS{alertname="UptimeLedgerClaimDeadlineSoon", vendor="acme"}'
+        if ends - datetime.now(UTC).timestamp() < 2 * 86400 - 60:
+            assert await wait_for(lambda: answers(soon), WAIT, step=0.5), soon
+        elif ends - datetime.now(UTC).timestamp() > 2 * 86400 + 60:
+            assert not await query(session, prometheus, soon)
 
         # every panel of the dashboard (rates need a few scrapes of the feeder's results)
         queries = list(panel_queries())

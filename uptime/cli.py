@@ -7,7 +7,6 @@ import getpass
 import logging
 import os
 import re
-import secrets
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
@@ -27,7 +26,8 @@ from reports.records import audit_lines, exclusions_table
 from reports.runner import RENDERERS, VENDORS_PER_WORKER, read_records_of, usable_cpus
 from reports.runner import report as make_report
 from uptime.config import Config, default_files, load_config, render_config
-from uptime.errors import FileAccessError, UptimeLedgerError, UsageError
+from uptime.errors import UptimeLedgerError, UsageError
+from uptime.files import write_atomically
 from uptime.sources.imported import read_outages_csv
 from uptime.store.audit import Event, events, verify
 from uptime.store.database import open_read_only
@@ -57,28 +57,6 @@ def config_paths(vendors: str | None, maintenance: str | None) -> tuple[Path, Pa
 
 def _load(args: argparse.Namespace) -> Config:
     return load_config(*config_paths(args.vendors, args.maintenance))
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    # Write beside the target and rename, so a failure never leaves half a report behind. Not
-    # mkstemp: its file is owner-only, and the report would keep that mode; created 0o666 here,
-    # the report gets the mode the umask gives any file the user writes.
-    tmp = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    except OSError as error:
-        raise FileAccessError(path, error) from error
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except OSError as error:
-        tmp.unlink(missing_ok=True)
-        raise FileAccessError(path, error) from error
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 # The years whose dates and months a command accepts (see credits.intervals.EARLIEST).
@@ -464,7 +442,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         vendors=[args.vendor] if args.vendor else None,
     )
     if args.out:
-        _write_atomically(Path(args.out), document)
+        write_atomically(Path(args.out), document)
         print(f"wrote {args.out}", file=sys.stderr)
     else:
         sys.stdout.buffer.write(document)
@@ -518,7 +496,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     _setup_logging()
     regions = local_regions(config)
     jobs = config_jobs(config, regions)
-    app = make_app(config, args.db, probe_regions=regions, jobs=jobs)
+    app = make_app(config, args.db, probe_regions=regions, jobs=jobs, reports=True)
     remote = [r.id for r in config.regions if r.token_file is not None]
     monitors = {(j.target.vendor, j.target.monitor) for j in jobs}
 
@@ -534,6 +512,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     if remote:
         say(f"waiting for remote agents of region(s) {', '.join(remote)}")
     say(f"database {args.db}; stop with Ctrl-C or SIGTERM (buffered results are stored)")
+    say(
+        f"last month's report goes to {config.reports.dir}/ on schedule "
+        f"{config.reports.schedule!r} (each vendor's clock)"
+    )
 
     def ready(address: str) -> None:
         say(f"collector listening on {address} (POST {RESULTS_PATH}, GET /api/v1/status)")
@@ -557,7 +539,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     def ready(started: Started) -> None:
         for name, document in started.reports.items():
-            _write_atomically(out / name, document)
+            write_atomically(out / name, document)
         print("\n".join(describe(started, [out / name for name in started.reports])), flush=True)
 
     db = Path(args.demo_db) if args.demo_db else None

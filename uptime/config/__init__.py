@@ -13,7 +13,7 @@ is one line naming the file, the line, the dotted field and what was expected, e
 from uptime.config.durations import format_duration, parse_duration
 from uptime.config.errors import ConfigError, UnknownVendorError
 from uptime.config.load import default_files, load_config
-from uptime.config.model import Config, Expect, Monitor, Probing, Region, Vendor, Web
+from uptime.config.model import Config, Expect, Monitor, Probing, Region, Reports, Vendor, Web
 from uptime.config.render import render_config
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "Monitor",
     "Probing",
     "Region",
+    "Reports",
     "UnknownVendorError",
     "Vendor",
     "Web",

@@ -12,9 +12,10 @@ from credits.model import (
 )
 from uptime.config.fields import _At, _check_keys, _fields, _get, _id_map, _suggest
 from uptime.config.maintenance import _calendar, _check_hosting
-from uptime.config.model import Config, Probing, Web
+from uptime.config.model import Config, Probing, Reports, Web
 from uptime.config.positioned_yaml import _load_yaml, _Map
 from uptime.config.regions import _probing, _regions
+from uptime.config.reports import _reports
 from uptime.config.vendors import _vendor
 from uptime.config.web import _web
 
@@ -35,11 +36,12 @@ def load_config(
         root,
         root_at,
         {"regions": "the probe regions", "vendors": "the vendors"},
-        ("probing", "web"),
+        ("probing", "web", "reports"),
     )
     regions = _regions(top["regions"], root_at.key(top, "regions"), vendors_file.parent)
     probing = _get(top, root_at, "probing", _probing, Probing())
     web = _get(top, root_at, "web", _web, Web())
+    reports = _get(top, root_at, "reports", _reports, Reports())
     region_ids = tuple(r.id for r in regions)
     vendors_at = root_at.key(top, "vendors")
     vendor_map = _id_map(top["vendors"], vendors_at, "vendor")
@@ -84,6 +86,7 @@ def load_config(
         maintenance_path=maintenance_file,
         probing=probing,
         web=web,
+        reports=reports,
     )
 
 

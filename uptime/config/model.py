@@ -64,6 +64,18 @@ class Web:
 
 
 @dataclass(frozen=True, slots=True)
+class Reports:
+    """The monthly reports ``run`` writes (``reports:`` in vendors.yaml; every key optional)."""
+
+    #: where the report files go; a relative path is relative to the current directory of
+    #: ``run`` (as ``--db`` is)
+    dir: Path = Path("reports")
+    #: a 5-field cron read on each vendor's own clock: last month's report is written once its
+    #: first occurrence after the month's end has come in every vendor's zone
+    schedule: str = "0 6 1 * *"
+
+
+@dataclass(frozen=True, slots=True)
 class Expect:
     """What an HTTP check must see to count as up."""
 
@@ -144,6 +156,7 @@ class Config:
     maintenance_path: Path
     probing: Probing = field(default_factory=Probing)
     web: Web = field(default_factory=Web)
+    reports: Reports = field(default_factory=Reports)
 
     @property
     def region_ids(self) -> tuple[str, ...]:

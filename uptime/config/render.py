@@ -114,6 +114,10 @@ def render_config(config: Config) -> str:
         "Status page:",
         f"  title: {config.web.title}",
         f"  reloads every {format_duration(config.web.refresh)}",
+        "",
+        "Reports:",
+        f"  last month's report written to {config.reports.dir}/ on "
+        f"{config.reports.schedule!r} (each vendor's clock)",
     ]
     for vendor in config.vendors:
         sla = vendor.sla

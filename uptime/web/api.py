@@ -24,7 +24,7 @@ from credits.month import Observations, VendorMonth
 from reports.context import minutes, vendor_context
 from reports.json_report import vendor_json
 from uptime.config import Config, Vendor
-from uptime.web.keys import CONFIG, MONTHS, PROBES, RECORDER
+from uptime.web.keys import CONFIG, MONTHS, PROBES, RECORDER, current_config
 from uptime.web.months import month_of
 from uptime.web.openapi import openapi_document
 from uptime.web.responses import ApiError
@@ -75,7 +75,9 @@ async def get_status(request: web.Request) -> web.Response:
             }
             for (vendor, monitor, region), (state, since, last_seen) in sorted(states.items())
         ],
-        "vendors": [vendor_now_json(v) for v in vendors_now(request.app[CONFIG], states, now)],
+        "vendors": [
+            vendor_now_json(v) for v in vendors_now(await current_config(request.app), states, now)
+        ],
     }
     probes = request.app.get(PROBES)
     if probes is not None:
@@ -104,7 +106,7 @@ async def get_vendor_maintenance(request: web.Request) -> web.Response:
     """One vendor's maintenance windows overlapping the days ``from`` to ``to`` (both
     included, on the vendor's wall clock)."""
     query = _query(request, ("from", "to"))
-    vendor = find_vendor(request.app[CONFIG], request.match_info["vendor"])
+    vendor = find_vendor(await current_config(request.app), request.match_info["vendor"])
     today = datetime.now(UTC).astimezone(vendor.timezone).date()
     first, last = day_range(query.get("from"), query.get("to"), today)
     zone = vendor.timezone

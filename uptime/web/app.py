@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,6 +48,7 @@ from uptime.web.keys import CONFIG, MONTHS, PROBES, RECORDER, TOKENS, Probes
 from uptime.web.metrics import add_metrics
 from uptime.web.months import Months, keep_pulse
 from uptime.web.responses import json_errors
+from uptime.web.scheduled import add_report_schedule
 from uptime.web.tokens import region_tokens
 from uptime.web.warm import warm_ctx
 
@@ -74,13 +75,16 @@ def make_app(
     probing: Probing | None = None,
     checks: Mapping[str, Check] = CHECKS,
     prune_every: float = PRUNE_EVERY,
+    reports: bool = False,
+    clock: Callable[[], datetime] | None = None,
 ) -> web.Application:
     """The collector app.
 
     ``probe_regions`` are probed in-process (default: regions without a ``token_file``; pass
     ``()`` for a collector only); ``jobs`` replaces the jobs the config gives them (tests,
     benchmark, or a caller that built them already). ``tokens`` replaces the tokens read from
-    the regions' token files.
+    the regions' token files. With ``reports`` the app writes last month's report on
+    ``reports.schedule`` (``uptime.web.scheduled``), by ``clock`` (default: the system's).
     """
     if probing is not None:  # the collector's staleness limits follow the probing it runs
         config = replace(config, probing=probing)
@@ -91,7 +95,7 @@ def make_app(
     app[TOKENS] = dict(region_tokens(config) if tokens is None else tokens)
     collector = Recorder.for_config(config, db)
     app[RECORDER] = collector
-    months = Months(config, functools.partial(database_sources, db))
+    months = Months(config, functools.partial(database_sources, db), db=db)
     app[MONTHS] = months
     app.router.add_post(RESULTS_PATH, post_results)
     app.router.add_get("/api/v1/status", get_status)
@@ -159,4 +163,6 @@ def make_app(
 
     # Cleanup runs in reverse: probes stop and flush before storage closes.
     app.cleanup_ctx.extend([storage_ctx, pulse_ctx, warm_ctx, prune_ctx, probes_ctx])
+    if reports:
+        add_report_schedule(app, Path(db), clock)
     return app

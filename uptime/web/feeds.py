@@ -39,7 +39,7 @@ from reports.context import minutes
 from reports.maintenance import LOCAL
 from uptime.config import Config, Vendor
 from uptime.web.api import find_vendor
-from uptime.web.keys import CONFIG, MONTHS
+from uptime.web.keys import MONTHS, current_config
 from uptime.web.months import month_of, months_back
 from uptime.web.status import UPCOMING
 
@@ -349,7 +349,7 @@ def _ics_response(body: bytes, filename: str) -> web.Response:
 
 async def get_calendar(request: web.Request) -> web.Response:
     """Every vendor's maintenance as iCalendar."""
-    config = request.app[CONFIG]
+    config = await current_config(request.app)
     return _ics_response(
         await _calendar(request, config, config.vendors, "all vendors"), "maintenance.ics"
     )
@@ -357,7 +357,7 @@ async def get_calendar(request: web.Request) -> web.Response:
 
 async def get_vendor_calendar(request: web.Request) -> web.Response:
     """One vendor's maintenance as iCalendar (an unknown vendor is 404)."""
-    config = request.app[CONFIG]
+    config = await current_config(request.app)
     vendor = find_vendor(config, request.match_info["vendor"])
     return _ics_response(
         await _calendar(request, config, [vendor], vendor.name), f"{vendor.id}.ics"
@@ -377,7 +377,7 @@ async def _calendar(
 
 async def get_atom(request: web.Request) -> web.Response:
     """Interruptions of this and last month and maintenance of every vendor as Atom."""
-    config, months = request.app[CONFIG], request.app[MONTHS]
+    config, months = await current_config(request.app), request.app[MONTHS]
     now = datetime.now(UTC)
     wanted = [
         (vendor, year, month)

@@ -33,3 +33,10 @@ PROBES = web.AppKey("probes", Probes)
 
 
 MONTHS = web.AppKey("months", Months)
+
+
+async def current_config(app: web.Application) -> Config:
+    """The configuration with what the audit trail recorded (windows and exclusions added from
+    the command line, by any process), read again when the trail has grown."""
+    config, _ = await app[MONTHS].current()
+    return config

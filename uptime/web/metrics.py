@@ -26,11 +26,14 @@ from aiohttp import web
 
 from credits.month import Observations, VendorMonth
 from probes.result import ProbeResult
+from reports.context import VendorContext
+from reports.scheduled import earliest_deadline
 from uptime.config import Config
 from uptime.store.recorder import RegionStates
 from uptime.web.exposition import Blocks, Family, header, labels_text, value_text
 from uptime.web.keys import CONFIG, MONTHS, RECORDER
 from uptime.web.months import Months, month_of, share_the_interpreter
+from uptime.web.scheduled import claim_context, open_claims_now
 from uptime.web.status import VendorNow, vendors_now
 
 NAMESPACE = "uptime_ledger"
@@ -90,6 +93,12 @@ def month_figures(month: VendorMonth, seen: Observations) -> MonthFigures:
         credit=float(month.credit.amount),
         currency=month.credit.currency,
     )
+
+
+def metrics_month(month: VendorMonth, seen: Observations) -> tuple[MonthFigures, VendorContext]:
+    """What ``/metrics`` keeps of a current vendor-month: its figures, and what its claims are
+    read from (one computation for both)."""
+    return month_figures(month, seen), claim_context(month)
 
 
 RESULTS = ("up", "down", "degraded")
@@ -200,10 +209,12 @@ class ProbeMetrics:
 
 
 class Scrape(NamedTuple):
-    """What one scrape shows of the vendors: their state now and their current month."""
+    """What one scrape shows of the vendors: their state now, their current month, and the
+    end of their earliest open claim deadline (Unix time) when a claim is due."""
 
     vendors: list[VendorNow]
     months: list[MonthFigures]
+    deadlines: dict[str, float]
 
 
 def _state_set(name: str, label_names: Sequence[str], states: Sequence[str]) -> Blocks:
@@ -288,6 +299,13 @@ class LedgerFamilies:
             f"{month}: the service credit accrued so far, in the fee's currency.",
             ["vendor", "currency"],
         )
+        self.deadline = gauge(
+            "claim_deadline_timestamp_seconds",
+            "When the earliest open ticket deadline of the vendor's due claims (previous and "
+            "current month, nothing recorded yet) ends: the midnight after its day on the "
+            "vendor's clock (Unix time); absent while no claim is due.",
+            ["vendor"],
+        )
         self.certificates = gauge(
             "tls_certificate_expiry_timestamp_seconds",
             "When the TLS certificate a monitor's last HTTPS probe from a region saw expires "
@@ -337,6 +355,7 @@ class LedgerFamilies:
                     for n, f in pairs
                     if f.currency is not None
                 ),
+                self.deadline.text(((vendor,), at) for vendor, at in scrape.deadlines.items()),
                 self.certificates.text(
                     (key, expires) for key, (_, expires) in list(self.probes.certificates.items())
                 ),
@@ -351,12 +370,20 @@ class Metrics:
         self.probes = ProbeMetrics(config)
         self.families = LedgerFamilies(self.probes)
 
-    def expose(self, config: Config, months: Months, states: RegionStates, now: datetime) -> bytes:
+    def expose(self, months: Months, states: RegionStates, now: datetime) -> bytes:
         """The exposition at ``now`` (on the months' thread: it computes what it shows)."""
+        config, _ = months.refresh()
         vendors = vendors_now(config, states, now)
         wanted = [(v, *month_of(v, now)) for v in config.vendors]
-        figures = months.made("metrics", month_figures, wanted, now)
-        return self.families.text(Scrape(vendors, figures)) + self.probes.text()
+        made = months.made("metrics", metrics_month, wanted, now)
+        figures = [f for f, _ in made]
+        current = {v.id: c for (v, _, _), (_, c) in zip(wanted, made, strict=True)}
+        deadlines = {}
+        for vendor, claims in open_claims_now(months, now, current):
+            end = earliest_deadline(vendor, claims)
+            if end is not None:
+                deadlines[vendor.id] = end.timestamp()
+        return self.families.text(Scrape(vendors, figures, deadlines)) + self.probes.text()
 
 
 METRICS = web.AppKey("metrics", Metrics)
@@ -367,7 +394,7 @@ async def get_metrics(request: web.Request) -> web.Response:
     now = datetime.now(UTC)
     states = await app[RECORDER].region_states(now)
     months = app[MONTHS]
-    body = await months.run(app[METRICS].expose, app[CONFIG], months, states, now)
+    body = await months.run(app[METRICS].expose, months, states, now)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 

@@ -16,6 +16,12 @@ again while it is still true:
 So a healthy district costs one read of each source's revisions per request, and a past
 month's figures are those it was computed with until its inputs change. All reading and
 computing runs on one thread of its own, which owns the sources' read-only connections.
+
+What finance records from the command line, in another process (exclusions, announced
+windows, closes, claim marks: the audit trail, ``uptime.store.finance``), counts too: every
+request first reads the trail's last sequence number (one indexed ``max``), and when it has
+grown, reads the records again, adds the recorded windows and exclusions to the configuration
+(:func:`uptime.store.finance.recorded_config`) and forgets every kept month.
 """
 
 from __future__ import annotations
@@ -30,13 +36,18 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 from credits.availability import month_period
 from credits.month import Observations, VendorMonth
+from reports import json_report
+from reports.context import VendorContext
 from reports.runner import Month
 from uptime.config import Config, Vendor
 from uptime.sources import Source, revisions
+from uptime.store.database import DatabaseNotReady, open_read_only
+from uptime.store.finance import MonthClose, Records, closed_report, read_records, recorded_config
 
 Made = TypeVar("Made")
 
@@ -76,8 +87,17 @@ class Months:
         open_sources: Callable[[], list[Source]],
         *,
         min_age: timedelta = MIN_AGE,
+        db: str | Path | None = None,
     ) -> None:
+        #: the configuration as loaded; :attr:`config` adds what the audit trail recorded
+        self.loaded = config
         self.config = config
+        self.records = Records()
+        self._db_path = None if db is None else Path(db)
+        self._db: Any = None
+        self._seq: int | None = None
+        self._by_id = {v.id: v for v in config.vendors}
+        self._frozen: dict[int, dict[str, VendorContext]] = {}
         self._open_sources = open_sources
         self._sources: list[Source] | None = None
         self._min_age = min_age
@@ -101,6 +121,42 @@ class Months:
         """:meth:`made`, on the months' thread."""
         return await self.run(self.made, kind, make, list(wanted), now)
 
+    def refresh(self) -> tuple[Config, Records]:
+        """The configuration with the recorded windows and exclusions, and the records, read
+        again when the audit trail has grown (call on the months' thread only)."""
+        if self._db_path is None:
+            return self.config, self.records
+        if self._db is None:
+            try:
+                self._db = open_read_only(self._db_path)
+            except DatabaseNotReady:
+                return self.config, self.records  # the writer has not created it yet
+        row = self._db.execute("select max(seq) from audit_events").fetchone()
+        seq = row[0] if row else None
+        if seq != self._seq:
+            self.records = read_records(self._db)
+            self.config = recorded_config(self.loaded, self.records)
+            self._by_id = {v.id: v for v in self.config.vendors}
+            self._kept.clear()
+            self._seq = seq
+        return self.config, self.records
+
+    def closed(self, label: str) -> tuple[MonthClose, dict[str, VendorContext]] | None:
+        """Month ``label``'s close and its frozen figures by vendor id, when it is closed (as
+        of the last :meth:`refresh`; call on the months' thread only)."""
+        close = self.records.closes.get(label)
+        if close is None:
+            return None
+        frozen = self._frozen.get(close.seq)
+        if frozen is None:
+            document = json_report.parse(closed_report(self._db, close))
+            frozen = self._frozen[close.seq] = {v.vendor: v for v in document.vendors}
+        return close, frozen
+
+    async def current(self) -> tuple[Config, Records]:
+        """:meth:`refresh`, on the months' thread."""
+        return await self.run(self.refresh)
+
     def sources(self) -> list[Source]:
         """The sources, opened on first use (call on the months' thread only)."""
         if self._sources is None:
@@ -118,6 +174,10 @@ class Months:
         order, as of ``now``: kept values while they are true, the others computed. ``kind``
         names what ``make`` makes (values of one kind are kept apart from another's). Call on
         the months' thread (:meth:`get` does)."""
+        self.refresh()
+        # The vendors as the records have them (a caller may hold the loaded configuration's).
+        by_id = self._by_id
+        wanted = [(by_id.get(v.id, v), year, month) for v, year, month in wanted]
         sources = self.sources()
         revised = revisions(sources, {v.id for v, _, _ in wanted}, now)
         # Only what was seen is compared: a state going stale (moving) after a month ended
@@ -177,6 +237,9 @@ class Months:
         for source in self._sources or ():
             source.close()
         self._sources = None
+        if self._db is not None:
+            self._db.close()
+            self._db = None
 
 
 #: How many vendor-months computed at once are worth moving out of the cyclic collector's way.

@@ -628,6 +628,47 @@ class VendorPage:
     days: tuple[DayRow, ...]
     interruptions: tuple[InterruptionRow, ...]
     advisories: tuple[AdvisoryRow, ...]
+    closed: ClosedNote | None = None
+
+
+@dataclass(frozen=True)
+class ClosedNote:
+    """A closed month on the vendor's page: who closed it and when, the start of its frozen
+    report's SHA-256, its frozen figures, and whether the live figures below differ."""
+
+    by: str
+    at: str
+    sha256: str  #: the first 12 hex digits
+    availability: str
+    verdict: str
+    differs: bool
+
+
+def closed_note(
+    by: str, closed_at: datetime, sha256: str, frozen: VendorContext | None, live: VendorContext
+) -> ClosedNote:
+    """The closed-month note of a vendor's page (``frozen`` is ``None`` when the vendor was
+    configured after the close and is not in the frozen report)."""
+    zone = ZoneInfo(live.timezone)
+    if frozen is None:
+        availability, verdict, differs = "not in the closed figures", "", True
+    else:
+        availability = pct_words(frozen.availability_pct)
+        verdict = (
+            f"{'met' if frozen.met else 'missed'} its {target_words(frozen.target_pct)} target"
+        )
+        differs = (frozen.availability_pct, frozen.minutes) != (
+            live.availability_pct,
+            live.minutes,
+        )
+    return ClosedNote(
+        by=by,
+        at=moment_words(closed_at, zone, year=True),
+        sha256=sha256[:12],
+        availability=availability,
+        verdict=verdict,
+        differs=differs,
+    )
 
 
 TIMELINE_WIDTH = 1000
@@ -725,6 +766,7 @@ def vendor_page(
     month: int,
     now: datetime,
     current: bool,
+    closed: ClosedNote | None = None,
 ) -> VendorPage:
     zone, names = vendor.timezone, region_names(config)
     period = Interval(kept.context.period_start, kept.context.period_end)
@@ -810,6 +852,7 @@ def vendor_page(
         ),
         interruptions=tuple(interruption_rows([kept], zone, names, year=False)),
         advisories=tuple(advisory_row(a, zone, names) for a in kept.advisories),
+        closed=closed,
     )
 
 
@@ -824,6 +867,7 @@ class HistoryCell:
     verdict: str  #: met, missed, no data ("met so far", "missed so far" for this month)
     key: str  #: met, missed, no-data (the CSS class)
     note: str  #: "partial: probing began 3 Sep" when it began inside the month ("" otherwise)
+    closed: bool = False  #: the month is closed: its figures are the frozen report's
 
 
 @dataclass(frozen=True)
@@ -847,7 +891,10 @@ def history_page(
     config: Config,
     rows: Sequence[tuple[Vendor, Sequence[tuple[int, int]], Sequence[HistoryMonth]]],
     now: datetime,
+    closed: frozenset[str] = frozenset(),
 ) -> HistoryPage:
+    """The history page; ``closed`` are the closed months (``YYYY-MM``), whose ``rows`` hold
+    the frozen figures."""
     out = []
     for vendor, months, kept in rows:
         cells = []
@@ -871,6 +918,7 @@ def history_page(
                     note=""
                     if began is None
                     else f"partial: probing began {began.day} {MONTH_NAMES[began.month - 1]}",
+                    closed=f"{year:04d}-{month:02d}" in closed,
                 )
             )
         out.append(

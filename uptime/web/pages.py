@@ -20,14 +20,16 @@ from markupsafe import Markup
 
 from credits.intervals import EARLIEST
 from uptime.config import Config, Vendor
+from uptime.store.finance import month_label
 from uptime.store.recorder import Recorder
 from uptime.store.storage import Storage
-from uptime.web.keys import CONFIG, MONTHS, RECORDER
+from uptime.web.keys import MONTHS, RECORDER, current_config
 from uptime.web.months import Months, is_current, month_of, months_back, share_the_interpreter
 from uptime.web.page_context import (
     BAR_DAYS,
     StatusPage,
     VendorCard,
+    closed_note,
     history_page,
     region_names,
     status_page,
@@ -153,7 +155,8 @@ def status_page_of(
 
 async def status_page_at(app: web.Application, now: datetime) -> StatusPage:
     """The status page's context at ``now``."""
-    config, recorder, months = app[CONFIG], app[RECORDER], app[MONTHS]
+    recorder, months = app[RECORDER], app[MONTHS]
+    config = await current_config(app)
     vendors = await status_now(config, recorder, now)
     errors = await down_errors(recorder, vendors)
     return await months.run(status_page_of, config, vendors, errors, months, now)
@@ -201,7 +204,8 @@ def parse_month(text: str, vendor: Vendor, now: datetime) -> tuple[int, int]:
 
 
 async def get_vendor_page(request: web.Request) -> web.Response:
-    config, now = request.app[CONFIG], datetime.now(UTC)
+    months = request.app[MONTHS]
+    config, now = await current_config(request.app), datetime.now(UTC)
     vendor = next((v for v in config.vendors if v.id == request.match_info["id"]), None)
     if vendor is None:
         return error_page(
@@ -215,33 +219,52 @@ async def get_vendor_page(request: web.Request) -> web.Response:
         )
     except ValueError as error:
         return error_page(config, 422, "Not a month this page can show", str(error))
-    [kept] = await request.app[MONTHS].get(
+    [kept] = await months.get(
         "vendor",
         functools.partial(page_month, now=now, with_seen=True, names=region_names(config)),
         [(vendor, year, month)],
         now,
     )
-    page = vendor_page(config, vendor, kept, year, month, now, is_current(vendor, year, month, now))
+    found = await months.run(months.closed, month_label(year, month))
+    note = None
+    if found is not None:
+        close, frozen = found
+        note = closed_note(
+            close.by, close.closed_at, close.sha256, frozen.get(vendor.id), kept.context
+        )
+    current = is_current(vendor, year, month, now)
+    page = vendor_page(config, vendor, kept, year, month, now, current, note)
     return render("vendor.html", title=page.title, refresh=page.refresh, page=page)
 
 
-def history_html(config: Config, months: Months, now: datetime) -> str:
+def history_html(months: Months, now: datetime) -> str:
     """The history page (on the months' thread: a large district's 12 months of cells are
-    work the event loop, where probes run, should not do)."""
+    work the event loop, where probes run, should not do). A closed month shows its frozen
+    figures."""
+    config, records = months.refresh()
     spans = [months_back(*month_of(v, now), HISTORY_MONTHS) for v in config.vendors]
     wanted = [(v, y, m) for v, span in zip(config.vendors, spans, strict=True) for y, m in span]
     made = months.made("history", history_month, wanted, now)
+    for i, (vendor, year, month) in enumerate(wanted):
+        found = months.closed(month_label(year, month)) if records.closes else None
+        frozen = None if found is None else found[1].get(vendor.id)
+        if frozen is not None:
+            made[i] = made[i]._replace(
+                availability_pct=frozen.availability_pct,
+                target_pct=frozen.target_pct,
+                met=frozen.met,
+            )
     rows = [
         (vendor, span, made[i * HISTORY_MONTHS : (i + 1) * HISTORY_MONTHS])
         for i, (vendor, span) in enumerate(zip(config.vendors, spans, strict=True))
     ]
-    page = history_page(config, rows, now)
+    page = history_page(config, rows, now, frozenset(records.closes))
     return page_html("history.html", title=page.title, refresh=page.refresh, page=page)
 
 
 async def get_history_page(request: web.Request) -> web.Response:
     months = request.app[MONTHS]
-    html = await months.run(history_html, request.app[CONFIG], months, datetime.now(UTC))
+    html = await months.run(history_html, months, datetime.now(UTC))
     return web.Response(text=html, content_type="text/html", charset="utf-8")
 
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from uptime.web.keys import CONFIG, MONTHS
-from uptime.web.metrics import month_figures
+from uptime.web.metrics import metrics_month
 from uptime.web.months import month_of
 from uptime.web.pages import status_months
 
@@ -38,7 +38,7 @@ async def warm(app: web.Application) -> None:
         now = datetime.now(UTC)
         some = config.vendors[at : at + BATCH]
         await months.run(status_months, config, some, months, now)
-        await months.get("metrics", month_figures, [(v, *month_of(v, now)) for v in some], now)
+        await months.get("metrics", metrics_month, [(v, *month_of(v, now)) for v in some], now)
 
 
 async def warm_ctx(app: web.Application) -> AsyncIterator[None]:
