@@ -391,7 +391,7 @@ def cmd_claims_packet(args: argparse.Namespace) -> int:
     written = []
     for suffix, render in ((".txt", render_packet_text), (".html", render_packet_html)):
         path = out / f"{base}{suffix}"
-        _write_atomically(path, render(packet))
+        write_atomically(path, render(packet))
         written.append(str(path))
     print(
         f"wrote {' and '.join(written)}: {packet.name} {packet.month}, credit {packet.amount}, "
