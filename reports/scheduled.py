@@ -23,6 +23,7 @@ from typing import NamedTuple
 
 from credits.availability import month_period
 from credits.business_time import add_business_days, localize
+from credits.claims import claim_deadline
 from reports.claims import Claim, claim_of
 from reports.context import VendorContext
 from reports.runner import RENDERERS, report
@@ -155,9 +156,20 @@ def deadline_end(deadline: date, vendor: Vendor) -> datetime:
 
 
 def claim_months(vendor: Vendor, now: datetime) -> list[tuple[int, int]]:
-    """The months whose claims can still be open: the vendor's previous and current month."""
+    """The months whose claims can still be open at ``now``: none for a vendor whose account
+    cannot claim credits; else the current month, and the previous one while an interruption
+    ending at its very end would still have an open ticket deadline (the first week or so of
+    the month): each costs a month's computation, on every change of what was seen."""
+    sla = vendor.sla
+    if sla.credit.kind == "none" or sla.fee is None or not sla.eligible or sla.invoices_in_default:
+        return []
     local = now.astimezone(vendor.timezone)
-    return [_previous(local.year, local.month), (local.year, local.month)]
+    current = (local.year, local.month)
+    previous = _previous(*current)
+    latest = claim_deadline(
+        month_period(*current, vendor.timezone).start, sla.claim_within, sla.business_calendar
+    )
+    return [previous, current] if local.date() <= latest else [current]
 
 
 def open_claims(

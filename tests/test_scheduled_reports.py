@@ -21,7 +21,7 @@ from aiohttp.test_utils import TestServer
 from support_cli import uptime_ledger
 
 from reports.runner import report
-from reports.scheduled import due_at, due_month, formats, next_due
+from reports.scheduled import claim_months, due_at, due_month, formats, next_due
 from uptime.config import ConfigError, load_config
 from uptime.web.app import make_app
 
@@ -287,3 +287,31 @@ def test_run_writes_the_missing_report_at_start_and_logs_it(tmp_path: Path) -> N
     figures = json.loads(paths[0].read_bytes())
     assert [v["minutes"]["downtime"] for v in figures["vendors"]] == [150.0, 150.0]
     assert "last month's report goes to reports/ on schedule '0 6 1 * *'" in stderr
+
+
+SHIPPED = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize(
+    ("vendor", "now", "months"),
+    [
+        # ClassSwift: 5 business days from the day after an interruption ending at midnight on
+        # 30 November (the day of its last minute): Tue 1 ... Mon 7 December 2026.
+        ("classswift", "2026-12-01T12:00:00-08:00", [(2026, 11), (2026, 12)]),
+        ("classswift", "2026-12-07T23:59:00-08:00", [(2026, 11), (2026, 12)]),
+        ("classswift", "2026-12-08T00:00:00-08:00", [(2026, 12)]),
+        # January: New Year's Day is no business day, so the previous month stays open longer.
+        ("classswift", "2027-01-08T12:00:00-08:00", [(2026, 12), (2027, 1)]),
+        ("classswift", "2027-01-09T12:00:00-08:00", [(2027, 1)]),
+        # Class Collaborate's contract has no credit: no claim is ever open.
+        ("classcollaborate", "2026-12-01T12:00:00-05:00", []),
+    ],
+    ids=["first-day", "last-open-day", "closed-again", "after-new-year", "later", "no-credit"],
+)
+def test_claim_months_are_the_ones_with_a_deadline_still_open(
+    vendor: str, now: str, months: list[tuple[int, int]]
+) -> None:
+    config = load_config(
+        SHIPPED / "vendors.yaml", SHIPPED / "uptime/config/defaults/maintenance_windows.yaml"
+    )
+    assert claim_months(config.vendor(vendor), datetime.fromisoformat(now)) == months
