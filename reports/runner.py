@@ -28,7 +28,7 @@ from typing import TypeVar
 from credits.availability import month_period
 from credits.intervals import Interval
 from credits.month import Observations, VendorMonth, vendor_month
-from reports import json_report
+from reports import csv_report, html_report, json_report, pdf_report
 from reports.context import MonthContext, vendor_context
 from uptime.config import Config, Vendor
 from uptime.errors import UptimeLedgerError
@@ -37,7 +37,14 @@ from uptime.sources import Source, database_sources, observe
 Made = TypeVar("Made")
 
 #: Each format's renderer: the whole month's context in, the document's bytes out.
-RENDERERS: dict[str, Callable[[MonthContext], bytes]] = {"json": json_report.render}
+RENDERERS: dict[str, Callable[[MonthContext], bytes]] = {
+    "json": json_report.render,
+    "csv": csv_report.render,
+    "html": html_report.render,
+    "pdf": pdf_report.render,
+}
+#: ``--rows`` of a CSV report: what one row is.
+ROWS = csv_report.ROWS
 
 #: Below this many vendors per process, starting a worker costs more than it saves.
 VENDORS_PER_WORKER = 50
@@ -96,15 +103,16 @@ def report(
     month: int,
     *,
     format: str = "json",
+    rows: str = "vendors",
     jobs: int = 1,
     now: datetime | None = None,
 ) -> bytes:
     """The report of calendar month ``year``-``month`` in ``format``, from the database at
     ``db_path`` (opened read-only) as it reads ``now`` (default: the current time), computed
-    with up to ``jobs`` processes. ``config`` may be a function that loads it, so that loading
-    a large configuration runs with the cycle collector off as well. A worker process that dies
-    raises :class:`WorkerDied`."""
-    render = RENDERERS[format]
+    with up to ``jobs`` processes; a CSV report has one row per ``rows`` (:data:`ROWS`).
+    ``config`` may be a function that loads it, so that loading a large configuration runs with
+    the cycle collector off as well. A worker process that dies raises :class:`WorkerDied`."""
+    render = ROWS[rows] if format == "csv" else RENDERERS[format]
     with without_cycle_collector():
         if callable(config):
             config = config()

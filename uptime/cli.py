@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from credits.intervals import EARLIEST, LATEST, Interval
 from reports.maintenance import windows_table
-from reports.runner import RENDERERS, VENDORS_PER_WORKER, usable_cpus
+from reports.runner import RENDERERS, ROWS, VENDORS_PER_WORKER, usable_cpus
 from reports.runner import report as make_report
 from uptime.config import Config, default_files, load_config, render_config
 from uptime.errors import FileAccessError, UptimeLedgerError, UsageError
@@ -133,8 +133,16 @@ def cmd_import_outages(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     year, month = args.month
+    if args.rows is not None and args.format != "csv":
+        raise UsageError(f"--rows applies to --format csv only, not {args.format}")
     document = make_report(
-        lambda: _load(args), Path(args.db), year, month, format=args.format, jobs=args.jobs
+        lambda: _load(args),
+        Path(args.db),
+        year,
+        month,
+        format=args.format,
+        rows=args.rows or "vendors",
+        jobs=args.jobs,
     )
     if args.out:
         _write_atomically(Path(args.out), document)
@@ -356,7 +364,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="calendar month, in each vendor's zone",
     )
     report.add_argument(
-        "--format", default="json", choices=list(RENDERERS), help="output format (json)"
+        "--format",
+        default="json",
+        choices=list(RENDERERS),
+        help="output format (default json; pdf needs the pdf extra and Debian's chromium)",
+    )
+    report.add_argument(
+        "--rows",
+        choices=list(ROWS),
+        help="with --format csv: one row per vendor-month (default) or per interruption",
     )
     report.add_argument("--out", metavar="PATH", help="write here instead of standard output")
     cpus = usable_cpus()
