@@ -96,6 +96,10 @@ class Bar(NamedTuple):
     mark: str
     label: str
 
+    @property
+    def middle(self) -> float:
+        return round(self.x + self.width / 2, 2)
+
 
 class Tick(NamedTuple):
     x: float
@@ -309,12 +313,11 @@ PLOT_WIDTH = 1000.0
 
 
 def _placer(vendor: VendorContext) -> Callable[[datetime], float]:
-    start = vendor.period_start.astimezone(UTC)
-    whole = (vendor.period_end.astimezone(UTC) - start).total_seconds()
+    start = vendor.period_start.timestamp()  # POSIX seconds: elapsed time, whatever the zone
+    scale = PLOT_WIDTH / (vendor.period_end.timestamp() - start)
 
     def x(at: datetime) -> float:
-        offset = (at.astimezone(UTC) - start).total_seconds()
-        return round(min(max(offset / whole, 0.0), 1.0) * PLOT_WIDTH, 2)
+        return round(min(max((at.timestamp() - start) * scale, 0.0), PLOT_WIDTH), 2)
 
     return x
 
@@ -333,10 +336,11 @@ def interruption_kind(scheduled: float, emergency: float, downtime: float) -> st
     return kinds[0] if len(kinds) == 1 else ("mixed" if kinds else "excluded")
 
 
-def timeline(vendor: VendorContext) -> Timeline:
+def timeline(vendor: VendorContext, spans: Sequence[tuple[str, str]]) -> Timeline:
     """The month on one axis: windows, interruptions (numbered as in the table) and
-    exclusions, each lane labelled, each bar with its words; a tick at each local midnight,
-    the day's number on every 7th."""
+    exclusions, each lane labelled, each bar with its words (``spans``: the interruptions'
+    local times, as the table writes them); a tick at each local midnight, the day's number on
+    every 7th."""
     x = _placer(vendor)
     zone = ZoneInfo(vendor.timezone)
     windows = tuple(
@@ -350,9 +354,9 @@ def timeline(vendor: VendorContext) -> Timeline:
             i.end,
             kind := interruption_kind(i.scheduled, i.emergency, i.downtime),
             str(n),
-            f"#{n} {kind}, {figure(i.minutes)} min: {span(i.start, i.end)}",
+            f"#{n} {kind}, {figure(i.minutes)} min: {' '.join(words)}",
         )
-        for n, i in enumerate(vendor.interruptions, 1)
+        for n, (i, words) in enumerate(zip(vendor.interruptions, spans, strict=True), 1)
     )
     exclusions = tuple(
         _bar(x, e.start, e.end, "excluded", "", f"excluded ({e.reason}): {span(e.start, e.end)}")
@@ -424,7 +428,7 @@ def vendor_section(vendor: VendorContext, as_of: datetime) -> VendorSection:
         notes=notes,
         credit=credit_lines(vendor),
         credit_amount=money(vendor.credit.amount, vendor.credit.currency),
-        timeline=timeline(vendor),
+        timeline=timeline(vendor, [row.local for row in rows]),
         zone=zone_words(vendor.period_start),
         interruptions=tuple(rows),
         exclusions=tuple(

@@ -4,6 +4,7 @@ shared by the printed report and the web pages. English whatever the locale, and
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -19,12 +20,18 @@ FULL_MONTH_NAMES = (
 def clock(moment: datetime, seconds: bool = False) -> str:
     """``10:00pm``; midnight is ``12:00am``. With ``seconds``, ``1:59:40am`` when the moment
     is not on a whole minute."""
-    hour = f"{moment.hour % 12 or 12}:{moment.minute:02d}"
-    if seconds and (moment.second or moment.microsecond):
-        hour += f":{moment.second:02d}"
-    return f"{hour}{'am' if moment.hour < 12 else 'pm'}"
+    second = moment.second if seconds and (moment.second or moment.microsecond) else None
+    return _clock(moment.hour, moment.minute, second)
 
 
+# A month's report writes tens of thousands of times and dates, from a few thousand distinct ones.
+@functools.cache
+def _clock(hour: int, minute: int, second: int | None) -> str:
+    text = f"{hour % 12 or 12}:{minute:02d}" + ("" if second is None else f":{second:02d}")
+    return f"{text}{'am' if hour < 12 else 'pm'}"
+
+
+@functools.lru_cache(maxsize=4096)
 def day_words(day: date, year: bool = True) -> str:
     """``Tue 4 Nov 2025`` (``Tue 4 Nov`` without the year)."""
     text = f"{WEEKDAYS[day.weekday()]} {day.day} {MONTH_NAMES[day.month - 1]}"
@@ -38,6 +45,7 @@ def zone_words(moment: datetime) -> str:
     return key if key == moment.tzname() else f"{moment.tzname()} ({key})"
 
 
+@functools.lru_cache(maxsize=4096)
 def figure(value: float) -> str:
     """Minutes as the formula shows them: ``43,200``, ``150``, ``10.33``."""
     text = f"{value:,.2f}"
