@@ -7,6 +7,7 @@ pages are saved as images (tests/artifacts/report-formats/) for A4 and Letter.""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import functools
 import io
 import json
@@ -16,6 +17,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
@@ -26,7 +28,7 @@ from support_reports import NOW, write_ledger
 
 from credits.month import VendorMonth
 from reports import csv_report, html_report, pdf_report
-from reports.context import MonthContext, percent
+from reports.context import Closed, MonthContext, percent
 from reports.runner import Month, report
 from reports.words import figure, money
 from uptime.config import Config
@@ -455,3 +457,22 @@ def test_cli_rows_only_with_csv(ledger: tuple[Path, Config], tmp_path: Path) -> 
         "uptime-ledger: error: --rows applies to --format csv only, not json"
     ]
     assert not out.exists()
+
+
+def test_a_closed_month_says_so_with_its_sha256_and_changes_since(context_of: ContextOf) -> None:
+    closed = dataclasses.replace(
+        context_of("2025-02"),
+        closed=Closed(datetime(2025, 3, 3, 17, tzinfo=UTC), "finance", "ab" * 32),
+        changes_since_close=("classswift: a late result from atlanta on Tue 25 Feb 2025",),
+    )
+    text = html_text(html_report.render(closed))
+    assert "2025-02 was closed on Mon 3 Mar 2025, 5:00pm UTC by finance" in text
+    assert f"SHA-256 of the frozen JSON report: {'ab' * 32}" in text
+    assert "Changes since the close" in text and "a late result from atlanta" in text
+    (row, *_) = csv_rows(csv_report.render(closed))
+    assert (row["closed"], row["closed_at"], row["sha256"]) == (
+        "true",
+        "2025-03-03T17:00:00+00:00",
+        "ab" * 32,
+    )
+    assert "not closed" in html_text(html_report.render(context_of("2025-02")))
