@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -27,7 +28,9 @@ from reports.context import MonthContext, VendorContext
 from reports.words import FULL_MONTH_NAMES, clock, day_words, figure, money, zone_words
 
 TEMPLATES = jinja2.Environment(
-    loader=jinja2.PackageLoader("reports", "templates"),
+    # Beside this file, not PackageLoader("reports"): a folder named reports/ in the current
+    # directory (where reports are written) would be taken for the package's namespace part.
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=True,
     undefined=jinja2.StrictUndefined,
     trim_blocks=True,
