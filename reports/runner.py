@@ -28,7 +28,7 @@ from typing import TypeVar
 from credits.availability import month_period
 from credits.intervals import Interval
 from credits.month import Observations, VendorMonth, vendor_month
-from reports import json_report
+from reports import csv_report, html_report, json_report, pdf_report
 from reports.closed import closed_context, only_vendors
 from reports.context import MonthContext, vendor_context
 from uptime.config import Config, Vendor
@@ -47,7 +47,14 @@ from uptime.store.finance import (
 Made = TypeVar("Made")
 
 #: Each format's renderer: the whole month's context in, the document's bytes out.
-RENDERERS: dict[str, Callable[[MonthContext], bytes]] = {"json": json_report.render}
+RENDERERS: dict[str, Callable[[MonthContext], bytes]] = {
+    "json": json_report.render,
+    "csv": csv_report.render,
+    "html": html_report.render,
+    "pdf": pdf_report.render,
+}
+#: ``--rows`` of a CSV report: what one row is.
+ROWS = csv_report.ROWS
 
 #: Below this many vendors per process, starting a worker costs more than it saves.
 VENDORS_PER_WORKER = 50
@@ -106,21 +113,22 @@ def report(
     month: int,
     *,
     format: str = "json",
+    rows: str = "vendors",
     jobs: int = 1,
     now: datetime | None = None,
     vendors: Sequence[str] | None = None,
 ) -> bytes:
     """The report of calendar month ``year``-``month`` in ``format``, from the database at
     ``db_path`` (opened read-only) as it reads ``now`` (default: the current time), computed
-    with up to ``jobs`` processes, of ``vendors`` only when given (ids; default every vendor).
-    ``config`` may be a function that loads it, so that loading a large configuration runs
-    with the cycle collector off as well. A worker process that dies raises
-    :class:`WorkerDied`.
+    with up to ``jobs`` processes, of ``vendors`` only when given (ids; default every vendor);
+    a CSV report has one row per ``rows`` (:data:`ROWS`). ``config`` may be a function that
+    loads it, so that loading a large configuration runs with the cycle collector off as well.
+    A worker process that dies raises :class:`WorkerDied`.
 
     A closed month renders its frozen report (:mod:`reports.closed`), with what a computation
     now finds different listed as changes since the close; its JSON of every vendor is the
     frozen bytes themselves, whose SHA-256 the close recorded."""
-    render = RENDERERS[format]
+    render = ROWS[rows] if format == "csv" else RENDERERS[format]
     with without_cycle_collector():
         if callable(config):
             config = config()

@@ -51,8 +51,8 @@ class Demo:
         found = {}
         for line in self.out:
             match = re.fullmatch(r"  (status page|metrics|status API|report) +(\S+).*", line)
-            if match:
-                found[match.group(1)] = match.group(2)
+            if match:  # the first of the report lines: the JSON one
+                found.setdefault(match.group(1), match.group(2))
         return found
 
     def interrupt(self, signum: int = signal.SIGINT) -> tuple[int, str]:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from reports import csv_report
 from uptime.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -174,8 +175,33 @@ def test_ci_runs_the_readme_test_line_verbatim() -> None:
 
 
 @pytest.mark.parametrize(
-    "doc", ["contract-rules.md", "report-json.md", "configuration.md", "timing.md"]
-)
+    "doc",
+    ["contract-rules.md", "report-json.md", "configuration.md", "timing.md", "csv.md",
+     "report-formats.md"],
+)  # fmt: skip
 def test_docs_linked_from_the_readme_exist(doc: str) -> None:
     assert f"(docs/{doc})" in README
     assert (ROOT / "docs" / doc).is_file()
+
+
+# --------------------------------------------------------------------------------------------
+# CSV columns: every column of each `--rows` shape has a row in its table of docs/csv.md, and
+# the tables list no column the report does not write.
+
+
+def _csv_doc_columns(rows: str) -> list[str]:
+    doc = (ROOT / "docs" / "csv.md").read_text(encoding="utf-8")
+    section = doc.split(f"## `--rows {rows}`", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"^\| `([a-z0-9_]+)` \|", section, re.MULTILINE)
+
+
+@pytest.mark.parametrize(
+    ("rows", "columns"),
+    [
+        ("vendors", list(csv_report.VENDOR_COLUMNS)),
+        ("interruptions", list(csv_report.INTERRUPTION_COLUMNS)),
+    ],
+    ids=["vendors", "interruptions"],
+)
+def test_csv_columns_are_documented(rows: str, columns: list[str]) -> None:
+    assert _csv_doc_columns(rows) == columns, f"docs/csv.md `--rows {rows}` table"

@@ -23,7 +23,7 @@ from reports.packet import claim_packet
 from reports.packet_render import render_html as render_packet_html
 from reports.packet_render import render_text as render_packet_text
 from reports.records import audit_lines, exclusions_table
-from reports.runner import RENDERERS, VENDORS_PER_WORKER, read_records_of, usable_cpus
+from reports.runner import RENDERERS, ROWS, VENDORS_PER_WORKER, read_records_of, usable_cpus
 from reports.runner import report as make_report
 from uptime.config import Config, default_files, load_config, render_config
 from uptime.errors import UptimeLedgerError, UsageError
@@ -428,6 +428,8 @@ def cmd_import_outages(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     year, month = args.month
+    if args.rows is not None and args.format != "csv":
+        raise UsageError(f"--rows applies to --format csv only, not {args.format}")
     config = _load(args)
     if args.vendor:
         config.vendor(args.vendor)  # UnknownVendorError naming the configured ones
@@ -438,6 +440,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         year,
         month,
         format=args.format,
+        rows=args.rows or "vendors",
         jobs=args.jobs,
         vendors=[args.vendor] if args.vendor else None,
     )
@@ -815,7 +818,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="calendar month, in each vendor's zone",
     )
     report.add_argument(
-        "--format", default="json", choices=list(RENDERERS), help="output format (json)"
+        "--format",
+        default="json",
+        choices=list(RENDERERS),
+        help="output format (default json; pdf needs the pdf extra and Debian's chromium)",
+    )
+    report.add_argument(
+        "--rows",
+        choices=list(ROWS),
+        help="with --format csv: one row per vendor-month (default) or per interruption",
     )
     report.add_argument("--vendor", help="only this vendor (id from vendors.yaml)")
     report.add_argument("--out", metavar="PATH", help="write here instead of standard output")

@@ -21,6 +21,9 @@ escapes is a bug and keeps its traceback.
   - ``AgentRefused`` (exit 1, ``uptime.probing.agent``): the collector refused the agent's token.
   - ``WorkerDied`` (exit 1, ``reports.runner``): a report worker process died (killed, out of
     memory); nothing was written.
+  - ``PdfUnavailable`` (exit 1, ``reports.pdf_report``): ``--format pdf`` without the ``pdf``
+    extra (Playwright) or without Debian's ``chromium``, or Chromium failed to print; nothing
+    was written.
   - ``CalendarRangeError`` (exit 1, ``credits.business_time``): a date beyond the years whose
     public holidays are known.
   - ``ListenError`` (exit 1, ``uptime.web.serve``): ``run`` cannot listen on its host and port.

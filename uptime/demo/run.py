@@ -54,10 +54,12 @@ def last_month(config: Config, now: datetime) -> tuple[int, int]:
 def month_reports(
     config: Config, db: Path, year: int, month: int, now: datetime
 ) -> dict[str, bytes]:
-    """The month's report in every format there is a renderer for, by file name."""
+    """The month's report in every format there is a renderer for but PDF (which needs the pdf
+    extra and Chromium; the HTML is the same page), by file name."""
     return {
         f"{year:04d}-{month:02d}.{name}": report(config, db, year, month, format=name, now=now)
         for name in RENDERERS
+        if name != "pdf"
     }
 
 

@@ -20,6 +20,7 @@ from credits.days import Day
 from credits.intervals import MINUTE, Interval, ratio
 from credits.model import MaintenanceWindow, WindowKind
 from reports.context import VendorContext
+from reports.words import MONTH_NAMES, clock, day_words, figure, zone_words
 from uptime.config import Config, Vendor
 from uptime.web.months import month_of, share_the_interpreter
 from uptime.web.status import VendorNow
@@ -54,29 +55,6 @@ RECENT_ADVISORIES = timedelta(days=7)
 # --- words for times and lengths ---------------------------------------------------------
 
 
-def clock(moment: datetime) -> str:
-    """``10:00pm``; midnight is ``12:00am``."""
-    return f"{moment.hour % 12 or 12}:{moment.minute:02d}{'am' if moment.hour < 12 else 'pm'}"
-
-
-WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-def day_words(day: date, year: bool = True) -> str:
-    """``Tue 4 Nov 2025`` (``Tue 4 Nov`` without the year); English whatever the locale (and
-    without ``strftime``: the status page writes thousands of these)."""
-    text = f"{WEEKDAYS[day.weekday()]} {day.day} {MONTH_NAMES[day.month - 1]}"
-    return f"{text} {day.year}" if year else text
-
-
-def zone_words(moment: datetime) -> str:
-    """``EST (America/New_York)``."""
-    zone = moment.tzinfo
-    key = zone.key if isinstance(zone, ZoneInfo) else str(zone)
-    return key if key == moment.tzname() else f"{moment.tzname()} ({key})"
-
-
 def moment_words(moment: datetime, zone: ZoneInfo, year: bool = False) -> str:
     """``Thu 3 Dec, 10:00pm EST (America/New_York)``."""
     local = moment.astimezone(zone)
@@ -103,12 +81,6 @@ def number(value: float | Fraction) -> str:
     if abs(rounded) >= 10 or rounded == int(rounded):
         return f"{round(Fraction(value)):,}"
     return f"{float(rounded):,.1f}"
-
-
-def figure(value: float) -> str:
-    """Minutes as the formula shows them: ``43,200``, ``150``, ``10.33``."""
-    text = f"{value:,.2f}"
-    return text.removesuffix(".00")
 
 
 def duration_words(length: timedelta) -> str:
