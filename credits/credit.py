@@ -113,6 +113,18 @@ def tier_pct(month: MonthAvailability, policy: SlaPolicy) -> Fraction:
     return Fraction(0) if band is None else Fraction(band.credit_pct)
 
 
+def may_claim(policy: SlaPolicy) -> bool:
+    """Whether the account can ever claim a credit under ``policy``: a credit rule with a fee,
+    an eligible plan, no invoices in default. (A month's :class:`Credit` says the same as
+    ``kind != "none" and eligible``.)"""
+    return (
+        policy.credit.kind != "none"
+        and policy.fee is not None
+        and policy.eligible
+        and not policy.invoices_in_default
+    )
+
+
 def no_credit_reason(month: MonthAvailability, policy: SlaPolicy) -> str | None:
     """Why the month's credit is 0.00, or None when a credit is due."""
     if policy.credit.kind == "none" or policy.fee is None:

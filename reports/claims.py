@@ -56,7 +56,8 @@ def counts(interruption: InterruptionContext, maintenance: str) -> bool:
 
 
 def claimable(vendor: VendorContext) -> bool:
-    """Whether the account may claim credits from this vendor at all."""
+    """Whether the account may claim credits from this vendor at all, as the month's figures
+    say it (:func:`credits.credit.may_claim` of its contract: a frozen month has only these)."""
     return vendor.credit.kind != "none" and vendor.credit.eligible
 
 

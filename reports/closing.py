@@ -25,6 +25,7 @@ from uptime.store.finance import (
     ClosedMonthError,
     MonthClose,
     closed_report,
+    inputs_version,
     month_label,
     read_records,
     record_close,
@@ -55,12 +56,15 @@ def close_month(
         )
     db = open_writable(db_path)  # brings an older database to this version's schema
     try:
+        # Computed outside the write lock (a big district takes seconds, and `run` must keep
+        # writing meanwhile); whatever is recorded in between makes the close refuse.
+        version = inputs_version(db)
         config = recorded_config(config, read_records(db))
         context = month_context(config, db_path, year, month, now, jobs)
         report = json_report.render(context)
         digest = hashlib.sha256(report).hexdigest()
         fingerprints = {v.id: fingerprint(v) for v in config.vendors}
-        return record_close(db, label, report, digest, fingerprints, by, now)
+        return record_close(db, label, report, digest, fingerprints, by, now, version)
     finally:
         db.close()
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from credits.intervals import Interval
 from reports.maintenance import LOCAL, UTC_FORMAT, text_table
 from uptime.store.audit import Event
-from uptime.store.finance import RecordedExclusion
+from uptime.store.finance import RecordedExclusion, months_touched
 
 UTC = ZoneInfo("UTC")
 
@@ -70,6 +72,31 @@ def audit_lines(trail: Sequence[Event]) -> str:
             )
         )
     return text_table(rows)
+
+
+def concerning(trail: Sequence[Event], label: str, zones: Mapping[str, ZoneInfo]) -> list[Event]:
+    """The events that concern month ``label``: its closes, reopens and claim marks, the
+    exclusions and windows whose span touches it on the vendor's clock (``zones``), and the
+    undoing of such an exclusion."""
+    spans: dict[int, bool] = {}
+    kept = []
+    for event in trail:
+        detail = event.detail
+        if event.month is not None:
+            touches = event.month == label
+        elif "start" in detail and "end" in detail:
+            span = Interval(
+                datetime.fromisoformat(detail["start"]), datetime.fromisoformat(detail["end"])
+            )
+            touches = label in months_touched(span, zones.get(event.vendor or "", UTC))
+        elif event.action == "exclude-undo":
+            touches = spans.get(detail["exclusion"], False)
+        else:
+            touches = False
+        spans[event.seq] = touches
+        if touches:
+            kept.append(event)
+    return kept
 
 
 def _details(event: Event) -> str:

@@ -24,9 +24,10 @@ from typing import NamedTuple
 from credits.availability import month_period
 from credits.business_time import add_business_days, localize
 from credits.claims import claim_deadline
+from credits.credit import may_claim
 from reports.claims import Claim, claim_of
 from reports.context import VendorContext
-from reports.runner import RENDERERS, report
+from reports.runner import RENDERERS, read_records_of, report
 from uptime.config import Config, Vendor
 from uptime.files import write_atomically
 from uptime.store.finance import Records, month_label
@@ -126,19 +127,32 @@ class Written(NamedTuple):
     sha256: str
 
 
+def files_to_write(config: Config, db_path: Path, year: int, month: int) -> list[Path]:
+    """The files of the month's report to write: those missing, and all of them when the month
+    was closed after they were written (its JSON file is not the frozen report), so that the
+    folder holds the figures finance closed."""
+    paths = report_paths(config.reports.dir, year, month)
+    missing = [p for p in paths if not p.exists()]
+    json_file = config.reports.dir / f"{month_label(year, month)}.json"
+    if len(missing) == len(paths) or not json_file.exists() or not db_path.exists():
+        return missing
+    close = read_records_of(db_path).closes.get(month_label(year, month))
+    if close is not None and hashlib.sha256(json_file.read_bytes()).hexdigest() != close.sha256:
+        return paths
+    return missing
+
+
 def write_reports(
     config: Config, db_path: Path, year: int, month: int, now: datetime, *, nice: int = 0
 ) -> list[Written]:
-    """Write month ``year``-``month``'s report in every format whose file is missing in
-    ``config.reports.dir`` (each written beside and renamed: never half a file), as
+    """Write month ``year``-``month``'s report into ``config.reports.dir`` in every format
+    :func:`files_to_write` names (each written beside and renamed: never half a file), as
     ``uptime-ledger report`` makes it at ``now``. ``nice`` lowers this process's priority
     first (in a worker process, so that probing keeps the CPU)."""
     if nice:
         os.nice(nice)
     written = []
-    for path in report_paths(config.reports.dir, year, month):
-        if path.exists():
-            continue
+    for path in files_to_write(config, db_path, year, month):
         document = report(config, db_path, year, month, format=path.suffix[1:], now=now)
         write_atomically(path, document)
         written.append(Written(path, hashlib.sha256(document).hexdigest()))
@@ -161,7 +175,7 @@ def claim_months(vendor: Vendor, now: datetime) -> list[tuple[int, int]]:
     ending at its very end would still have an open ticket deadline (the first week or so of
     the month): each costs a month's computation, on every change of what was seen."""
     sla = vendor.sla
-    if sla.credit.kind == "none" or sla.fee is None or not sla.eligible or sla.invoices_in_default:
+    if not may_claim(sla):
         return []
     local = now.astimezone(vendor.timezone)
     current = (local.year, local.month)

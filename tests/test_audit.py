@@ -89,3 +89,31 @@ def test_removing_the_last_event_is_refused_by_the_database(tmp_path: Path) -> N
     path = written(tmp_path, [("exclude", "ana", {"reason": "x"})])
     with sqlite3.connect(path) as conn, pytest.raises(sqlite3.IntegrityError, match="append-only"):
         conn.execute("delete from audit_events where seq = 1")
+
+
+def test_an_event_cannot_be_replaced_or_inserted_out_of_order(tmp_path: Path) -> None:
+    path = written(tmp_path, [("exclude", "ana", {"reason": "x"}), ("exclude", "bo", {})])
+    with sqlite3.connect(path) as conn:
+        last = conn.execute("select * from audit_events where seq = 2").fetchone()
+        # INSERT OR REPLACE deletes the old row without a delete trigger: refused before.
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            conn.execute("insert or replace into audit_events values (?,?,?,?,?,?,?,?,?)", last)
+        # A new event must follow the last hash.
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            conn.execute(
+                "insert into audit_events values (3, ?, 'x', 'exclude', 'v', null, '{}', ?, ?)",
+                [last[1], "f" * 64, "e" * 64],
+            )
+
+
+def test_a_frozen_report_cannot_be_changed_removed_or_added(tmp_path: Path) -> None:
+    path = written(tmp_path, [("exclude", "ana", {"reason": "x"})])
+    with sqlite3.connect(path) as conn:
+        conn.execute("insert into closed_reports values (1, '2026-10', 'x', x'00')")
+        for sql in (
+            "update closed_reports set report = x'01'",
+            "delete from closed_reports",
+            "insert or replace into closed_reports values (1, '2026-10', 'x', x'02')",
+        ):
+            with pytest.raises(sqlite3.IntegrityError, match="never changed"):
+                conn.execute(sql)

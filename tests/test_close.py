@@ -222,6 +222,7 @@ def test_the_audit_trail_is_append_only_and_shows_tampering(ledger: Path) -> Non
 def test_a_changed_frozen_report_breaks_the_chain(ledger: Path) -> None:
     ok("close", "--month", "2026-10", cwd=ledger)
     with sqlite3.connect(ledger / "uptime.db") as conn:
+        conn.execute("drop trigger closed_reports_no_update")
         conn.execute("update closed_reports set report = replace(report, '150.0', '15.0')")
     error = refused("audit", "--verify", cwd=ledger)
     assert "the frozen report of 2026-10 was changed after its close" in error
@@ -465,3 +466,53 @@ def test_a_database_from_before_closes_existed_still_starts(ledger: Path) -> Non
     assert "older uptime-ledger schema" in refused("report", "--month", "2026-10", cwd=ledger)
     ok("import-outages", ledger / "oct.csv", cwd=ledger)  # a writer: brings it up to date
     assert swift(report_bytes(ledger, "2026-10"))["minutes"]["downtime"] == 150.0
+
+
+def test_a_damaged_or_missing_frozen_report_is_never_printed_as_the_closed_figures(
+    ledger: Path,
+) -> None:
+    ok("close", "--month", "2026-10", cwd=ledger)
+    with sqlite3.connect(ledger / "uptime.db") as conn:
+        conn.execute("drop trigger closed_reports_no_update")
+        conn.execute("update closed_reports set report = replace(report, '150.0', '15.0')")
+    error = refused("report", "--month", "2026-10", cwd=ledger)
+    assert "the frozen report of 2026-10 does not match the SHA-256 its close recorded" in error
+    with sqlite3.connect(ledger / "uptime.db") as conn:
+        conn.execute("drop trigger closed_reports_no_delete")
+        conn.execute("delete from closed_reports")
+    assert "the frozen report of 2026-10 (event 1) is missing" in refused(
+        "audit", "--verify", cwd=ledger
+    )
+    assert "missing from the database" in refused("report", "--month", "2026-10", cwd=ledger)
+
+
+def test_a_close_refuses_when_something_was_recorded_while_it_computed(ledger: Path) -> None:
+    from uptime.store.finance import InputsMoved, inputs_version, record_close
+    from uptime.store.storage import open_writable
+
+    db = open_writable(ledger / "uptime.db")
+    try:
+        version = inputs_version(db)
+        # An exclusion recorded by someone else while the month was being computed ...
+        ok(
+            "exclude", "--vendor", "classswift", "--from", "2026-10-10T03:00:00-07:00",
+            "--to", "2026-10-10T04:00:00-07:00", "--reason", "district network", cwd=ledger,
+        )  # fmt: skip
+        with pytest.raises(InputsMoved, match="changed while it was being closed"):
+            record_close(db, "2026-10", b"{}", "0" * 64, {}, "ana", datetime.now(UTC), version)
+    finally:
+        db.close()
+    assert count(ledger, "select count(*) from closed_reports") == 0
+    assert "closed 2026-10" in ok("close", "--month", "2026-10", cwd=ledger)
+
+
+def test_audit_of_a_month_shows_the_undoing_of_its_exclusions(ledger: Path) -> None:
+    ok(
+        "exclude", "--vendor", "classswift", "--from", "2026-10-10T03:00:00-07:00",
+        "--to", "2026-10-10T04:00:00-07:00", "--reason", "district network", cwd=ledger,
+    )  # fmt: skip
+    ok("exclude", "--undo", "1", "--reason", "it was the vendor", cwd=ledger)
+    october = ok("audit", "--month", "2026-10", cwd=ledger)
+    assert "exclusion undone" in october and "it was the vendor" in october
+    assert "the audit trail is empty" in ok("audit", "--month", "2026-11", cwd=ledger)
+    assert "last hash " in ok("audit", "--verify", cwd=ledger)

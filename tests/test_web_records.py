@@ -243,6 +243,12 @@ async def test_a_closed_month_says_so_on_the_vendors_page_and_the_history(
     history_page = await get(client, "/history")
     cell = re.search(rf'href="/vendor/acme\?month={label}">(.*?)</a>', history_page, re.S)
     assert cell and "100.00 %" in cell[1], "the history shows the frozen figure"
+    # the API serves the frozen entry too, saying the month is closed and the live one differs
+    response = await client.get(f"/api/v1/vendors/acme/months/{label}")
+    entry = await response.json()
+    assert {k: v for k, v in entry.items() if k != "closed"} == frozen
+    assert entry["closed"]["by"] == "Pat Finance" and entry["closed"]["sha256"] == sha[0]
+    assert entry["closed"]["live_figures_differ"] is True
 
 
 async def test_money_and_claims_stay_off_the_public_pages(

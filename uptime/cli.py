@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from credits.calendar import notice_is_sufficient
 from credits.intervals import EARLIEST, LATEST, InstantError, Interval, parse_instant
 from reports.claims import claims_table, list_claims
 from reports.closing import check_closed_months, close_month, reopen_month
@@ -22,23 +23,21 @@ from reports.maintenance import windows_table
 from reports.packet import claim_packet
 from reports.packet_render import render_html as render_packet_html
 from reports.packet_render import render_text as render_packet_text
-from reports.records import audit_lines, exclusions_table
+from reports.records import audit_lines, concerning, exclusions_table
 from reports.runner import RENDERERS, ROWS, VENDORS_PER_WORKER, read_records_of, usable_cpus
 from reports.runner import report as make_report
 from uptime.config import Config, default_files, load_config, render_config
 from uptime.errors import UptimeLedgerError, UsageError
 from uptime.files import write_atomically
 from uptime.sources.imported import read_outages_csv
-from uptime.store.audit import Event, events, verify
+from uptime.store.audit import events, verify
 from uptime.store.database import open_read_only
 from uptime.store.finance import (
     month_label,
-    months_touched,
     read_records,
     record_claim_mark,
     record_exclusion,
     record_window,
-    recorded_config,
     refuse_if_closed,
     undo_exclusion,
 )
@@ -174,17 +173,13 @@ def cmd_maintenance_add(args: argparse.Namespace) -> int:
             _who(args),
             datetime.now(UTC),
         )
-        kind = (
-            recorded_config(config, read_records(db))
-            .vendor(vendor.id)
-            .windows(Interval(args.start, args.end))
-        )
     finally:
         db.close()
-    found = [
-        w for w in kind if w.interval == Interval(args.start, args.end) and w.source == "announced"
-    ]
-    what = found[0].kind.value if found else "scheduled"
+    sla = vendor.sla
+    enough = notice_is_sufficient(
+        window.announced_at, window.start, sla.emergency_notice, sla.business_calendar
+    )
+    what = "scheduled" if enough else "emergency"
     zone = vendor.timezone
     print(
         f"recorded maintenance window {window.id} for {vendor.id}: "
@@ -266,7 +261,8 @@ def cmd_close(args: argparse.Namespace) -> int:
     close = close_month(config, Path(args.db), year, month, _who(args), now, jobs=args.jobs)
     print(
         f"closed {close.month}: report frozen, sha256 {close.sha256}; its figures no longer "
-        f"change (reopen: uptime-ledger close --month {close.month} --reopen --reason TEXT)"
+        f"change (reopen: uptime-ledger close --month {close.month} --reopen --reason TEXT); "
+        f"audit trail event {close.seq}, hash {close.event_hash} (keep it with the report)"
     )
     return 0
 
@@ -282,7 +278,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
             verdict = verify(db)
             if not verdict.intact:
                 raise AuditBroken(f"the audit trail is broken: {verdict.problem}")
-            print(f"the audit trail is intact: {verdict.events} events, every hash checked")
+            print(
+                f"the audit trail is intact: {verdict.events} events, every hash checked; "
+                f"last hash {verdict.last}"
+            )
             return 0
         trail = events(db)
     finally:
@@ -291,27 +290,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
         label = month_label(*args.month)
         config = _load(args)
         zones = {v.id: v.timezone for v in config.vendors}
-        trail = [e for e in trail if _concerns(e, label, zones)]
+        trail = concerning(trail, label, zones)
     print(audit_lines(trail), end="")
     return 0
-
-
-def _concerns(event: Event, label: str, zones: dict[str, ZoneInfo]) -> bool:
-    """Whether an audit event concerns month ``label`` (an exclusion or window by the months
-    its span touches in the vendor's zone)."""
-    if event.month is not None:
-        return event.month == label
-    detail = event.detail
-    if "start" in detail and "end" in detail:
-        span = Interval(
-            datetime.fromisoformat(detail["start"]), datetime.fromisoformat(detail["end"])
-        )
-        return label in months_touched(span, zones.get(event.vendor or "", ZoneInfo("UTC")))
-    return False
-
-
-# --------------------------------------------------------------------------------------------
-# claims, claims mark, claims packet
 
 
 def cmd_claims(args: argparse.Namespace) -> int:

@@ -136,6 +136,8 @@ class Verdict:
 
     events: int
     problem: str | None
+    #: the hash of the last event (``GENESIS`` for an empty trail)
+    last: str = GENESIS
 
     @property
     def intact(self) -> bool:
@@ -144,8 +146,14 @@ class Verdict:
 
 def verify(db: Database) -> Verdict:
     """Check the chain: numbering without gaps, each ``prev_hash`` the hash before it, each
-    ``hash`` recomputed from the event as stored, each closed month's frozen report matching
-    the SHA-256 its close event recorded."""
+    ``hash`` recomputed from the event as stored, every close's frozen report present and
+    matching the SHA-256 its close event recorded.
+
+    What a chain without a secret cannot see: someone who rewrites an event *and recomputes
+    every hash after it* (or cuts events off the end) leaves a chain that is consistent in
+    itself. The last hash, printed by ``close`` and ``audit --verify``, kept anywhere outside
+    the database (the claim e-mail, a ticket, a printout) shows that too: :attr:`Verdict.last`
+    must still be, or follow, the one kept."""
     rows = db.execute(
         "select seq, at, by, action, vendor, month, detail, prev_hash, hash "
         "from audit_events order by seq"
@@ -166,10 +174,12 @@ def verify(db: Database) -> Verdict:
             return Verdict(len(rows), f"event {seq} ({action}) was changed after it was written")
         prev = digest
     closes = {row[0]: (row[5], json.loads(row[6])) for row in rows if row[3] == "close"}
-    for seq, report in db.execute("select seq, report from closed_reports order by seq"):
-        if seq not in closes:
-            return Verdict(len(rows), f"a frozen report names close event {seq}, which is not one")
-        month, detail = closes[seq]
-        if hashlib.sha256(as_bytes(report)).hexdigest() != detail["sha256"]:
+    stored = dict(db.execute("select seq, report from closed_reports").fetchall())
+    for seq in stored.keys() - closes.keys():
+        return Verdict(len(rows), f"a frozen report names close event {seq}, which is not one")
+    for seq, (month, detail) in sorted(closes.items()):
+        if seq not in stored:
+            return Verdict(len(rows), f"the frozen report of {month} (event {seq}) is missing")
+        if hashlib.sha256(as_bytes(stored[seq])).hexdigest() != detail["sha256"]:
             return Verdict(len(rows), f"the frozen report of {month} was changed after its close")
-    return Verdict(len(rows), None)
+    return Verdict(len(rows), None, prev)

@@ -13,6 +13,7 @@ A recorded exclusion or window counts exactly as one in maintenance_windows.yaml
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -78,6 +79,9 @@ class MonthClose:
     by: str
     sha256: str
     fingerprints: Mapping[str, str] = field(default_factory=dict)
+    #: the close event's hash in the audit trail (keep it: ``audit --verify`` must still
+    #: reach it)
+    event_hash: str = ""
 
 
 @dataclass(frozen=True)
@@ -148,7 +152,13 @@ class Records:
             elif event.action == "close":
                 assert event.month is not None
                 closes[event.month] = MonthClose(
-                    event.month, event.seq, event.at, event.by, d["sha256"], d["fingerprints"]
+                    event.month,
+                    event.seq,
+                    event.at,
+                    event.by,
+                    d["sha256"],
+                    d["fingerprints"],
+                    event.hash,
                 )
             elif event.action == "reopen":
                 assert event.month is not None
@@ -375,6 +385,18 @@ def record_window(
     )
 
 
+def inputs_version(db: Database) -> tuple[object, ...]:
+    """What changes whenever a recorded input of a month changes: the last audit event and the
+    imported outages (probe results arriving late are the changes a close lists, not refuses)."""
+    last = db.execute("select max(seq) from audit_events").fetchone()[0]
+    outages = db.execute("select count(*), max(rowid) from outages").fetchone()
+    return (last, *outages)
+
+
+class InputsMoved(UptimeLedgerError):
+    """Something the month depends on was recorded while it was being closed."""
+
+
 def record_close(
     db: Database,
     month: str,
@@ -383,9 +405,18 @@ def record_close(
     fingerprints: Mapping[str, str],
     by: str,
     at: datetime,
+    computed_from: tuple[object, ...] | None = None,
 ) -> MonthClose:
-    """Freeze ``month``: store its report and record the close with the report's SHA-256."""
+    """Freeze ``month``: store its report and record the close with the report's SHA-256.
+    ``computed_from`` is :func:`inputs_version` when the report was computed: if an import or
+    an audit event came in since, the report may lack it and :class:`InputsMoved` is raised
+    (nothing is closed)."""
     with write_lock(db):
+        if computed_from is not None and inputs_version(db) != computed_from:
+            raise InputsMoved(
+                f"{month} changed while it was being closed (an import or a record came in); "
+                "nothing was closed: run the close again"
+            )
         close = read_records(db).closes.get(month)
         if close is not None:
             raise ClosedMonthError(close, "it is already closed")
@@ -401,7 +432,7 @@ def record_close(
             "insert into closed_reports (seq, month, sha256, report) values (?, ?, ?, ?)",
             [event.seq, month, sha256, report],
         )
-    return MonthClose(month, event.seq, event.at, by, sha256, dict(fingerprints))
+    return MonthClose(month, event.seq, event.at, by, sha256, dict(fingerprints), event.hash)
 
 
 class NotClosed(UptimeLedgerError):
@@ -423,8 +454,20 @@ def closed_report(db: Database, close: MonthClose) -> bytes:
     """The frozen report a close stored."""
     row = db.execute("select report from closed_reports where seq = ?", [close.seq]).fetchone()
     if row is None:
-        raise UptimeLedgerError(f"the frozen report of {close.month} is missing from the database")
-    return as_bytes(row[0])
+        raise FrozenReportDamaged(
+            f"the frozen report of {close.month} is missing from the database"
+        )
+    report = as_bytes(row[0])
+    if hashlib.sha256(report).hexdigest() != close.sha256:
+        raise FrozenReportDamaged(
+            f"the frozen report of {close.month} does not match the SHA-256 its close recorded "
+            f"({close.sha256}): it was changed in the database; see uptime-ledger audit --verify"
+        )
+    return report
+
+
+class FrozenReportDamaged(UptimeLedgerError):
+    """A closed month's frozen report is missing or no longer the bytes its close hashed."""
 
 
 def record_claim_mark(
@@ -446,6 +489,8 @@ def record_claim_mark(
         raise UsageError(f"--status {status!r}; expected one of: {', '.join(CLAIM_STATUSES)}")
     if status == "submitted" and not (ticket and ticket.strip()):
         raise UsageError("--status submitted needs --ticket ID (the vendor's ticket number)")
+    if ticket is not None:
+        ticket = _text(ticket, "--ticket")
     if status == "accepted" and amount is None:
         raise UsageError("--status accepted needs --amount (what the vendor credited, e.g. 36.00)")
     if status == "rejected":

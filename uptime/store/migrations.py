@@ -261,3 +261,27 @@ def m007_audit_trail(db: Database) -> None:
         "create table closed_reports (seq integer primary key, month text not null, "
         "sha256 text not null, report blob not null)"
     )
+
+
+@migrations()
+def m008_audit_trail_insert_guard(db: Database) -> None:
+    # An event may only be added at the end of the chain: a later number that follows the
+    # last hash (INSERT OR REPLACE of an existing number would otherwise delete the old row
+    # without the delete trigger firing). Frozen reports, like events, are never changed.
+    db.execute(
+        "create trigger audit_events_append_only before insert on audit_events "
+        "when new.seq <= coalesce((select max(seq) from audit_events), 0) "
+        "or new.prev_hash is not coalesce("
+        "(select hash from audit_events order by seq desc limit 1), '" + "0" * 64 + "') "
+        "begin select raise(abort, 'the audit trail is append-only'); end"
+    )
+    for verb in ("update", "delete"):
+        db.execute(
+            f"create trigger closed_reports_no_{verb} before {verb} on closed_reports "
+            "begin select raise(abort, 'frozen reports are never changed'); end"
+        )
+    db.execute(
+        "create trigger closed_reports_once before insert on closed_reports "
+        "when exists (select 1 from closed_reports where seq = new.seq) "
+        "begin select raise(abort, 'frozen reports are never changed'); end"
+    )

@@ -24,6 +24,7 @@ from credits.month import Observations, VendorMonth
 from reports.context import minutes, vendor_context
 from reports.json_report import vendor_json
 from uptime.config import Config, Vendor
+from uptime.store.finance import month_label
 from uptime.web.keys import CONFIG, MONTHS, PROBES, RECORDER, current_config
 from uptime.web.months import month_of
 from uptime.web.openapi import openapi_document
@@ -96,10 +97,20 @@ async def get_vendor_month(request: web.Request) -> web.Response:
     now = datetime.now(UTC)
     vendor = find_vendor(request.app[CONFIG], request.match_info["vendor"])
     year, month = parse_month(request.match_info["month"], month_of(vendor, now))
-    [entry] = await request.app[MONTHS].get(
-        "api-month", _report_entry, [(vendor, year, month)], now
-    )
-    return web.json_response(entry)
+    months = request.app[MONTHS]
+    [entry] = await months.get("api-month", _report_entry, [(vendor, year, month)], now)
+    found = await months.run(months.closed, month_label(year, month))
+    if found is None or vendor.id not in found[1]:
+        return web.json_response({**entry, "closed": None})
+    # A closed month is its frozen figures, as the report prints them.
+    close, frozen = found
+    closed = {
+        "closed_at": _utc(close.closed_at),
+        "by": close.by,
+        "sha256": close.sha256,
+        "live_figures_differ": vendor_json(frozen[vendor.id]) != entry,
+    }
+    return web.json_response({**vendor_json(frozen[vendor.id]), "closed": closed})
 
 
 async def get_vendor_maintenance(request: web.Request) -> web.Response:

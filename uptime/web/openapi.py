@@ -223,6 +223,16 @@ def _schemas(config: Config) -> dict[str, Schema]:
                     }
                 )
             ),
+            "closed": _nullable(
+                _object(
+                    {
+                        "closed_at": DATE_TIME,
+                        "by": STRING,
+                        "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                        "live_figures_differ": {"type": "boolean"},
+                    }
+                )
+            ),
         }
     )
     result = _object(
@@ -360,7 +370,8 @@ def openapi_document(config: Config) -> Schema:
             ),
             "/api/v1/vendors/{vendor}/months/{month}": _get(
                 "One vendor's entry of the month's report JSON (month to date for the "
-                "current month)",
+                "current month; a closed month's frozen figures, with `closed` saying when, "
+                "by whom, its SHA-256 and whether the live figures now differ)",
                 _json(_ref("VendorMonth"), "the vendor's month, as the report renders it"),
                 parameters=[
                     vendor_id,

@@ -28,10 +28,10 @@ from reports.scheduled import (
     claim_line,
     claim_months,
     due_month,
+    files_to_write,
     near_deadline,
     next_due,
     open_claims,
-    report_paths,
     write_reports,
 )
 from uptime.config import Config, Vendor
@@ -161,9 +161,9 @@ class ReportSchedule:
 
     async def _write(self, due: Due, now: datetime) -> datetime | None:
         """Write what is missing of ``due``'s report; when to try again if it failed."""
-        if all(p.exists() for p in report_paths(self.config.reports.dir, due.year, due.month)):
-            return None
         try:
+            if not files_to_write(self.config, self.db, due.year, due.month):
+                return None
             written = await write_due(self.config, self.db, due, now)
         except UptimeLedgerError as error:
             log.error("the report of %s was not written: %s", due.label, error)
