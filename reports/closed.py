@@ -37,14 +37,18 @@ def fingerprint(vendor: Vendor) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
-def _figures(vendor: VendorContext) -> dict[str, Any]:
-    return json_report.vendor_json(vendor)
+def figures(vendor: VendorContext) -> dict[str, Any]:
+    """A vendor's entry of the report without its display name: what a close freezes (a
+    renamed vendor has the same figures)."""
+    entry = json_report.vendor_json(vendor)
+    del entry["name"]
+    return entry
 
 
 def vendor_changes(frozen: VendorContext, fresh: VendorContext) -> str | None:
     """One line saying how ``fresh`` differs from the ``frozen`` figures of a vendor, or
     ``None`` when they are equal."""
-    if _figures(frozen) == _figures(fresh):
+    if figures(frozen) == figures(fresh):
         return None
     said = []
     if frozen.availability_pct != fresh.availability_pct:

@@ -16,10 +16,11 @@ from pathlib import Path
 
 from credits.availability import month_period
 from reports import json_report
-from reports.closed import fingerprint
+from reports.closed import figures, fingerprint
 from reports.runner import month_context, read_records_of
 from uptime.config import Config
 from uptime.errors import UptimeLedgerError
+from uptime.store.audit import verify
 from uptime.store.database import DatabaseNotReady, open_read_only
 from uptime.store.finance import (
     ClosedMonthError,
@@ -115,13 +116,28 @@ def check_closed_months(config: Config, db_path: Path) -> None:
             db.close()
         year, month = (int(part) for part in label.split("-"))
         fresh = month_context(config, db_path, year, month, close.closed_at, vendors=changed)
-        before = {v.vendor: json_report.vendor_json(v) for v in frozen.vendors}
-        moved = [
-            v.vendor for v in fresh.vendors if json_report.vendor_json(v) != before.get(v.vendor)
-        ]
+        before = {v.vendor: figures(v) for v in frozen.vendors}
+        moved = [v.vendor for v in fresh.vendors if figures(v) != before.get(v.vendor)]
         if moved:
+            refuse_if_tampered(db_path)
             raise ClosedMonthError(
                 close,
                 f"the configuration of {', '.join(moved)} changed since and would change its "
                 "figures; undo the change in the YAML",
             )
+
+
+class AuditBroken(UptimeLedgerError):
+    """The audit trail's chain is broken: what it records cannot be trusted."""
+
+
+def refuse_if_tampered(db_path: Path) -> None:
+    """Raise :class:`AuditBroken` when the audit trail does not verify (a change to a closed
+    month that came from an edited database, not from the configuration, is said as such)."""
+    db = open_read_only(db_path)
+    try:
+        verdict = verify(db)
+    finally:
+        db.close()
+    if not verdict.intact:
+        raise AuditBroken(f"the audit trail is broken: {verdict.problem}")

@@ -227,9 +227,18 @@ def claim_line(claim: Claim, vendor: Vendor, now: datetime) -> str:
     left = deadline_end(claim.deadline, vendor) - now
     hours = max(0, int(left.total_seconds() // 3600))
     currency = f" {claim.currency}" if claim.currency else ""
+    if claim.amount > 0:
+        what = (
+            f"credit {claim.amount}{currency} due; file it: uptime-ledger claims packet "
+            f"--vendor {claim.vendor} --month {claim.month}"
+        )
+    else:
+        what = (
+            "no credit due yet, but a support ticket must be opened by then for the month's "
+            "interruptions to count if the target is missed (uptime-ledger report --month "
+            f"{claim.month} --vendor {claim.vendor} lists them)"
+        )
     return (
         f"claim due: {claim.vendor} {claim.month}, ticket deadline {claim.deadline.isoformat()} "
-        f"(end of day {vendor.timezone.key}, {hours} h left), credit so far "
-        f"{claim.amount}{currency}; file it: uptime-ledger claims packet --vendor "
-        f"{claim.vendor} --month {claim.month}"
+        f"(end of day {vendor.timezone.key}, {hours} h left); {what}"
     )

@@ -670,8 +670,10 @@ def test_far_months_report_while_the_holiday_calendar_lasts(tmp_path: Path) -> N
     done = uptime_ledger(*files, "report", "--month", "9899-12", cwd=tmp_path)
     assert done.returncode == 1
     assert error_lines(done.stderr) == [
+        "uptime-ledger: 9899-12 has not begun yet: nothing was measured in it (only imported "
+        "history, if any, is counted)",
         "uptime-ledger: error: the US public holiday calendar covers 1777 to 2100; "
-        "business days in 9900 cannot be counted"
+        "business days in 9900 cannot be counted",
     ]
 
 

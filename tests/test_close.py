@@ -342,6 +342,12 @@ def test_late_results_are_kept_out_of_a_closed_month_and_listed(ledger: Path) ->
             2,
             "--reason is empty",
         ),
+        (
+            ("exclude", "--vendor", "classswift", "--from", "2026-11-03T09:00:00Z",
+             "--to", "2026-11-03T10:00:00Z", "--reason", "network \x1b[31m down"),
+            2,
+            "--reason holds a control character",
+        ),
         (("exclude", "--undo", "7", "--reason", "x"), 2, "no recorded exclusion 7"),
         (("exclude", "--undo", "7"), 2, "needs --reason"),
         (("maintenance",), 2, "maintenance needs --vendor, --from, --to"),
@@ -354,7 +360,8 @@ def test_late_results_are_kept_out_of_a_closed_month_and_listed(ledger: Path) ->
     ],
     ids=[
         "month-not-over", "reopen-open-month", "exclude-missing", "exclude-reversed",
-        "exclude-no-offset", "exclude-unknown-vendor", "exclude-blank-reason", "undo-unknown",
+        "exclude-no-offset", "exclude-unknown-vendor", "exclude-blank-reason",
+        "exclude-control-character", "undo-unknown",
         "undo-no-reason", "maintenance-missing", "window-reversed",
     ],
 )  # fmt: skip
@@ -419,6 +426,19 @@ def test_a_window_added_from_the_command_line_counts_as_the_yaml_one(
     assert from_cli == from_yaml
     assert from_cli["minutes"]["emergency"] == 150.0
     assert "maintenance window added" in ok("audit", cwd=ledger)
+    # The calendar listing shows it with the file's windows.
+    listing = ok(
+        "maintenance", "--vendor", "classswift", "--from", "2026-10-01", "--to", "2026-10-31",
+        cwd=ledger,
+    )  # fmt: skip
+    assert "emergency" in listing and "Emergency patch" in listing
+    # The kind said is the window's own: the same span announced a month ahead is scheduled.
+    said = ok(
+        "maintenance", "add", "--vendor", "classswift", "--start", "2026-10-10T02:00:00-07:00",
+        "--end", "2026-10-10T06:00:00-07:00", "--announced-at", "2026-09-01T09:00:00-07:00",
+        cwd=ledger,
+    )  # fmt: skip
+    assert ": scheduled (by the contract's notice rule" in said
 
 
 def test_an_exclusion_across_the_fall_back_night_counts_elapsed_time(ledger: Path) -> None:

@@ -292,6 +292,8 @@ BAD_CASES = [
         "1000000000000.01", "vendors.acme.sla.fee.amount", "at most 1,000,000,000,000"),
     bad("money-1e70", V, 'amount: "100.00"', 'amount: "1e70"',
         "1e70", "vendors.acme.sla.fee.amount", "at most 1,000,000,000,000"),
+    bad("money-exponent", V, 'amount: "100.00"', 'amount: "1e9"',
+        "1e9", "vendors.acme.sla.fee.amount", "with at most 2 decimals, as a string"),
     bad("money-three-decimals", V, 'amount: "100.00"', 'amount: "12.345"',
         "12.345", "vendors.acme.sla.fee.amount", "at most 2 decimals"),
     bad("money-not-ascii-digits", V, 'amount: "100.00"', 'amount: "١٢"',

@@ -6,6 +6,7 @@ claims, and money and claims stay off the public pages. Real HTTP, real SQLite, 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
@@ -24,8 +25,10 @@ from uptime.probing.jobs import stale_limits
 from uptime.store.finance import record_claim_mark
 from uptime.store.storage import Storage, open_writable
 from uptime.web.app import make_app
+from uptime.web.keys import MONTHS
 from uptime.web.months import month_of, months_back
 from uptime.web.page_context import pct_words
+from uptime.web.scheduled import log_near_deadlines
 
 ClientFactory = Callable[..., Awaitable[TestClient]]
 DEADLINE = "uptime_ledger_claim_deadline_timestamp_seconds"
@@ -166,6 +169,22 @@ async def test_the_claim_deadline_gauge_follows_the_claims(
         db.close()
     got = samples(await get(client, "/metrics"))
     assert not any(name == DEADLINE for name, _ in got)
+
+
+async def test_claims_near_their_deadline_are_logged_beside_vendors_that_cannot_claim(
+    client: TestClient, seeded: Seeded, caplog: pytest.LogCaptureFixture
+) -> None:
+    # beta's contract has no credit: nothing to list for it, and nothing to stop acme's line
+    acme = report(seeded, seeded.month)["acme"]
+    deadline_end = datetime.fromtimestamp(expected_deadline(seeded, acme), UTC)
+    months = client.server.app[MONTHS]
+    with caplog.at_level(logging.WARNING, logger="uptime.web.scheduled"):
+        logged = await months.run(log_near_deadlines, months, deadline_end - timedelta(hours=3))
+    assert logged == 1
+    [line] = [r.getMessage() for r in caplog.records if r.name == "uptime.web.scheduled"]
+    assert line.startswith(f"claim due: acme {seeded.month}, ticket deadline ")
+    assert "(end of day" in line and ", 3 h left); credit " in line
+    assert f"uptime-ledger claims packet --vendor acme --month {seeded.month}" in line
 
 
 def results(start: datetime, down: bool) -> list[ProbeResult]:

@@ -15,10 +15,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from credits.availability import month_period
 from credits.calendar import notice_is_sufficient
 from credits.intervals import EARLIEST, LATEST, InstantError, Interval, parse_instant
 from reports.claims import claims_table, list_claims
-from reports.closing import check_closed_months, close_month, reopen_month
+from reports.closing import AuditBroken, check_closed_months, close_month, reopen_month
 from reports.maintenance import windows_table
 from reports.packet import claim_packet
 from reports.packet_render import render_html as render_packet_html
@@ -31,13 +32,14 @@ from uptime.errors import UptimeLedgerError, UsageError
 from uptime.files import write_atomically
 from uptime.sources.imported import read_outages_csv
 from uptime.store.audit import events, verify
-from uptime.store.database import open_read_only
+from uptime.store.database import DatabaseNotReady, open_read_only
 from uptime.store.finance import (
     month_label,
     read_records,
     record_claim_mark,
     record_exclusion,
     record_window,
+    recorded_config,
     refuse_if_closed,
     undo_exclusion,
 )
@@ -119,6 +121,41 @@ def _closed_months_unchanged(config: Config, args: argparse.Namespace) -> None:
     check_closed_months(config, Path(args.db))
 
 
+def _with_records(config: Config, args: argparse.Namespace) -> Config:
+    """``config`` with the windows and exclusions recorded from the command line, when the
+    database has any (a database from before the audit trail has none)."""
+    if not Path(args.db).exists():
+        return config
+    try:
+        return recorded_config(config, read_records_of(Path(args.db)))
+    except DatabaseNotReady:
+        return config
+
+
+def _say_how_far_the_month_is(
+    config: Config, year: int, month: int, now: datetime, refuse_future: bool = False
+) -> None:
+    """A month no vendor has reached yet has nothing measured, and one still under way has its
+    figures so far: say so on standard error (or refuse a month not begun)."""
+    periods = [month_period(year, month, v.timezone) for v in config.vendors]
+    label = month_label(year, month)
+    if min(p.start for p in periods) > now:
+        if refuse_future:
+            raise UsageError(f"{label} has not begun yet; nothing was measured in it")
+        print(
+            f"uptime-ledger: {label} has not begun yet: nothing was measured in it (only "
+            "imported history, if any, is counted)",
+            file=sys.stderr,
+        )
+        return
+    if max(p.end for p in periods) > now:
+        print(
+            f"uptime-ledger: {label} is not over yet: these are its figures so far "
+            f"(month to date, as of {now:%Y-%m-%d %H:%M} UTC)",
+            file=sys.stderr,
+        )
+
+
 def cmd_check_config(args: argparse.Namespace) -> int:
     config = _load(args)
     _closed_months_unchanged(config, args)
@@ -140,7 +177,7 @@ def cmd_maintenance(args: argparse.Namespace) -> int:
             f"maintenance needs {', '.join(missing)} (or: maintenance add ...); "
             "see uptime-ledger maintenance --help"
         )
-    config = _load(args)
+    config = _with_records(_load(args), args)
     vendor = config.vendor(args.vendor)
     if args.to < args.from_:
         raise UsageError(f"--to {args.to} is before --from {args.from_}")
@@ -267,10 +304,6 @@ def cmd_close(args: argparse.Namespace) -> int:
     return 0
 
 
-class AuditBroken(UptimeLedgerError):
-    """``audit --verify`` found the chain broken."""
-
-
 def cmd_audit(args: argparse.Namespace) -> int:
     db = open_read_only(args.db)
     try:
@@ -366,6 +399,7 @@ def cmd_claims_packet(args: argparse.Namespace) -> int:
     config.vendor(args.packet_vendor)  # UnknownVendorError naming the configured ones
     _closed_months_unchanged(config, args)
     year, month = args.packet_month
+    _say_how_far_the_month_is(config, year, month, datetime.now(UTC), refuse_future=True)
     packet = claim_packet(config, Path(args.db), args.packet_vendor, year, month, datetime.now(UTC))
     out = Path(args.out)
     base = f"{packet.vendor}-{packet.month}-claim"
@@ -415,6 +449,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.vendor:
         config.vendor(args.vendor)  # UnknownVendorError naming the configured ones
     _closed_months_unchanged(config, args)
+    _say_how_far_the_month_is(config, year, month, datetime.now(UTC))
     document = make_report(
         config,
         Path(args.db),

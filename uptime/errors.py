@@ -24,6 +24,19 @@ escapes is a bug and keeps its traceback.
   - ``PdfUnavailable`` (exit 1, ``reports.pdf_report``): ``--format pdf`` without the ``pdf``
     extra (Playwright) or without Debian's ``chromium``, or Chromium failed to print; nothing
     was written.
+  - ``ClosedMonthError`` (exit 1, ``uptime.store.finance``): a change that would alter a closed
+    month (an import, an exclusion or its undoing, a maintenance window, a configuration
+    change); names the month and how to reopen it; nothing is changed.
+    ``NotClosed`` (reopening a month that is not closed), ``InputsMoved`` (something was
+    recorded while a month was being closed: nothing closed), ``FrozenReportDamaged`` (a closed
+    month's stored report is missing or no longer matches its SHA-256), same module.
+  - ``MonthNotOver`` (exit 1, ``reports.closing``): closing a month before it ended everywhere.
+    ``AuditBroken`` (exit 1, same module): ``audit --verify``, or a check of the closed months,
+    found the audit trail's chain broken.
+  - ``NoPacket`` (exit 1, ``reports.packet``): no claim packet for that vendor-month (an
+    ineligible plan, invoices in default, no credit); says why, writes nothing.
+  - ``NotAReport`` (exit 1, ``reports.json_report``): bytes that are not a report of this
+    schema.
   - ``CalendarRangeError`` (exit 1, ``credits.business_time``): a date beyond the years whose
     public holidays are known.
   - ``ListenError`` (exit 1, ``uptime.web.serve``): ``run`` cannot listen on its host and port.

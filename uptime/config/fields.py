@@ -228,8 +228,12 @@ MONEY_FORMS = (
 
 
 def _money(value: object, at: _At) -> Decimal:
+    # Written as people write money: digits, a point and at most 2 decimals (no "1e9").
+    plain = isinstance(value, int | float | str) and not isinstance(value, bool)
+    if not plain or not re.fullmatch(r"[0-9]+(\.[0-9]{1,2})?", str(value).strip()):
+        raise at.got(value, MONEY_FORMS)
     number = _decimal_or_none(value)
-    if number is None or not 0 <= number <= MOST_MONEY or number != number.quantize(CENT):
+    if number is None or not 0 <= number <= MOST_MONEY:
         raise at.got(value, MONEY_FORMS)
     return number.quantize(CENT)
 

@@ -14,6 +14,7 @@ A recorded exclusion or window counts exactly as one in maintenance_windows.yaml
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -281,6 +282,8 @@ def refuse_if_closed(records: Records, vendor: Vendor, interval: Interval, what:
 
 
 def _text(value: str, what: str) -> str:
+    if any(unicodedata.category(c) == "Cc" and c not in "\t\n" for c in value):
+        raise UsageError(f"{what} holds a control character; write it as plain text")
     text = " ".join(value.split())
     if not text:
         raise UsageError(f"{what} is empty; say why, e.g. --reason 'district network outage'")

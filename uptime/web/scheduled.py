@@ -84,7 +84,7 @@ def open_claims_now(
         frozen = None if found is None else found[1].get(vendor.id)
         per_vendor.setdefault(vendor.id, []).append((year, month, frozen or context))
     return [
-        (vendor, open_claims(vendor, per_vendor[vendor.id], records, now))
+        (vendor, open_claims(vendor, per_vendor.get(vendor.id, []), records, now))
         for vendor in config.vendors
     ]
 
