@@ -144,7 +144,7 @@ def render_interruptions(month: MonthContext) -> bytes:
     each one's interruptions in time order."""
     # 30,000 rows for a thousand vendors: the vendor's cells are made once for its rows, and
     # each interruption's are written as cell() would write their types (times isoformat,
-    # minutes repr), without its dispatch: 0.56 s became ~0.3 s (docs/benchmarks.md).
+    # minutes repr), without its dispatch: 0.89 s became 0.49 s (docs/benchmarks.md).
     rows = []
     for v in month.vendors:
         vendor = (month.label, text(v.vendor), text(v.name), v.timezone)
