@@ -142,28 +142,30 @@ def render_vendors(month: MonthContext) -> bytes:
 def render_interruptions(month: MonthContext) -> bytes:
     """One row per interruption (``--rows interruptions``): vendors in configuration order,
     each one's interruptions in time order."""
-    rows = (
-        [
-            month.label,
-            text(v.vendor),
-            text(v.name),
-            v.timezone,
-            cell(i.start),
-            cell(i.end),
-            cell(i.start.astimezone(UTC)),
-            cell(i.end.astimezone(UTC)),
-            cell(i.minutes),
-            cell(i.scheduled),
-            cell(i.emergency),
-            cell(i.downtime),
-            cell(i.unmonitored),
-            text("; ".join(i.areas)),
-            "; ".join(i.regions),
-            cell(i.claim_deadline),
-        ]
-        for v in month.vendors
-        for i in v.interruptions
-    )
+    # 30,000 rows for a thousand vendors: the vendor's cells are made once for its rows, and
+    # each interruption's are written as cell() would write their types (times isoformat,
+    # minutes repr), without its dispatch: 0.89 s became 0.49 s (docs/benchmarks.md).
+    rows = []
+    for v in month.vendors:
+        vendor = (month.label, text(v.vendor), text(v.name), v.timezone)
+        rows.extend(
+            (
+                *vendor,
+                i.start.isoformat(),
+                i.end.isoformat(),
+                i.start.astimezone(UTC).isoformat(),
+                i.end.astimezone(UTC).isoformat(),
+                repr(i.minutes),
+                repr(i.scheduled),
+                repr(i.emergency),
+                repr(i.downtime),
+                repr(i.unmonitored),
+                text("; ".join(i.areas)),
+                "; ".join(i.regions),
+                i.claim_deadline.isoformat(),
+            )
+            for i in v.interruptions
+        )
     return _table(INTERRUPTION_COLUMNS, rows)
 
 

@@ -15,6 +15,7 @@ phone screen.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -23,6 +24,7 @@ from typing import Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
 import jinja2
+from markupsafe import Markup
 
 from reports.context import MonthContext, VendorContext
 from reports.words import FULL_MONTH_NAMES, clock, day_words, figure, money, zone_words
@@ -149,6 +151,63 @@ class Page(NamedTuple):
     changes: tuple[str, ...]
 
 
+def escape(text: str) -> str:
+    """``text`` with the entities jinja2's autoescape writes (markupsafe's, for ``& < > ' "``),
+    as a plain ``str``: making a ``Markup`` of each value was most of the page's time."""
+    return (
+        text.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace("'", "&#39;")
+        .replace('"', "&#34;")
+    )
+
+
+# The interruptions' markup: a thousand vendors have 30,000 of them, and jinja2 took ~2 s to
+# escape and write their table rows and timeline bars (20 values each, a Markup object per
+# value); these two functions, with jinja2's loops around them, ~0.6 s (docs/benchmarks.md).
+# The rest of the page, and the tables' headers, are in templates/report.html.
+_INTERRUPTION_ROW = (
+    '<tr><td>{}</td><td><span class="when">{}</span> <span class="when">{}</span></td>'
+    '<td><span class="when">{}</span> <span class="when">{}</span></td><td class="num">{}</td>'
+    '<td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td>'
+    '<td>{}</td><td>{}</td><td{}>{}<br><span class="note">{}</span></td></tr>'
+)
+_INTERRUPTION_BAR = (
+    '<rect class="k-{}" x="{}" y="46" width="{}" height="22"><title>{}</title></rect>'
+    '<text class="mark" x="{}" y="43">{}</text>'
+)
+
+
+def interruption_row(row: InterruptionRow) -> Markup:
+    """One ``<tr>`` of a vendor's interruptions table, every text escaped."""
+    texts = (
+        *row.local,
+        *row.utc,
+        row.minutes,
+        row.scheduled,
+        row.emergency,
+        row.downtime,
+        row.unmonitored,
+        row.areas,
+        row.regions,
+    )
+    overdue = ' class="overdue"' if row.overdue else ""
+    deadline = (escape(text) for text in row.deadline)
+    return Markup(_INTERRUPTION_ROW.format(row.number, *map(escape, texts), overdue, *deadline))
+
+
+def interruption_bar(bar: Bar) -> Markup:
+    """An interruption's bar on the SVG timeline, with its words and its number above it, every
+    text escaped."""
+    kind, label, mark = (escape(text) for text in (bar.kind, bar.label, bar.mark))
+    return Markup(_INTERRUPTION_BAR.format(kind, bar.x, bar.width, label, bar.middle, mark))
+
+
+TEMPLATES.filters["interruption_row"] = interruption_row
+TEMPLATES.filters["interruption_bar"] = interruption_bar
+
+
 def render(month: MonthContext, paper: Paper = "auto") -> bytes:
     """The month's report as one self-contained HTML page (UTF-8), for ``paper``."""
     return TEMPLATES.get_template("report.html").render(page=page(month, paper)).encode()
@@ -199,6 +258,8 @@ def utc_span(start: datetime, end: datetime) -> str:
     return span(start.astimezone(UTC), end.astimezone(UTC))
 
 
+# Pure, and a month's deadlines are a few dates: 30,000 interruptions, 16 distinct deadlines.
+@functools.lru_cache(maxsize=1024)
 def deadline_words(deadline: date, as_of: date, due: bool) -> tuple[tuple[str, str], bool]:
     """The claim deadline against ``as_of`` (the day the report is printed, on the vendor's
     clock), and whether it is overdue: passed while a credit is ``due`` (a month with nothing
@@ -315,9 +376,9 @@ def credit_lines(vendor: VendorContext) -> tuple[str, ...]:
 PLOT_WIDTH = 1000.0
 
 
-def _placer(vendor: VendorContext) -> Callable[[datetime], float]:
-    start = vendor.period_start.timestamp()  # POSIX seconds: elapsed time, whatever the zone
-    scale = PLOT_WIDTH / (vendor.period_end.timestamp() - start)
+def _placer(period_start: datetime, period_end: datetime) -> Callable[[datetime], float]:
+    start = period_start.timestamp()  # POSIX seconds: elapsed time, whatever the zone
+    scale = PLOT_WIDTH / (period_end.timestamp() - start)
 
     def x(at: datetime) -> float:
         return round(min(max((at.timestamp() - start) * scale, 0.0), PLOT_WIDTH), 2)
@@ -334,9 +395,13 @@ def _bar(
 
 def interruption_kind(scheduled: float, emergency: float, downtime: float) -> str:
     """The bucket an interruption's minutes fell in, ``mixed`` when in more than one."""
-    kinds = [k for k, v in (("scheduled", scheduled), ("emergency", emergency),
-                            ("downtime", downtime)) if v]  # fmt: skip
-    return kinds[0] if len(kinds) == 1 else ("mixed" if kinds else "excluded")
+    if (scheduled > 0) + (emergency > 0) + (downtime > 0) > 1:
+        return "mixed"
+    if scheduled:
+        return "scheduled"
+    if emergency:
+        return "emergency"
+    return "downtime" if downtime else "excluded"
 
 
 def timeline(vendor: VendorContext, spans: Sequence[tuple[str, str]]) -> Timeline:
@@ -344,8 +409,7 @@ def timeline(vendor: VendorContext, spans: Sequence[tuple[str, str]]) -> Timelin
     exclusions, each lane labelled, each bar with its words (``spans``: the interruptions'
     local times, as the table writes them); a tick at each local midnight, the day's number on
     every 7th."""
-    x = _placer(vendor)
-    zone = ZoneInfo(vendor.timezone)
+    x = _placer(vendor.period_start, vendor.period_end)
     windows = tuple(
         _bar(x, w.start, w.end, w.kind, "", f"{w.kind} window {w.name}: {span(w.start, w.end)}")
         for w in vendor.windows
@@ -365,11 +429,6 @@ def timeline(vendor: VendorContext, spans: Sequence[tuple[str, str]]) -> Timelin
         _bar(x, e.start, e.end, "excluded", "", f"excluded ({e.reason}): {span(e.start, e.end)}")
         for e in vendor.exclusions
     )
-    ticks = []
-    day = vendor.period_start.date()
-    while (midnight := datetime.combine(day, datetime.min.time(), zone)) < vendor.period_end:
-        ticks.append(Tick(x(midnight), str(day.day) if day.day % 7 == 1 else ""))
-        day += timedelta(days=1)
     count = len(vendor.interruptions)
     label = (
         f"Timeline of {_month_words(vendor.period_start)} for {vendor.name}: "
@@ -377,7 +436,22 @@ def timeline(vendor: VendorContext, spans: Sequence[tuple[str, str]]) -> Timelin
         f"window{'' if len(windows) == 1 else 's'}, {len(exclusions)} "
         f"exclusion{'' if len(exclusions) == 1 else 's'}."
     )
-    return Timeline(windows, interruptions, exclusions, tuple(ticks), label)
+    ticks = day_ticks(vendor.period_start, vendor.period_end, vendor.timezone)
+    return Timeline(windows, interruptions, exclusions, ticks, label)
+
+
+# Every vendor on one zone has the same month's days: made once, not a thousand times.
+@functools.lru_cache(maxsize=64)
+def day_ticks(period_start: datetime, period_end: datetime, timezone: str) -> tuple[Tick, ...]:
+    """A tick at each local midnight of the period, the day's number on every 7th."""
+    x = _placer(period_start, period_end)
+    zone = ZoneInfo(timezone)
+    ticks = []
+    day = period_start.date()
+    while (midnight := datetime.combine(day, datetime.min.time(), zone)) < period_end:
+        ticks.append(Tick(x(midnight), str(day.day) if day.day % 7 == 1 else ""))
+        day += timedelta(days=1)
+    return tuple(ticks)
 
 
 # --- the page -------------------------------------------------------------------------------

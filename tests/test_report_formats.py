@@ -22,6 +22,7 @@ from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
 
+import markupsafe
 import pytest
 from support_cli import uptime_ledger
 from support_reports import NOW, write_ledger
@@ -279,6 +280,43 @@ def test_text_is_escaped_in_html_and_guarded_in_csv(documents: Documents) -> Non
     (row,) = [r for r in csv_rows(documents("2025-02", "csv")) if r["vendor"] == "tiered"]
     assert row["name"] == "'=Tiered & Co <Cloud>"
     assert row["credit_amount"] == "200.00" and row["credit_capped"] == "true"
+
+
+HOSTILE = """<script>alert("x")</script> & 'co'"""
+HOSTILE_ESCAPED = "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &#39;co&#39;"
+
+
+def test_vendor_name_areas_regions_and_reasons_are_escaped_in_html(context_of: ContextOf) -> None:
+    month = context_of("2025-02")
+    vendors = list(month.vendors)
+    n = next(k for k, v in enumerate(vendors) if v.vendor == "schoolstatus")
+    status = vendors[n]
+    assert status.interruptions and status.exclusions
+    vendors[n] = status._replace(
+        name=HOSTILE,
+        interruptions=tuple(
+            i._replace(areas=(HOSTILE, "Sign-in & SSO"), regions=(HOSTILE,))
+            for i in status.interruptions
+        ),
+        exclusions=tuple(e._replace(reason=HOSTILE, by=HOSTILE) for e in status.exclusions),
+    )
+    page = html_report.render(dataclasses.replace(month, vendors=tuple(vendors))).decode()
+    assert "<script>" not in page and "</script>" not in page
+    section = vendor_section(page.encode(), "schoolstatus").decode()
+    assert f"<h2>{HOSTILE_ESCAPED} " in section  # the name
+    rows = re.findall(r"<tr><td>\d+</td>.*?</tr>", section)
+    assert len(rows) == len(status.interruptions)
+    for row in rows:  # areas, then regions
+        assert f"<td>{HOSTILE_ESCAPED}, Sign-in &amp; SSO</td><td>{HOSTILE_ESCAPED}</td>" in row
+    reason = f'<td data-label="Reason">{HOSTILE_ESCAPED}</td>'
+    assert section.count(reason) == len(status.exclusions)
+    assert f"<title>excluded ({HOSTILE_ESCAPED})" in section  # the timeline's words
+    assert f'<a href="#vendor-schoolstatus">{HOSTILE_ESCAPED}</a>' in page  # the summary
+
+
+def test_rows_written_in_python_escape_as_the_template_does() -> None:
+    for text in (HOSTILE, "plain", "", "&amp; already", "\"'<>&"):
+        assert html_report.escape(text) == str(markupsafe.escape(text))
 
 
 @pytest.mark.parametrize(
