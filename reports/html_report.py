@@ -204,8 +204,37 @@ def interruption_bar(bar: Bar) -> Markup:
     return Markup(_INTERRUPTION_BAR.format(kind, bar.x, bar.width, label, bar.middle, mark))
 
 
-TEMPLATES.filters["interruption_row"] = interruption_row
-TEMPLATES.filters["interruption_bar"] = interruption_bar
+def interruption_rows(rows: Sequence[InterruptionRow]) -> Markup:
+    """A vendor's interruptions table body: one call per table, not per row (jinja2's loop
+    and a Markup per row were a tenth of the page's time)."""
+    return Markup("\n".join(map(interruption_row, rows)))
+
+
+def interruption_bars(bars: Sequence[Bar]) -> Markup:
+    """A vendor's interruption bars on its timeline, as :func:`interruption_rows`."""
+    return Markup("\n".join(map(interruption_bar, bars)))
+
+
+# Every vendor on one zone has the same ticks (day_ticks): their markup is made once.
+@functools.lru_cache(maxsize=64)
+def day_ticks_svg(ticks: tuple[Tick, ...]) -> Markup:
+    """The month's day ticks along the bottom of a timeline, each day's number on every 7th."""
+    parts = []
+    for tick in ticks:
+        parts.append(
+            f'<line x1="{tick.x}" y1="104" x2="{tick.x}" y2="{112 if tick.label else 108}" '
+            'stroke="#505a5f"/>'
+        )
+        if tick.label:
+            parts.append(
+                f'<text x="{tick.x}" y="125" text-anchor="middle">{escape(tick.label)}</text>'
+            )
+    return Markup("\n".join(parts))
+
+
+TEMPLATES.filters["interruption_rows"] = interruption_rows
+TEMPLATES.filters["interruption_bars"] = interruption_bars
+TEMPLATES.filters["day_ticks_svg"] = day_ticks_svg
 
 
 def render(month: MonthContext, paper: Paper = "auto") -> bytes:

@@ -141,6 +141,70 @@ def report(
         )
 
 
+def report_in_formats(
+    config: Config | Callable[[], Config],
+    db_path: Path,
+    year: int,
+    month: int,
+    formats: Sequence[str],
+    *,
+    jobs: int = 1,
+    now: datetime | None = None,
+) -> dict[str, bytes]:
+    """The month's report in each of ``formats`` (CSV one row per vendor), from one computation
+    of the month: each the bytes :func:`report` gives for that format at the same ``now``. With
+    ``jobs`` > 1 the formats render side by side (:func:`render_formats`)."""
+    with without_cycle_collector():
+        if callable(config):
+            config = config()
+        now = now or datetime.now(UTC)
+        close = read_records_of(db_path).closes.get(month_label(year, month))
+        done = {"json": frozen_report(db_path, close)} if close and "json" in formats else {}
+        to_render = [f for f in formats if f not in done]
+        if to_render:
+            context = month_for_people(
+                config, db_path, year, month, now, jobs, changes=close is not None
+            )
+            done |= render_formats(context, to_render, jobs)
+        return {f: done[f] for f in formats}
+
+
+def render_formats(month: MonthContext, formats: Sequence[str], jobs: int = 1) -> dict[str, bytes]:
+    """Each of ``formats``'s document of one month. A renderer only turns the month into bytes,
+    so with ``jobs`` > 1 (on Linux) the heaviest formats (HTML, PDF) render in forked processes
+    while this one renders the rest: for 1,000 vendors the HTML alone takes as long as JSON and
+    CSV together (docs/benchmarks.md)."""
+    heavy = [f for f in formats if f in HEAVY_FORMATS][: max(0, jobs - 1)]
+    if not heavy or not _can_fork():
+        return {f: RENDERERS[f](month) for f in formats}
+    global _rendering
+    _rendering = month
+    try:
+        with ProcessPoolExecutor(
+            len(heavy), mp_context=multiprocessing.get_context("fork")
+        ) as executor:
+            futures = {f: executor.submit(_render, f) for f in heavy}  # forks here
+            done = {f: RENDERERS[f](month) for f in formats if f not in futures}
+            done |= {f: future.result() for f, future in futures.items()}
+    except BrokenProcessPool:
+        raise WorkerDied("a report worker process died (out of memory?); try --jobs 1") from None
+    finally:
+        _rendering = None
+    return {f: done[f] for f in formats}
+
+
+#: The formats that take longest to render, each worth a process of its own.
+HEAVY_FORMATS = ("html", "pdf")
+
+# The month being rendered, set just before the workers fork so they inherit it.
+_rendering: MonthContext | None = None
+
+
+def _render(format: str) -> bytes:
+    assert _rendering is not None, "worker started without a month"
+    return RENDERERS[format](_rendering)
+
+
 def month_for_people(
     config: Config,
     db_path: Path,

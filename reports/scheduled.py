@@ -27,7 +27,7 @@ from credits.claims import claim_deadline
 from credits.credit import may_claim
 from reports.claims import Claim, claim_of
 from reports.context import VendorContext
-from reports.runner import RENDERERS, read_records_of, report
+from reports.runner import RENDERERS, read_records_of, report_in_formats, usable_cpus
 from uptime.config import Config, Vendor
 from uptime.files import write_atomically
 from uptime.store.finance import Records, month_label
@@ -151,9 +151,15 @@ def write_reports(
     first (in a worker process, so that probing keeps the CPU)."""
     if nice:
         os.nice(nice)
+    paths = files_to_write(config, db_path, year, month)
+    if not paths:
+        return []
+    documents = report_in_formats(
+        config, db_path, year, month, [p.suffix[1:] for p in paths], jobs=usable_cpus(), now=now
+    )
     written = []
-    for path in files_to_write(config, db_path, year, month):
-        document = report(config, db_path, year, month, format=path.suffix[1:], now=now)
+    for path in paths:
+        document = documents[path.suffix[1:]]
         write_atomically(path, document)
         written.append(Written(path, hashlib.sha256(document).hexdigest()))
     return written

@@ -30,7 +30,7 @@ from support_reports import NOW, write_ledger
 from credits.month import VendorMonth
 from reports import csv_report, html_report, pdf_report
 from reports.context import Closed, MonthContext, percent
-from reports.runner import Month, report
+from reports.runner import Month, report, report_in_formats
 from reports.words import figure, money
 from uptime.config import Config
 from uptime.sources import database_sources
@@ -514,3 +514,15 @@ def test_a_closed_month_says_so_with_its_sha256_and_changes_since(context_of: Co
         "ab" * 32,
     )
     assert "not closed" in html_text(html_report.render(context_of("2025-02")))
+
+
+@pytest.mark.parametrize("jobs", [1, 2], ids=["one-process", "side-by-side"])
+def test_formats_made_together_are_each_the_report_of_that_format(
+    ledger: tuple[Path, Config], documents: Documents, jobs: int
+) -> None:
+    # What `run` writes for last month: one computation, the formats rendered side by side.
+    directory, config = ledger
+    together = report_in_formats(
+        config, directory / "uptime.db", 2025, 2, ["json", "csv", "html"], jobs=jobs, now=NOW
+    )
+    assert together == {f: documents("2025-02", f) for f in ("json", "csv", "html")}
