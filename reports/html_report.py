@@ -26,8 +26,9 @@ from zoneinfo import ZoneInfo
 import jinja2
 from markupsafe import Markup
 
+from reports.claims import claim_of
 from reports.context import MonthContext, VendorContext
-from reports.words import FULL_MONTH_NAMES, clock, day_words, figure, money, zone_words
+from reports.words import FULL_MONTH_NAMES, clock, day_words, figure, money, period_zone_words
 
 TEMPLATES = jinja2.Environment(
     # Beside this file, not PackageLoader("reports"): a folder named reports/ in the current
@@ -535,7 +536,7 @@ def vendor_section(vendor: VendorContext, as_of: datetime) -> VendorSection:
         credit=credit_lines(vendor),
         credit_amount=money(vendor.credit.amount, vendor.credit.currency),
         timeline=timeline(vendor, [row.local for row in rows]),
-        zone=zone_words(vendor.period_start),
+        zone=period_zone_words(vendor.period_start, vendor.period_end),
         interruptions=tuple(rows),
         exclusions=tuple(
             ExclusionRow(
@@ -561,13 +562,17 @@ def vendor_section(vendor: VendorContext, as_of: datetime) -> VendorSection:
     )
 
 
-def summary_row(vendor: VendorContext, as_of: datetime) -> SummaryRow:
-    earliest = min((i.claim_deadline for i in vendor.interruptions), default=None)
-    if earliest is None:
-        deadline, overdue = ("none", ""), False
+def summary_row(vendor: VendorContext, month: str, as_of: datetime) -> SummaryRow:
+    """A vendor's line of the summary: its deadline is its claim's, as ``uptime-ledger claims``
+    lists it (the earliest ticket deadline still open, else the earliest passed one)."""
+    today = as_of.astimezone(ZoneInfo(vendor.timezone)).date()
+    claim = claim_of(vendor, month, None, today)
+    if claim is not None and claim.deadline is not None:
+        deadline, overdue = deadline_words(claim.deadline, today, claim.amount > 0)
     else:
-        today = as_of.astimezone(ZoneInfo(vendor.timezone)).date()
-        deadline, overdue = deadline_words(earliest, today, vendor.credit.amount > 0)
+        earliest = min((i.claim_deadline for i in vendor.interruptions), default=None)
+        deadline = ("none", "") if earliest is None else (day_words(earliest), "nothing to claim")
+        overdue = False
     return SummaryRow(
         anchor=f"vendor-{vendor.vendor}",
         name=vendor.name,
@@ -609,7 +614,7 @@ def page(month: MonthContext, paper: Paper = "auto") -> Page:
         generated=f"{day_words(generated.date())}, {clock(generated)} UTC",
         printed=f"{day_words(printed.date())}, {clock(printed)} UTC",
         page_size=PAPER_SIZES[paper],
-        summary=tuple(summary_row(v, as_of) for v in vendors),
+        summary=tuple(summary_row(v, month.label, as_of) for v in vendors),
         vendors=tuple(vendor_section(v, as_of) for v in vendors),
         closed=closed,
         sha256=sha256,

@@ -5,7 +5,7 @@ shared by the printed report and the web pages. English whatever the locale, and
 from __future__ import annotations
 
 import functools
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -36,6 +36,17 @@ def day_words(day: date, year: bool = True) -> str:
     """``Tue 4 Nov 2025`` (``Tue 4 Nov`` without the year)."""
     text = f"{WEEKDAYS[day.weekday()]} {day.day} {MONTH_NAMES[day.month - 1]}"
     return f"{text} {day.year}" if year else text
+
+
+def period_zone_words(start: datetime, end: datetime) -> str:
+    """The zone of a period as its times read: ``PST (America/Los_Angeles)``, or ``PDT, then
+    PST (America/Los_Angeles)`` for a month whose clocks changed."""
+    last = end - timedelta(microseconds=1)
+    if start.tzname() == last.astimezone(start.tzinfo).tzname():
+        return zone_words(start)
+    zone = start.tzinfo
+    key = zone.key if isinstance(zone, ZoneInfo) else str(zone)
+    return f"{start.tzname()}, then {last.astimezone(zone).tzname()} ({key})"
 
 
 def zone_words(moment: datetime) -> str:

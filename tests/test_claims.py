@@ -20,7 +20,7 @@ import pytest
 
 from credits.intervals import Interval
 from probes.result import FailureClass, ProbeResult
-from reports.claims import recent_months
+from reports.claims_list import recent_months
 from tests.support_cli import uptime_ledger
 from uptime.config import ConfigError, load_config
 from uptime.demo.history import STEP, write_history

@@ -17,7 +17,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
@@ -526,3 +526,42 @@ def test_formats_made_together_are_each_the_report_of_that_format(
         config, directory / "uptime.db", 2025, 2, ["json", "csv", "html"], jobs=jobs, now=NOW
     )
     assert together == {f: documents("2025-02", f) for f in ("json", "csv", "html")}
+
+
+def test_the_summary_deadline_is_the_claims_one() -> None:
+    # November 2026 with two interruptions: the first's ticket deadline has passed, the
+    # second's is open. `uptime-ledger claims` lists the open one as due; so does the summary
+    # (the interruptions table flags the passed one on its own row).
+    from zoneinfo import ZoneInfo
+
+    from reports.claims import claim_of
+    from reports.context import CreditContext, InterruptionContext, Minutes, VendorContext
+
+    zone = ZoneInfo("America/Los_Angeles")
+
+    def down(day: int, deadline: date) -> InterruptionContext:
+        start = datetime(2026, 11, day, 9, tzinfo=zone)
+        return InterruptionContext(
+            start, start.replace(hour=12), 180.0, 0.0, 0.0, 180.0, 0.0, ("App",), ("atlanta",),
+            deadline,
+        )  # fmt: skip
+
+    vendor = VendorContext(
+        "acme", "Acme", zone.key, datetime(2026, 11, 1, tzinfo=zone),
+        datetime(2026, 12, 1, tzinfo=zone), Minutes(43200, 0.0, 2400.0, 0.0, 0.0, 0.0),
+        "counts", 94.444444, 95.0, False,
+        CreditContext(True, None, 40, Decimal("40.00"), "USD", kind="full_hours"),
+        (down(3, date(2026, 11, 10)), down(24, date(2026, 12, 2))),
+    )  # fmt: skip
+    as_of = datetime(2026, 12, 1, 20, tzinfo=UTC)
+    claim = claim_of(vendor, "2026-11", None, as_of.astimezone(zone).date())
+    assert claim is not None and (claim.status, claim.deadline) == ("due", date(2026, 12, 2))
+    row = html_report.summary_row(vendor, "2026-11", as_of)
+    assert (row.deadline, row.overdue) == (("Wed 2 Dec 2026", "due in 1 day"), False)
+
+
+def test_a_month_whose_clocks_change_names_both_zone_abbreviations(documents: Documents) -> None:
+    text = html_text(vendor_section(documents("2025-03", "html"), "classswift"))
+    assert "Local times are PST, then PDT (America/Los_Angeles)." in text
+    february = html_text(vendor_section(documents("2025-02", "html"), "classswift"))
+    assert "Local times are PST (America/Los_Angeles)." in february

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from credits.availability import month_period
 from credits.calendar import notice_is_sufficient
 from credits.intervals import EARLIEST, LATEST, InstantError, Interval, parse_instant
-from reports.claims import claims_table, list_claims
+from reports.claims_list import claims_table, list_claims
 from reports.closing import AuditBroken, check_closed_months, close_month, reopen_month
 from reports.maintenance import windows_table
 from reports.packet import claim_packet
