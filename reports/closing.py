@@ -99,6 +99,7 @@ def check_closed_months(config: Config, db_path: Path) -> None:
 
     if not records.closes:
         return
+    refuse_if_tampered(db_path)  # frozen figures from an edited database are none
     config = recorded_config(config, records)
     now = {v.id: fingerprint(v) for v in config.vendors}
     for label, close in sorted(records.closes.items()):
@@ -119,7 +120,6 @@ def check_closed_months(config: Config, db_path: Path) -> None:
         before = {v.vendor: figures(v) for v in frozen.vendors}
         moved = [v.vendor for v in fresh.vendors if figures(v) != before.get(v.vendor)]
         if moved:
-            refuse_if_tampered(db_path)
             raise ClosedMonthError(
                 close,
                 f"the configuration of {', '.join(moved)} changed since and would change its "

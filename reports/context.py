@@ -26,15 +26,19 @@ built and pickled as one tuple rather than field by field: a third of the cost o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from credits.availability import excluded_by
 from credits.intervals import MINUTE
 from credits.month import VendorMonth
+
+if TYPE_CHECKING:
+    from uptime.store.finance import ClaimMark
 
 
 class Minutes(NamedTuple):
@@ -165,6 +169,8 @@ class MonthContext:
     #: when the document is printed, for what is overdue (default: ``generated_at``; a closed
     #: month's figures were read at the close, but it may be printed later)
     printed_at: datetime | None = None
+    #: what finance last recorded of each vendor's claim for the month, by vendor id
+    marks: Mapping[str, ClaimMark] = field(default_factory=dict)
 
     @property
     def as_of(self) -> datetime:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
 import jinja2
@@ -28,6 +28,10 @@ from markupsafe import Markup
 
 from reports.claims import claim_of
 from reports.context import MonthContext, VendorContext
+
+if TYPE_CHECKING:
+    from uptime.store.finance import ClaimMark
+
 from reports.words import FULL_MONTH_NAMES, clock, day_words, figure, money, period_zone_words
 
 TEMPLATES = jinja2.Environment(
@@ -562,12 +566,17 @@ def vendor_section(vendor: VendorContext, as_of: datetime) -> VendorSection:
     )
 
 
-def summary_row(vendor: VendorContext, month: str, as_of: datetime) -> SummaryRow:
+def summary_row(
+    vendor: VendorContext, month: str, as_of: datetime, mark: ClaimMark | None = None
+) -> SummaryRow:
     """A vendor's line of the summary: its deadline is its claim's, as ``uptime-ledger claims``
     lists it (the earliest ticket deadline still open, else the earliest passed one)."""
     today = as_of.astimezone(ZoneInfo(vendor.timezone)).date()
-    claim = claim_of(vendor, month, None, today)
-    if claim is not None and claim.deadline is not None:
+    claim = claim_of(vendor, month, mark, today)
+    if claim is not None and claim.mark is not None:
+        day = "none" if claim.deadline is None else day_words(claim.deadline)
+        deadline, overdue = (day, f"claim {claim.status}"), False
+    elif claim is not None and claim.deadline is not None:
         deadline, overdue = deadline_words(claim.deadline, today, claim.amount > 0)
     else:
         earliest = min((i.claim_deadline for i in vendor.interruptions), default=None)
@@ -614,7 +623,9 @@ def page(month: MonthContext, paper: Paper = "auto") -> Page:
         generated=f"{day_words(generated.date())}, {clock(generated)} UTC",
         printed=f"{day_words(printed.date())}, {clock(printed)} UTC",
         page_size=PAPER_SIZES[paper],
-        summary=tuple(summary_row(v, month.label, as_of) for v in vendors),
+        summary=tuple(
+            summary_row(v, month.label, as_of, month.marks.get(v.vendor)) for v in vendors
+        ),
         vendors=tuple(vendor_section(v, as_of) for v in vendors),
         closed=closed,
         sha256=sha256,

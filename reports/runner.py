@@ -222,15 +222,20 @@ def month_for_people(
     second computation of the month)."""
     records = read_records_of(db_path)
     config = recorded_config(config, records)
-    close = records.closes.get(month_label(year, month))
+    label = month_label(year, month)
+    marks = {
+        v.id: mark for v in config.vendors if (mark := records.latest_mark(v.id, label)) is not None
+    }
+    close = records.closes.get(label)
     if close is None:
-        return month_context(config, db_path, year, month, now, jobs, vendors)
+        return replace(month_context(config, db_path, year, month, now, jobs, vendors), marks=marks)
     fresh = (
         month_context(config, db_path, year, month, close.closed_at, jobs, vendors)
         if changes
         else None
     )
     closed = closed_context(frozen_report(db_path, close), close, fresh, printed_at=now)
+    closed = replace(closed, marks=marks)
     return closed if vendors is None else only_vendors(closed, set(vendors))
 
 

@@ -401,6 +401,17 @@ def test_a_closed_months_claims_use_its_frozen_figures(tmp_path: Path) -> None:
                      "--reason is empty", id="rejected-without-reason"),
         pytest.param(("--vendor", "classswift", "--status", "submitted", "--ticket", "1",
                       "--date", "1900-01-01"), 2, "'1900-01-01' is out of range", id="old-date"),
+        pytest.param(("--vendor", "classswift", "--status", "submitted", "--ticket", "1",
+                      "--date", "2099-01-01"), 2, "--date 2099-01-01 is in the future",
+                     id="future-date"),
+        pytest.param(("--vendor", "classswift", "--status", "submitted", "--ticket", "1",
+                      "--amount", "5.00"), 2, "give it with --status accepted",
+                     id="amount-when-submitted"),
+        pytest.param(("--vendor", "classcollaborate", "--status", "submitted", "--ticket", "1"),
+                     2, "gives this account no credit to claim", id="vendor-without-credit"),
+        pytest.param(("--vendor", "classswift", "--status", "submitted", "--ticket", "1",
+                      "--by", "ana\x1b[2J"), 2, "--by holds a control character",
+                     id="control-character"),
     ],
 )  # fmt: skip
 def test_bad_marks_are_one_line_and_record_nothing(

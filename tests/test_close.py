@@ -496,14 +496,29 @@ def test_a_damaged_or_missing_frozen_report_is_never_printed_as_the_closed_figur
         conn.execute("drop trigger closed_reports_no_update")
         conn.execute("update closed_reports set report = replace(report, '150.0', '15.0')")
     error = refused("report", "--month", "2026-10", cwd=ledger)
-    assert "the frozen report of 2026-10 does not match the SHA-256 its close recorded" in error
+    assert "the audit trail is broken: the frozen report of 2026-10 was changed" in error
+    # Whatever reads it directly (the web, claims) refuses it too.
+    from uptime.store.finance import FrozenReportDamaged, closed_report
+
+    db = open_read_only(ledger / "uptime.db")
+    try:
+        with pytest.raises(FrozenReportDamaged, match="does not match the SHA-256"):
+            closed_report(db, read_records(db).closes["2026-10"])
+    finally:
+        db.close()
     with sqlite3.connect(ledger / "uptime.db") as conn:
         conn.execute("drop trigger closed_reports_no_delete")
         conn.execute("delete from closed_reports")
     assert "the frozen report of 2026-10 (event 1) is missing" in refused(
         "audit", "--verify", cwd=ledger
     )
-    assert "missing from the database" in refused("report", "--month", "2026-10", cwd=ledger)
+    assert "(event 1) is missing" in refused("report", "--month", "2026-10", cwd=ledger)
+    # and nothing more is recorded into a broken trail
+    error = refused(
+        "exclude", "--vendor", "classswift", "--from", "2026-11-03T09:00:00-08:00",
+        "--to", "2026-11-03T10:00:00-08:00", "--reason", "x", cwd=ledger,
+    )  # fmt: skip
+    assert "the audit trail is broken" in error
 
 
 def test_a_close_refuses_when_something_was_recorded_while_it_computed(ledger: Path) -> None:
@@ -536,3 +551,21 @@ def test_audit_of_a_month_shows_the_undoing_of_its_exclusions(ledger: Path) -> N
     assert "exclusion undone" in october and "it was the vendor" in october
     assert "the audit trail is empty" in ok("audit", "--month", "2026-11", cwd=ledger)
     assert "last hash " in ok("audit", "--verify", cwd=ledger)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("close", "--month", "2026-10"),
+        ("exclude", "--list"),
+        ("exclude", "--vendor", "classswift", "--from", "2026-10-10T03:00:00-07:00",
+         "--to", "2026-10-10T04:00:00-07:00", "--reason", "x"),
+    ],
+    ids=["close", "exclude-list", "exclude"],
+)  # fmt: skip
+def test_a_mistyped_database_is_not_started_as_a_new_ledger(
+    ledger: Path, args: tuple[str, ...]
+) -> None:
+    error = refused("--db", "typo.db", *args, cwd=ledger, exit_code=2)
+    assert "typo.db: no such database" in error
+    assert not (ledger / "typo.db").exists()

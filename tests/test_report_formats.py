@@ -558,6 +558,12 @@ def test_the_summary_deadline_is_the_claims_one() -> None:
     assert claim is not None and (claim.status, claim.deadline) == ("due", date(2026, 12, 2))
     row = html_report.summary_row(vendor, "2026-11", as_of)
     assert (row.deadline, row.overdue) == (("Wed 2 Dec 2026", "due in 1 day"), False)
+    # Once finance recorded the claim, the summary says so, as `claims` does.
+    from uptime.store.finance import ClaimMark
+
+    mark = ClaimMark(7, "acme", "2026-11", "submitted", "ana", as_of, ticket="T-1")
+    row = html_report.summary_row(vendor, "2026-11", as_of, mark)
+    assert (row.deadline, row.overdue) == (("Wed 2 Dec 2026", "claim submitted"), False)
 
 
 def test_a_month_whose_clocks_change_names_both_zone_abbreviations(documents: Documents) -> None:

@@ -15,11 +15,19 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from sqlite_utils import Database
+
 from credits.availability import month_period
 from credits.calendar import notice_is_sufficient
 from credits.intervals import EARLIEST, LATEST, InstantError, Interval, parse_instant
 from reports.claims_list import claims_table, list_claims
-from reports.closing import AuditBroken, check_closed_months, close_month, reopen_month
+from reports.closing import (
+    AuditBroken,
+    check_closed_months,
+    close_month,
+    refuse_if_tampered,
+    reopen_month,
+)
 from reports.maintenance import windows_table
 from reports.packet import claim_packet
 from reports.packet_render import render_html as render_packet_html
@@ -35,6 +43,7 @@ from uptime.store.audit import events, verify
 from uptime.store.database import DatabaseNotReady, open_read_only
 from uptime.store.finance import (
     month_label,
+    plain_text,
     read_records,
     record_claim_mark,
     record_exclusion,
@@ -107,7 +116,7 @@ def _instant(text: str) -> datetime:
 def _who(args: argparse.Namespace) -> str:
     """Who is recording: ``--by``, else the operating system's user."""
     if args.by:
-        by = " ".join(args.by.split())
+        by = " ".join(plain_text(args.by, "--by").split())
         if not by or len(by) > 100:
             raise UsageError("--by must name who records this (1 to 100 characters)")
         return by
@@ -119,6 +128,21 @@ def _who(args: argparse.Namespace) -> str:
 
 def _closed_months_unchanged(config: Config, args: argparse.Namespace) -> None:
     check_closed_months(config, Path(args.db))
+
+
+def _records_db(args: argparse.Namespace) -> Database:
+    """The database finance's commands record into: it must exist (a mistyped ``--db`` must
+    not start a new, empty ledger), and its audit trail must verify (nothing is added to a
+    broken one)."""
+    db_path = Path(args.db)
+    if not db_path.exists():
+        raise DatabaseNotReady(
+            f"{db_path}: no such database; import outages (uptime-ledger import-outages) or "
+            "run the monitor (uptime-ledger run) first",
+            exit_code=2,
+        )
+    refuse_if_tampered(db_path)
+    return open_writable(db_path)
 
 
 def _with_records(config: Config, args: argparse.Namespace) -> Config:
@@ -199,7 +223,7 @@ def cmd_maintenance_add(args: argparse.Namespace) -> int:
         raise UsageError(
             f"--end {args.end.isoformat()} is not after --start {args.start.isoformat()}"
         )
-    db = open_writable(args.db)
+    db = _records_db(args)
     try:
         window = record_window(
             db,
@@ -235,7 +259,7 @@ def _span(start: datetime, end: datetime, zone: ZoneInfo) -> str:
 
 def cmd_exclude(args: argparse.Namespace) -> int:
     config = _load(args)
-    db = open_writable(args.db)
+    db = _records_db(args)
     try:
         if args.list:
             records = read_records(db)
@@ -287,6 +311,7 @@ def cmd_exclude(args: argparse.Namespace) -> int:
 def cmd_close(args: argparse.Namespace) -> int:
     year, month = args.month
     now = datetime.now(UTC)
+    _records_db(args).close()  # there, and its trail intact
     if args.reopen:
         if not args.reason:
             raise UsageError("close --reopen needs --reason TEXT (why the month is reopened)")
@@ -363,7 +388,7 @@ def cmd_claims_mark(args: argparse.Namespace) -> int:
     config = _load(args)
     vendor = config.vendor(args.mark_vendor)
     label = month_label(*args.mark_month)
-    db = open_writable(args.db)
+    db = _records_db(args)
     try:
         mark = record_claim_mark(
             db,
@@ -418,7 +443,9 @@ def cmd_claims_packet(args: argparse.Namespace) -> int:
 
 def cmd_import_outages(args: argparse.Namespace) -> int:
     config = _load(args)
-    rows = read_outages_csv(Path(args.file), config.vendor_ids, config.region_ids)
+    rows = read_outages_csv(
+        Path(args.file), config.vendor_ids, config.region_ids, now=datetime.now(UTC)
+    )
     storage = Storage(args.db)
     vendors = {v.id: v for v in config.vendors}
 

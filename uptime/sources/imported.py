@@ -41,10 +41,12 @@ def _parse_time(text: str, column: str) -> datetime:
 
 
 def read_outages_csv(
-    path: Path, vendors: Collection[str], regions: Collection[str]
+    path: Path, vendors: Collection[str], regions: Collection[str], now: datetime | None = None
 ) -> list[OutageRow]:
     """Parse and check every row; raise :class:`ImportRejected` listing every bad row (by its
-    line number in the file) so nothing is half-imported."""
+    line number in the file) so nothing is half-imported. With ``now``, a row ending after it
+    is refused: history is what a site saw, and a future outage would count downtime that has
+    not happened."""
     vendors, regions = frozenset(vendors), frozenset(regions)
     problems: list[str] = []
     rows: list[OutageRow] = []
@@ -113,6 +115,11 @@ def read_outages_csv(
                 end = _parse_time(record["end"], "end")
                 if end <= start:
                     raise ValueError(f"end: {record['end'].strip()} is not after start")
+                if now is not None and end > now:
+                    raise ValueError(
+                        f"end: {record['end'].strip()} is in the future (now "
+                        f"{now.isoformat(timespec='seconds')}); history is what was seen"
+                    )
             except ValueError as error:
                 problems.append(f"{path}:{line}: {error}")
                 continue

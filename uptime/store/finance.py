@@ -24,6 +24,8 @@ from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
+from credits.availability import month_period
+from credits.credit import may_claim
 from credits.intervals import MICROSECOND, Interval
 from credits.model import AnnouncedWindow, Exclusion
 from uptime.config import Config, Vendor
@@ -281,9 +283,22 @@ def refuse_if_closed(records: Records, vendor: Vendor, interval: Interval, what:
 # Writes
 
 
-def _text(value: str, what: str) -> str:
-    if any(unicodedata.category(c) == "Cc" and c not in "\t\n" for c in value):
+#: Characters that reorder how text is shown (a reason could read differently than it is).
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def plain_text(value: str, what: str) -> str:
+    """``value`` unchanged when it holds no control character (a terminal escape) and no
+    bidirectional override; else :class:`UsageError` naming ``what``."""
+    if any(
+        (unicodedata.category(c) == "Cc" and c not in "\t\n") or c in BIDI_CONTROLS for c in value
+    ):
         raise UsageError(f"{what} holds a control character; write it as plain text")
+    return value
+
+
+def _text(value: str, what: str) -> str:
+    plain_text(value, what)
     text = " ".join(value.split())
     if not text:
         raise UsageError(f"{what} is empty; say why, e.g. --reason 'district network outage'")
@@ -360,7 +375,7 @@ def record_window(
 ) -> RecordedWindow:
     """Add an announced maintenance window to ``vendor``'s calendar, as if written in
     maintenance_windows.yaml; refused when it touches a closed month."""
-    note = " ".join(note.split())
+    note = " ".join(plain_text(note, "--note").split())
     if len(note) > 500:
         raise UsageError(f"--note is {len(note)} characters; at most 500")
     if announced_at > interval.end:
@@ -492,6 +507,18 @@ def record_claim_mark(
         raise UsageError(f"--status {status!r}; expected one of: {', '.join(CLAIM_STATUSES)}")
     if status == "submitted" and not (ticket and ticket.strip()):
         raise UsageError("--status submitted needs --ticket ID (the vendor's ticket number)")
+    if amount is not None and status != "accepted":
+        raise UsageError("--amount is what the vendor credited: give it with --status accepted")
+    if not may_claim(vendor.sla):
+        raise UsageError(
+            f"{vendor.id}'s contract gives this account no credit to claim (no credit rule or "
+            "fee, an ineligible plan, or invoices in default); nothing to mark"
+        )
+    if on is not None and on > at.date():
+        raise UsageError(f"--date {on.isoformat()} is in the future")
+    year, number = (int(part) for part in month.split("-"))
+    if month_period(year, number, vendor.timezone).start > at:
+        raise UsageError(f"{month} has not begun yet for {vendor.id}; nothing to claim")
     if ticket is not None:
         ticket = _text(ticket, "--ticket")
     if status == "accepted" and amount is None:
