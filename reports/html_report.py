@@ -28,11 +28,10 @@ from markupsafe import Markup
 
 from reports.claims import claim_of
 from reports.context import MonthContext, VendorContext
+from reports.words import FULL_MONTH_NAMES, clock, day_words, figure, money, period_zone_words
 
 if TYPE_CHECKING:
     from uptime.store.finance import ClaimMark
-
-from reports.words import FULL_MONTH_NAMES, clock, day_words, figure, money, period_zone_words
 
 TEMPLATES = jinja2.Environment(
     # Beside this file, not PackageLoader("reports"): a folder named reports/ in the current
