@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -268,6 +269,20 @@ async def test_a_closed_month_says_so_on_the_vendors_page_and_the_history(
     assert {k: v for k, v in entry.items() if k != "closed"} == frozen
     assert entry["closed"]["by"] == "Pat Finance" and entry["closed"]["sha256"] == sha[0]
     assert entry["closed"]["live_figures_differ"] is True
+
+    # someone edits the frozen report: a server that read it before keeps the figures it
+    # checked; one that reads it now answers with no figures rather than wrong ones
+    with sqlite3.connect(db) as conn:
+        conn.execute("drop trigger closed_reports_no_update")
+        conn.execute("update closed_reports set report = replace(report, '100.0', '99.0')")
+    assert "Closed figures: <strong>100.00 %</strong>" in await get(
+        client, f"/vendor/acme?month={label}"
+    )
+    fresh = await aiohttp_client(make_app(seeded.config, db, probe_regions=(), tokens=TOKENS))
+    for path in (f"/vendor/acme?month={label}", f"/api/v1/vendors/acme/months/{label}"):
+        response = await fresh.get(path)
+        assert response.status == 503, path
+        assert f"the frozen report of {label} does not match" in await response.text()
 
 
 async def test_money_and_claims_stay_off_the_public_pages(

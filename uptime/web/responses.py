@@ -7,6 +7,8 @@ import logging
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from uptime.store.finance import FrozenReportDamaged
+
 log = logging.getLogger(__name__)
 
 
@@ -32,6 +34,12 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return await handler(request)
     except ApiError as error:
         return json_error(error.status, error.message)
+    except FrozenReportDamaged as error:
+        # Someone edited the database under the server: no figures rather than wrong ones.
+        log.error("%s %s: %s", request.method, request.path, error)
+        if request.path.startswith("/api/"):
+            return json_error(503, str(error))
+        return web.Response(status=503, text=f"{error}\n", content_type="text/plain")
     except web.HTTPException as error:
         if not request.path.startswith("/api/") or error.status < 400:
             raise
