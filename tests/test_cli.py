@@ -92,6 +92,46 @@ def test_check_config_on_the_shipped_files_prints_every_vendor(tmp_path: Path) -
     assert done.stdout.rstrip().splitlines()[-1].startswith("OK: ")
 
 
+@pytest.mark.parametrize(
+    ("token", "mode", "exit_code", "says"),
+    [
+        (None, None, 2, "atlanta.token: cannot read the token file (No such file"),
+        ("short", 0o600, 2, "expected one token of at least 16 characters"),
+        ("a" * 64, 0o644, 0, "warning: "),
+        ("a" * 64, 0o600, 0, ""),
+    ],
+    ids=["missing", "too-short", "readable-by-others", "fine"],
+)
+def test_check_config_checks_the_token_files(
+    tmp_path: Path, token: str | None, mode: int | None, exit_code: int, says: str
+) -> None:
+    vendors = tmp_path / "vendors.yaml"
+    vendors.write_text(
+        VENDORS.read_text().replace(
+            'atlanta: {name: "Atlanta, GA"}',
+            'atlanta: {name: "Atlanta, GA", token_file: atlanta.token}',
+        )
+    )
+    assert "atlanta.token" in vendors.read_text()
+    if token is not None and mode is not None:
+        (tmp_path / "atlanta.token").write_text(token)
+        (tmp_path / "atlanta.token").chmod(mode)
+    done = uptime_ledger("--vendors", vendors, "--maintenance", MAINTENANCE, "check-config",
+                         cwd=tmp_path)  # fmt: skip
+    assert done.returncode == exit_code, done.stderr
+    assert "Traceback" not in done.stderr
+    if says.startswith("warning"):
+        assert error_lines(done.stderr) == [
+            f"uptime-ledger: warning: {vendors}: regions.atlanta.token_file: "
+            f"{tmp_path / 'atlanta.token'} is readable by other users; restrict it: "
+            f"chmod 600 {tmp_path / 'atlanta.token'}"
+        ]
+    elif says:
+        assert says in done.stderr
+    else:
+        assert done.stderr == "" and "OK:" in done.stdout
+
+
 def test_check_config_falls_back_to_the_embedded_defaults(tmp_path: Path) -> None:
     # No ./vendors.yaml here and no --vendors: the copy shipped inside the package is used.
     done = uptime_ledger("check-config", cwd=tmp_path)

@@ -181,9 +181,14 @@ def _say_how_far_the_month_is(
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
+    from uptime.web.tokens import region_tokens, token_warnings
+
     config = _load(args)
+    region_tokens(config)  # each token file there, readable and long enough (SetupError)
     _closed_months_unchanged(config, args)
     print(render_config(config), end="")
+    for line in token_warnings(config):
+        print(f"uptime-ledger: warning: {line}", file=sys.stderr)
     print(f"OK: {config.vendors_path} and {config.maintenance_path} are valid.")
     return 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 
 from uptime.config import Config
@@ -31,6 +32,21 @@ def read_token(path: Path) -> str:
             "spaces (e.g. from `openssl rand -hex 32`)"
         )
     return token
+
+
+def readable_by_others(path: Path) -> bool:
+    """Whether users other than the file's owner (its group, or everyone) may read it."""
+    return bool(path.stat().st_mode & (stat.S_IRGRP | stat.S_IROTH))
+
+
+def token_warnings(config: Config) -> list[str]:
+    """One line per token file that others than its owner may read (a token is a password)."""
+    return [
+        f"{config.vendors_path}: regions.{region.id}.token_file: {region.token_file} is "
+        f"readable by other users; restrict it: chmod 600 {region.token_file}"
+        for region in config.regions
+        if region.token_file is not None and readable_by_others(region.token_file)
+    ]
 
 
 def region_tokens(config: Config) -> dict[str, str]:
