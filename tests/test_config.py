@@ -664,6 +664,12 @@ PROBING_BAD_CASES = [
     bad("token-file-empty", V, 'atlanta: {name: "Atlanta, GA"}',
         'atlanta: {name: "Atlanta, GA", token_file: ""}',
         "token_file", "regions.atlanta.token_file", "a file path"),
+    bad("two-regions-one-token-file", V,
+        'chicago: {name: "Chicago, IL"}\n  atlanta: {name: "Atlanta, GA"}',
+        'chicago: {name: "Chicago, IL", token_file: agents.token}\n'
+        '  atlanta: {name: "Atlanta, GA", token_file: ./agents.token}',
+        "./agents.token", "regions.atlanta.token_file",
+        "is already region chicago's token file"),
     bad("region-unknown-key", V, 'atlanta: {name: "Atlanta, GA"}',
         'atlanta: {name: "Atlanta, GA", token: abc}',
         "token: abc", "regions.atlanta.token",

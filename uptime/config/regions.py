@@ -19,17 +19,28 @@ def _regions(value: object, at: _At, base: Path) -> tuple[Region, ...]:
     if not mapping:
         raise at.got(value, "at least one region")
     regions = []
+    # A token says which region its agent speaks for: two regions on one file could not be
+    # told apart (the collector would refuse one of their agents).
+    token_owner: dict[Path, str] = {}
     for region_id, settings in mapping.items():
         where = at.key(mapping, region_id)
         fields = _fields(
             settings, where, {"name": "the region's display name"}, ("canary", "token_file")
         )
+        token_file = _get(fields, where, "token_file", lambda v, a: _file(v, a, base), None)
+        if token_file is not None:
+            owner = token_owner.setdefault(token_file.resolve(), region_id)
+            if owner != region_id:
+                raise where.key(fields, "token_file").error(
+                    f"{token_file} is already region {owner}'s token file",
+                    "a token file of this region's own (each agent proves which region it is)",
+                )
         regions.append(
             Region(
                 region_id,
                 _text(fields["name"], where.key(fields, "name")),
                 canary=_get(fields, where, "canary", _canary, None),
-                token_file=_get(fields, where, "token_file", lambda v, a: _file(v, a, base), None),
+                token_file=token_file,
             )
         )
     return tuple(regions)
