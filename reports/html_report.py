@@ -287,12 +287,6 @@ def utc_parts(start: datetime, end: datetime) -> tuple[str, str]:
     return span_parts(start.astimezone(UTC), end.astimezone(UTC))
 
 
-def utc_span(start: datetime, end: datetime) -> str:
-    return span(start.astimezone(UTC), end.astimezone(UTC))
-
-
-# Pure, and a month's deadlines are a few dates: 30,000 interruptions, 16 distinct deadlines.
-@functools.lru_cache(maxsize=1024)
 def deadline_words(deadline: date, as_of: date, due: bool) -> tuple[tuple[str, str], bool]:
     """The claim deadline against ``as_of`` (the day the report is printed, on the vendor's
     clock), and whether it is overdue: passed while a credit is ``due`` (a month with nothing
