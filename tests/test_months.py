@@ -112,13 +112,26 @@ async def test_a_past_month_is_kept_until_its_inputs_change(
     )
     assert await months.get("t", make, february, MARCH + timedelta(hours=2)) == [timedelta(hours=3)]
     assert make.calls == 2
-    # A new state transition (a failure now): the vendor's months are computed again.
+    # A new state transition (a failure now) ends the state open since February: the
+    # vendor's February is computed again.
     later = MARCH + timedelta(hours=2)
     storage.record_results(
         results(config, MARCH, later, Interval(later - STEP, later)), stale_limits(config)
     )
     assert await months.get("t", make, february, later) == [timedelta(hours=3)]
     assert make.calls == 3
+    # Transitions of March only (the failure ends, another comes and goes) leave it kept.
+    recovered = later + timedelta(hours=2)
+    storage.record_results(
+        results(config, later, recovered, Interval(later + STEP, later + 3 * STEP)),
+        stale_limits(config),
+    )
+    assert await months.get("t", make, february, recovered) == [timedelta(hours=3)]
+    assert make.calls == 3
+    # Its current month is computed again all the same.
+    march = Counted()
+    assert await months.get("t", march, [(vendor, 2026, 3)], recovered) == [3 * STEP]
+    assert march.calls == 1
 
 
 async def test_a_current_month_is_computed_again_while_a_down_state_is_open(

@@ -45,10 +45,13 @@ class Source(Protocol):
         vendor the source saw nothing of may be left out)."""
         ...
 
-    def revisions(self, vendors: Collection[str], now: datetime) -> dict[str, Revision]:
+    def revisions(
+        self, vendors: Collection[str], now: datetime, before: datetime | None = None
+    ) -> dict[str, Revision]:
         """Each of ``vendors``'s :class:`Revision` at ``now``, by vendor id (a vendor the
         source saw nothing of may be left out). Cheap: read on every page view and scrape to
-        tell which computed months are still true."""
+        tell which computed months are still true. With ``before``, of what was seen before
+        that instant only (an ended month's revision: what starts after it cannot move it)."""
         ...
 
     def close(self) -> None:
@@ -82,10 +85,14 @@ def database_sources(path: str | Path) -> list[Source]:
 
 
 def revisions(
-    sources: Iterable[Source], vendors: Collection[str], now: datetime
+    sources: Iterable[Source],
+    vendors: Collection[str],
+    now: datetime,
+    before: datetime | None = None,
 ) -> dict[str, tuple[Revision, ...]]:
-    """Every source's revision of each of ``vendors``, by vendor id, in the sources' order."""
-    each = [source.revisions(vendors, now) for source in sources]
+    """Every source's revision of each of ``vendors`` (of what was seen before ``before``,
+    if given), by vendor id, in the sources' order."""
+    each = [source.revisions(vendors, now, before) for source in sources]
     return {vendor: tuple(found.get(vendor, NOTHING_YET) for found in each) for vendor in vendors}
 
 

@@ -154,12 +154,16 @@ class ImportedSource(DatabaseSource):
             found.setdefault(vendor, {}).setdefault(region, []).append(interval)
         return {vendor: Observations(reported_down=seen) for vendor, seen in found.items()}
 
-    def revisions(self, vendors: Collection[str], now: datetime) -> dict[str, Revision]:
-        """A vendor's imported history changed when rows were added or removed; it never moves
-        with ``now``."""
+    def revisions(
+        self, vendors: Collection[str], now: datetime, before: datetime | None = None
+    ) -> dict[str, Revision]:
+        """A vendor's imported history changed when rows were added or removed (with
+        ``before``, rows starting before it); it never moves with ``now``."""
         only, parameters = vendor_filter(vendors)
+        until = "" if before is None else " and start < ?"
         rows = self.db.execute(
-            f"select vendor, count(*), max(rowid) from outages where true{only} group by vendor",
-            parameters,
+            f"select vendor, count(*), max(rowid) from outages where true{only}{until} "
+            "group by vendor",
+            [*parameters, *([] if before is None else [to_db_time(before)])],
         )
         return {vendor: Revision((count, last), False) for vendor, count, last in rows}

@@ -72,11 +72,17 @@ class ProbeSource(DatabaseSource):
             for vendor in dict.fromkeys([*down, *unknown, *first])
         }
 
-    def revisions(self, vendors: Collection[str], now: datetime) -> dict[str, Revision]:
+    def revisions(
+        self, vendors: Collection[str], now: datetime, before: datetime | None = None
+    ) -> dict[str, Revision]:
         """A vendor's probes saw something new when one of its regions changed state or
         reported for the first time. They are moving while a state is open that is not up or
-        is stale."""
+        is stale. With ``before``, only states and first results that started before it
+        count: closed intervals change only when an open state ends, so a month that ended
+        at ``before`` changes only with the states open since before its end."""
         only, parameters = vendor_filter(vendors)
+        until = "" if before is None else " and start < ?"
+        bound = [] if before is None else [to_db_time(before)]
         # Numbers, not the states themselves: this runs on every page view and scrape. A
         # transition moves its open state's start (the sum of the starts, in whole
         # milliseconds, is exact) and changes its state (counted by kind, so that a
@@ -88,14 +94,15 @@ class ProbeSource(DatabaseSource):
             "sum(cast(round((julianday(start) - 2440587.5) * 86400000) as integer)), "
             "sum((state = 'down') + 2 * (state = 'unknown')), "
             "max(state != 'up' or julianday(last_seen) + stale_after_s / 86400.0 "
-            f"< julianday(?)) from open_states where true{only} group by vendor",
-            [to_db_time(now), *parameters],
+            f"< julianday(?)) from open_states where true{only}{until} group by vendor",
+            [to_db_time(now), *parameters, *bound],
         )
         for vendor, count, starts, states, moving in rows:
             found[vendor] = [(count, starts, states), 0, bool(moving)]
         rows = self.db.execute(
-            f"select vendor, count(*) from first_seen where true{only} group by vendor",
-            parameters,
+            f"select vendor, count(*) from first_seen where true{only}"
+            f"{until.replace('start', 'at')} group by vendor",
+            [*parameters, *bound],
         )
         for vendor, firsts in rows:
             found.setdefault(vendor, [None, 0, False])[1] = firsts

@@ -45,7 +45,7 @@ from reports import json_report
 from reports.context import VendorContext
 from reports.runner import Month
 from uptime.config import Config, Vendor
-from uptime.sources import Source, revisions
+from uptime.sources import Revision, Source, revisions
 from uptime.store.database import DatabaseNotReady, open_read_only
 from uptime.store.finance import MonthClose, Records, closed_report, read_records, recorded_config
 
@@ -179,22 +179,31 @@ class Months:
         by_id = self._by_id
         wanted = [(by_id.get(v.id, v), year, month) for v, year, month in wanted]
         sources = self.sources()
-        revised = revisions(sources, {v.id for v, _, _ in wanted}, now)
-        # Only what was seen is compared: a state going stale (moving) after a month ended
-        # changes nothing in it.
-        seen_now = {vendor: tuple(r.tag for r in found) for vendor, found in revised.items()}
-        moving = {vendor: any(r.moving for r in found) for vendor, found in revised.items()}
+        # An ended month is compared by what was seen before its end only: the probes' news of
+        # this month (every state change) leaves last month's figures, and their claims, kept.
+        ends = [month_period(year, month, v.timezone).end for v, year, month in wanted]
+        bounds = [end if end <= now else None for end in ends]
+        revised: dict[datetime | None, dict[str, tuple[Revision, ...]]] = {}
+        for bound in dict.fromkeys(bounds):
+            vendors = {v.id for (v, _, _), b in zip(wanted, bounds, strict=True) if b == bound}
+            revised[bound] = revisions(sources, vendors, now, bound)
         out: list[Any] = [None] * len(wanted)
         stale: dict[tuple[int, int], list[tuple[int, Vendor]]] = {}
-        for i, (vendor, year, month) in enumerate(wanted):
+        seen_now: dict[int, tuple[Hashable, ...]] = {}
+        for i, ((vendor, year, month), bound) in enumerate(zip(wanted, bounds, strict=True)):
+            found = revised[bound][vendor.id]
+            # Only what was seen is compared: a state going stale (moving) after a month
+            # ended changes nothing in it.
+            seen_now[i] = tuple(r.tag for r in found)
+            moving = any(r.moving for r in found)
             key = (kind, vendor.id, year, month)
             kept = self._kept.get(key)
             if (
                 kept is not None
-                and kept.seen == seen_now[vendor.id]
+                and kept.seen == seen_now[i]
                 and (
                     kept.ended
-                    or not (kept.waiting or moving[vendor.id])
+                    or not (kept.waiting or moving)
                     or now - kept.computed_at < self._min_age
                 )
             ):
@@ -211,7 +220,7 @@ class Months:
                 ended = vendor_month.availability.period.end <= now
                 self._keep(
                     (kind, vendor.id, year, month),
-                    _Kept(made, seen_now[vendor.id], now, ended, _waiting(vendor, seen)),
+                    _Kept(made, seen_now[i], now, ended, _waiting(vendor, seen)),
                 )
                 out[i] = made
         if sum(len(todo) for todo in stale.values()) >= FREEZE_AFTER:
