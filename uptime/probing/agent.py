@@ -185,6 +185,9 @@ class Agent:
 
     async def _send_forever(self, uplink: aiohttp.ClientSession) -> None:
         await self._hello(uplink)
+        if self._retry_after:  # the hello was answered "not now"
+            await asyncio.sleep(self._retry_after)
+            self._retry_after = 0.0
         delay = self.options.backoff_min
         while True:
             outcome = await self._send_one(uplink)

@@ -92,13 +92,22 @@ def _stamped_ahead(batch: Batch, now: datetime, skew: timedelta) -> str | None:
     ahead, index = max(((r.at - now, i) for i, r in enumerate(batch.results)), default=(None, 0))
     if ahead is None or ahead <= skew:
         return None
-    off = format_duration(timedelta(seconds=math.ceil(ahead.total_seconds())))
+    off = _clock_text(math.ceil(ahead.total_seconds()))
     return (
         f"body.results[{index}].at: {batch.results[index].at.isoformat()} is {off} past the "
         f"collector's clock ({now.isoformat(timespec='seconds')}): the agent's clock is off by "
         f"at least {off}; results may be stamped at most {format_duration(skew)} ahead "
         "(probing.max_clock_skew): is the agent's clock synchronised (NTP)?"
     )
+
+
+def _clock_text(seconds: int) -> str:
+    """``7m 12s``, ``3h 0m 5s``, ``40s``: how far off a clock is, to the second."""
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes}m {seconds}s"
+    return f"{minutes}m {seconds}s" if minutes else f"{seconds}s"
 
 
 def _refused_unread(request: web.Request) -> tuple[str, None] | tuple[None, web.Response]:
