@@ -111,7 +111,7 @@ async def test_a_wrong_token_on_a_finance_route_is_401_and_not_echoed(
         assert not secret or secret not in error
 
 
-async def test_metrics_without_a_token_have_no_credit_nor_deadline(
+async def test_metrics_and_months_without_a_token_have_no_credit_nor_deadline(
     aiohttp_client: ClientFactory, tmp_path: Path
 ) -> None:
     seeded = seed(tmp_path)
@@ -128,6 +128,14 @@ async def test_metrics_without_a_token_have_no_credit_nor_deadline(
     # Every other family is there for anyone: availability, states, maintenance, probes.
     assert families(anonymous) == families(full) - set(finance)
     assert "uptime_ledger_month_availability_ratio" in families(anonymous)
+    # acme earns a credit this month: with the token its amount is there, without it nowhere.
+    month = f"/api/v1/vendors/acme/months/{seeded.month}"
+    entry = await (await client.get(month, headers=READING)).json()
+    amount = entry["credit"]["amount"]
+    assert amount != "0.00" and entry["interruptions"][0]["claim_deadline"]
+    public = await (await client.get(month)).text()
+    for secret in (f'"{amount}"', "claim_deadline", "720", "USD"):
+        assert secret not in public, secret
 
 
 def families(exposition: str) -> set[str]:
