@@ -96,8 +96,9 @@ WRONG_AUTHORIZATIONS = [
 
 @pytest.mark.parametrize("authorization", WRONG_AUTHORIZATIONS)
 async def test_a_wrong_token_on_a_finance_route_is_401_and_not_echoed(
-    served: Served, authorization: str
+    served: Served, authorization: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     for path in (f"/api/v1/vendors/acme/months/{outage_month(served)}", "/metrics"):
         async with (
             aiohttp.ClientSession() as session,
@@ -109,6 +110,7 @@ async def test_a_wrong_token_on_a_finance_route_is_401_and_not_echoed(
         assert "reader's or the admin's token" in error
         secret = authorization.partition(" ")[2]
         assert not secret or secret not in error
+        assert not secret or secret not in caplog.text  # nor logged
 
 
 async def test_metrics_and_months_without_a_token_have_no_credit_nor_deadline(
