@@ -20,6 +20,7 @@ from uptime.config import Config, load_config
 from uptime.probing.jobs import stale_limits
 from uptime.store.storage import Storage
 from uptime.web.app import make_app
+from uptime.web.ingest import RateLimit
 
 REGIONS = ("chicago", "california", "atlanta")
 
@@ -162,17 +163,33 @@ class Served:
 
 TOKENS = {r: f"{r}-token-0123456789abcdef" for r in REGIONS}
 
+#: The reader's and the admin's tokens (finance figures).
+READERS = {"reader": "reader-token-0123456789abcdef", "admin": "admin-token-0123456789abcdef"}
+
+
+def reading(role: str = "reader") -> dict[str, str]:
+    """The ``Authorization`` header of the reader's (or the admin's) token."""
+    return {"Authorization": f"Bearer {READERS[role]}"}
+
 
 async def serve(aiohttp_server: Callable[..., Awaitable[TestServer]], tmp_path: Path) -> Served:
     now = utc_now()
     config = write_config(tmp_path, now)
     db = tmp_path / "uptime.db"
     outage = seed(config, db, now)
-    app = make_app(config, db, probe_regions=(), tokens=TOKENS)
+    # Fuzzers post far faster than an agent: the rate limit would answer most of them.
+    app = make_app(
+        config,
+        db,
+        probe_regions=(),
+        tokens=TOKENS,
+        readers=READERS,
+        ingest_limit=RateLimit(per_second=1000.0, burst=100_000),
+    )
     return Served(await aiohttp_server(app), config, db, outage, now)
 
 
-async def fetch(url: str) -> tuple[int, str, bytes]:
+async def fetch(url: str, headers: dict[str, str] | None = None) -> tuple[int, str, bytes]:
     """Status, content type and body of a GET."""
-    async with aiohttp.ClientSession() as session, session.get(url) as response:
+    async with aiohttp.ClientSession() as session, session.get(url, headers=headers) as response:
         return response.status, response.content_type, await response.read()

@@ -28,6 +28,10 @@ from uptime.web.months import month_of
 
 REGIONS = ("chicago", "california", "atlanta")
 TOKENS = {r: f"{r}-token-0123456789abcdef" for r in REGIONS}
+
+#: The reader's token (finance figures: the credit and claim deadline families).
+READERS = {"reader": "reader-token-0123456789abcdef"}
+READING = {"Authorization": f"Bearer {READERS['reader']}"}
 STEP = timedelta(minutes=5)
 HISTORY = timedelta(hours=10)
 H = timedelta(hours=1)

@@ -20,6 +20,7 @@ from support_api import (
     HOSTILE_NOTE,
     Served,
     fetch,
+    reading,
     serve,
     write_config,
 )
@@ -36,8 +37,10 @@ async def served(aiohttp_server: ServerFactory, tmp_path: Path) -> Served:
     return await serve(aiohttp_server, tmp_path)
 
 
-async def get_json(served: Served, path: str, status: int = 200) -> Any:
-    got, content_type, body = await fetch(served.url(path))
+async def get_json(
+    served: Served, path: str, status: int = 200, headers: dict[str, str] | None = None
+) -> Any:
+    got, content_type, body = await fetch(served.url(path), headers)
     assert (got, content_type) == (status, "application/json"), body
     return json.loads(body)
 
@@ -89,13 +92,17 @@ async def test_a_month_is_the_report_entry(served: Served) -> None:
     for year, month in sorted(months):
         label = f"{year:04d}-{month:02d}"
         now = datetime.now(UTC)
-        entry = await get_json(served, f"/api/v1/vendors/acme/months/{label}")
+        path = f"/api/v1/vendors/acme/months/{label}"
+        entry = await get_json(served, path, headers=reading())
         document = json.loads(report(served.config, served.db, year, month, now=now))
         # The report's entry, and whether the month is closed (it is not).
         assert entry == {**document["vendors"][0], "closed": None}, label
+        assert await get_json(served, path, headers=reading("admin")) == entry
     outage_month = month_of(acme, served.outage.start)
     entry = await get_json(
-        served, "/api/v1/vendors/acme/months/{:04d}-{:02d}".format(*outage_month)
+        served,
+        "/api/v1/vendors/acme/months/{:04d}-{:02d}".format(*outage_month),
+        headers=reading(),
     )
     [interruption] = entry["interruptions"]
     assert interruption["minutes"] == 30.0

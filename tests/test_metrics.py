@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 from support_cli import uptime_ledger
-from support_metrics import TOKENS, Samples, Seeded, sample, samples, seed
+from support_metrics import READERS, READING, TOKENS, Samples, Seeded, sample, samples, seed
 
 from probes.result import FailureClass, ProbeResult
 from uptime.probing.wire import RESULTS_PATH, encode_result
@@ -37,7 +37,10 @@ def seeded(tmp_path: Path) -> Seeded:
 
 @pytest.fixture
 async def client(aiohttp_client: ClientFactory, seeded: Seeded) -> AsyncIterator[TestClient]:
-    yield await aiohttp_client(make_app(seeded.config, seeded.db, probe_regions=(), tokens=TOKENS))
+    yield await aiohttp_client(
+        make_app(seeded.config, seeded.db, probe_regions=(), tokens=TOKENS, readers=READERS),
+        headers=READING,
+    )
 
 
 async def scrape(client: TestClient) -> str:

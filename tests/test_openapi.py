@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestServer
 from openapi_spec_validator import validate
-from support_api import TOKENS, Served, fetch, serve, write_config
+from support_api import READERS, TOKENS, Served, fetch, serve, write_config
 
 from uptime.web.app import make_app
 from uptime.web.openapi import openapi_document
@@ -25,6 +25,25 @@ ServerFactory = Callable[..., Awaitable[TestServer]]
 
 #: Test cases per operation and phase: enough to reach every response, quick on a shared machine.
 EXAMPLES = 25
+
+
+def answered(har: Path) -> dict[tuple[str, str], set[int | str]]:
+    """(method, route) → the statuses schemathesis got, and ``credit`` / ``withheld`` for a
+    vendor-month answered with or without its finance figures."""
+    found: dict[tuple[str, str], set[int | str]] = {}
+    for entry in json.loads(har.read_text(encoding="utf-8"))["log"]["entries"]:
+        path = entry["request"]["url"].split("://", 1)[1].split("/", 1)[1].split("?")[0]
+        parts = ["", *path.split("/")]
+        route = "/".join(parts)
+        if route.startswith("/api/v1/vendors/") and "/months/" in route:
+            route = "/api/v1/vendors/{vendor}/months/{month}"
+        status = entry["response"]["status"]
+        seen = found.setdefault((entry["request"]["method"], route), set())
+        seen.add(status)
+        text = entry["response"]["content"].get("text") or ""
+        if status == 200 and route.endswith("{month}"):
+            seen.add("credit" if '"credit"' in text else "withheld")
+    return found
 
 
 def test_the_document_is_valid_openapi_3_1(tmp_path: Path) -> None:
@@ -62,6 +81,20 @@ async def test_schemathesis_finds_nothing_wrong(
     # out the URL it loaded the document from).
     (tmp_path / "openapi.json").write_bytes(body)
     junit = tmp_path / "schemathesis.xml"
+    # The reader's token everywhere, so that vendor-months are checked with their finance
+    # figures; the region's token on the ingest route, so that batches get past authentication
+    # and their bodies are checked (ignored_auth still sends requests without a token and
+    # expects the documented answer).
+    (tmp_path / "schemathesis.toml").write_text(
+        f"""\
+headers = {{ Authorization = "Bearer {READERS["reader"]}" }}
+
+[[operations]]
+include-name = "POST /api/v1/results"
+headers = {{ Authorization = "Bearer {TOKENS["chicago"]}" }}
+""",
+        encoding="utf-8",
+    )
     with caplog.at_level(logging.ERROR, logger="uptime.web.responses"):
         process = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -84,14 +117,15 @@ async def test_schemathesis_finds_nothing_wrong(
             "8",
             "--workers",
             "1",
-            # The region's token, so that batches get past authentication and their bodies are
-            # checked (ignored_auth still sends them without it and expects a 401).
-            "--header",
-            f"Authorization: Bearer {TOKENS['chicago']}",
             "--report",
-            "junit",
+            "junit,har",
             "--report-junit-path",
             str(junit),
+            "--report-har-path",
+            str(tmp_path / "schemathesis.har"),
+            # The HAR shows which token each request carried.
+            "--output-sanitize",
+            "false",
             cwd=tmp_path,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
@@ -109,6 +143,13 @@ async def test_schemathesis_finds_nothing_wrong(
     for name in operations:
         assert not list(cases[name]), f"{name}: {ET.tostring(cases[name], encoding='unicode')}"
     assert f"Tested: {len(operations)}" in text
+    # Each route was reached with its token: batches got past authentication (and the rate
+    # limit), vendor-months were answered with their finance figures.
+    answers = answered(tmp_path / "schemathesis.har")
+    assert {401, 422} <= answers["POST", "/api/v1/results"], answers
+    assert 429 not in answers["POST", "/api/v1/results"], answers
+    month = "/api/v1/vendors/{vendor}/months/{month}"
+    assert answers["GET", month] & {200, "credit"} == {200, "credit"}, answers
     # (aiohttp itself logs the requests it refuses before any handler: schemathesis probes
     # whether a NUL byte in a header gets through.)
     failed = [r for r in caplog.records if r.name.startswith("uptime")]

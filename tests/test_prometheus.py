@@ -20,7 +20,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from support_metrics import REGIONS, TOKENS, Seeded, seed
+from support_metrics import READERS, REGIONS, TOKENS, Seeded, seed
 from support_probing import free_port, wait_for
 from test_metrics import report
 from test_web_records import expected_deadline
@@ -102,12 +102,17 @@ class Prometheus:
         self.url = f"http://127.0.0.1:{port}"
         config = tmp_path / "prometheus.yml"
         rules = "".join(f"  - {p}\n" for p in RULE_FILES)
+        # The reader's token, as README says: the credit and claim deadline families need it.
+        credentials = tmp_path / "reader.token"
+        credentials.write_text(READERS["reader"] + "\n", encoding="utf-8")
+        credentials.chmod(0o600)
         config.write_text(
             f"""\
 global: {{scrape_interval: 1s, evaluation_interval: 1s}}
 rule_files:
 {rules}scrape_configs:
   - job_name: uptime-ledger
+    authorization: {{credentials_file: "{credentials}"}}
     static_configs: [{{targets: ["{target}"]}}]
 """,
             encoding="utf-8",
@@ -173,7 +178,7 @@ async def running(
     aiohttp_server: ServerFactory, tmp_path: Path
 ) -> AsyncIterator[tuple[Seeded, Prometheus]]:
     seeded = seed(tmp_path)
-    app = make_app(seeded.config, seeded.db, probe_regions=(), tokens=TOKENS)
+    app = make_app(seeded.config, seeded.db, probe_regions=(), tokens=TOKENS, readers=READERS)
     server = await aiohttp_server(app)
     feeder = asyncio.create_task(feed(app))
     prometheus = Prometheus(tmp_path, f"127.0.0.1:{server.port}")

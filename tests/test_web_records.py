@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 from support_cli import uptime_ledger
-from support_metrics import REGIONS, TOKENS, Seeded, sample, samples, seed
+from support_metrics import READERS, READING, REGIONS, TOKENS, Seeded, sample, samples, seed
 
 from credits.business_time import localize
 from probes.result import FailureClass, ProbeResult
@@ -42,7 +42,10 @@ def seeded(tmp_path: Path) -> Seeded:
 
 @pytest.fixture
 async def client(aiohttp_client: ClientFactory, seeded: Seeded) -> AsyncIterator[TestClient]:
-    yield await aiohttp_client(make_app(seeded.config, seeded.db, probe_regions=(), tokens=TOKENS))
+    yield await aiohttp_client(
+        make_app(seeded.config, seeded.db, probe_regions=(), tokens=TOKENS, readers=READERS),
+        headers=READING,
+    )
 
 
 def cli(seeded: Seeded, *args: str) -> str:
@@ -229,7 +232,10 @@ async def test_a_closed_month_says_so_on_the_vendors_page_and_the_history(
     start = datetime(year, month, 10, 12, tzinfo=acme.timezone).astimezone(UTC)
     store(seeded, db, results(start, down=False))
     seeded = replace(seeded, db=db)
-    client = await aiohttp_client(make_app(seeded.config, db, probe_regions=(), tokens=TOKENS))
+    client = await aiohttp_client(
+        make_app(seeded.config, db, probe_regions=(), tokens=TOKENS, readers=READERS),
+        headers=READING,
+    )
 
     page = await get(client, f"/vendor/acme?month={label}")
     assert "This month is closed" not in page
@@ -278,7 +284,10 @@ async def test_a_closed_month_says_so_on_the_vendors_page_and_the_history(
     assert "Closed figures: <strong>100.00 %</strong>" in await get(
         client, f"/vendor/acme?month={label}"
     )
-    fresh = await aiohttp_client(make_app(seeded.config, db, probe_regions=(), tokens=TOKENS))
+    fresh = await aiohttp_client(
+        make_app(seeded.config, db, probe_regions=(), tokens=TOKENS, readers=READERS),
+        headers=READING,
+    )
     for path in (f"/vendor/acme?month={label}", f"/api/v1/vendors/acme/months/{label}"):
         response = await fresh.get(path)
         assert response.status == 503, path

@@ -181,10 +181,11 @@ def _say_how_far_the_month_is(
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    from uptime.web.tokens import region_tokens, token_warnings
+    from uptime.web.tokens import finance_tokens, region_tokens, token_warnings
 
     config = _load(args)
-    region_tokens(config)  # each token file there, readable and long enough (SetupError)
+    # each token file (and token variable) there, readable and long enough (SetupError)
+    finance_tokens(config, region_tokens(config))
     _closed_months_unchanged(config, args)
     print(render_config(config), end="")
     for line in token_warnings(config):

@@ -40,7 +40,7 @@ def load_config(
     )
     regions = _regions(top["regions"], root_at.key(top, "regions"), vendors_file.parent)
     probing = _get(top, root_at, "probing", _probing, Probing())
-    web = _get(top, root_at, "web", _web, Web())
+    web = _get(top, root_at, "web", lambda v, a: _web(v, a, vendors_file.parent), Web())
     reports = _get(top, root_at, "reports", _reports, Reports())
     region_ids = tuple(r.id for r in regions)
     vendors_at = root_at.key(top, "vendors")

@@ -52,6 +52,9 @@ class Probing:
     batch: int = 500
     flush_every: timedelta = timedelta(seconds=1)
     reuse_connections: bool = False
+    #: how far past the collector's clock a result may be stamped (a probe site's clock off by
+    #: more is refused at ingest; a result ahead by less holds its region's state that long)
+    max_clock_skew: timedelta = timedelta(minutes=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +64,10 @@ class Web:
     title: str = "District services status"
     #: how often the status page reloads itself (and how fresh the figures it shows are)
     refresh: timedelta = timedelta(seconds=60)
+    #: files holding the bearer tokens that may read finance figures (credits, claim
+    #: deadlines, fees); the admin's may too (no HTTP route writes: finance writes are CLI-only)
+    reader_token_file: Path | None = None
+    admin_token_file: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,6 +72,7 @@ _PROBING_KEYS = (
     "batch",
     "flush_every",
     "reuse_connections",
+    "max_clock_skew",
 )
 
 
@@ -102,7 +103,25 @@ def _probing(value: object, at: _At) -> Probing:
         batch=_get(fields, at, "batch", lambda v, a: _int(v, a, 1, 10_000), default.batch),
         flush_every=_get(fields, at, "flush_every", _delta, default.flush_every),
         reuse_connections=_get(fields, at, "reuse_connections", _bool, default.reuse_connections),
+        max_clock_skew=_get(fields, at, "max_clock_skew", _skew, default.max_clock_skew),
     )
+
+
+#: A probe site's clock may be off by this much at least (NTP keeps it within milliseconds; a
+#: second covers a result stamped as the collector's clock ticks) and at most (a result stamped
+#: ahead holds its region's state until then: an hour is the most a bad clock may freeze it).
+SHORTEST_SKEW = timedelta(seconds=1)
+LONGEST_SKEW = timedelta(hours=1)
+
+
+def _skew(value: object, at: _At) -> timedelta:
+    skew = _delta(value, at)
+    if not SHORTEST_SKEW <= skew <= LONGEST_SKEW:
+        raise at.got(
+            value,
+            f"a duration from {format_duration(SHORTEST_SKEW)} to {format_duration(LONGEST_SKEW)}",
+        )
+    return skew
 
 
 #: Pruning runs hourly: a shorter retention would not be honoured. (Durations are at most ten

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 from credits.calendar import applies_to
 from credits.credit import monthly_fee, to_cents
@@ -81,6 +82,10 @@ def _yes(flag: bool) -> str:
     return "yes" if flag else "no"
 
 
+def _token_source(path: Path | None, variable: str) -> str:
+    return f"(in {path})" if path is not None else f"(${variable}, if set)"
+
+
 def render_config(config: Config) -> str:
     """A human-readable summary of what both files resolve to (``uptime-ledger check-config``)."""
     out: list[str] = [
@@ -108,12 +113,18 @@ def render_config(config: Config) -> str:
         f"plain successes kept {format_duration(p.retention)}",
         f"  evidence (failed, degraded, state-changing results) kept "
         f"{format_duration(p.evidence_retention)}",
+        f"  results stamped more than {format_duration(p.max_clock_skew)} past the collector's "
+        "clock refused",
     ]
     out += [
         "",
         "Status page:",
         f"  title: {config.web.title}",
         f"  reloads every {format_duration(config.web.refresh)}",
+        "  finance figures over HTTP (credits, claim deadlines): with the reader's token "
+        + _token_source(config.web.reader_token_file, "UPTIME_LEDGER_READER_TOKEN")
+        + " or the admin's "
+        + _token_source(config.web.admin_token_file, "UPTIME_LEDGER_ADMIN_TOKEN"),
         "",
         "Reports:",
         f"  last month's report written to {config.reports.dir}/ on "

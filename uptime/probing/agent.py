@@ -4,14 +4,15 @@ Every batch the scheduler produces gets the next sequence numbers and is written
 SQLite *spool* before anything is sent. A sender posts the oldest spooled results to
 ``POST /api/v1/results`` and deletes them only once the collector has acknowledged them (2xx).
 While the collector is unreachable (connection error, timeout, 5xx, 408, 429) the spool grows
-and the sender retries with exponential backoff; when the collector is back it replays in
+and the sender retries with exponential backoff, waiting at least what a ``Retry-After`` of the
+answer asks (a 429 of the collector's rate limit has one); when the collector is back it replays in
 sequence order. The collector ingests idempotently by (agent, sequence), so a batch sent twice
 (acknowledgement lost, agent restarted) counts once. Any other 4xx (wrong token, unknown
 region, a body the collector refuses) stops the agent with a clear message: retrying would not
 help, and the spool keeps every result for when the cause is fixed. One exception: results the
-collector refuses as stamped in the future (more than ``MAX_CLOCK_SKEW`` past its clock) that
-are in the future by the agent's own clock too were stamped while that clock was wrong; they are
-dropped from the spool (with a warning) rather than stopping the agent for good.
+collector refuses as stamped in the future (more than ``probing.max_clock_skew`` past its
+clock) that are in the future by the agent's own clock too were stamped while that clock was
+wrong; they are dropped from the spool (with a warning) rather than stopping the agent for good.
 
 The agent id is ``<region>-<12 hex digits>``, made once and kept in the spool file with the next
 sequence number, so a restarted agent is the same agent and continues its numbering.
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import email.utils
 import json
 import logging
 import random
@@ -40,7 +42,6 @@ from uptime.probing.jobs import Job, config_jobs
 from uptime.probing.scheduler import Check, Scheduler
 from uptime.probing.spool import MAX_POST, Spool
 from uptime.probing.wire import RESULTS_PATH, encode_result
-from uptime.store.states import MAX_CLOCK_SKEW
 from uptime.store.writer import WriterThread
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,10 @@ log = logging.getLogger(__name__)
 
 #: Status codes that mean "not now" rather than "never".
 RETRY_STATUSES = frozenset({408, 429})
+
+#: The longest ``Retry-After`` the agent honours (a longer one is read as this): its spool
+#: keeps everything meanwhile, but an agent that waits for hours looks dead.
+LONGEST_RETRY_AFTER = 300.0
 
 
 class AgentRefused(UptimeLedgerError):
@@ -103,6 +108,7 @@ class Agent:
         self._worker: WriterThread[Spool] = WriterThread("uptime-spool")
         self._wake = asyncio.Event()
         self._collector_down_since: datetime | None = None
+        self._retry_after = 0.0  # seconds the collector's last refusal asked to wait
 
     async def _spool_batch(self, results: list[ProbeResult]) -> None:
         await self._worker.call(Spool.append, [encode_result(r) for r in results])
@@ -179,6 +185,9 @@ class Agent:
 
     async def _send_forever(self, uplink: aiohttp.ClientSession) -> None:
         await self._hello(uplink)
+        if self._retry_after:  # the hello was answered "not now"
+            await asyncio.sleep(self._retry_after)
+            self._retry_after = 0.0
         delay = self.options.backoff_min
         while True:
             outcome = await self._send_one(uplink)
@@ -188,7 +197,9 @@ class Agent:
                 self._wake.clear()
                 await self._wake.wait()
             else:
-                await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+                wait = max(delay * random.uniform(0.8, 1.2), self._retry_after)
+                self._retry_after = 0.0
+                await asyncio.sleep(wait)
                 delay = min(delay * 2, self.options.backoff_max)
 
     async def _send_one(self, uplink: aiohttp.ClientSession) -> bool | None:
@@ -223,7 +234,7 @@ class Agent:
         """Drop the spooled results stamped past this agent's own clock (plus the skew the
         collector allows): they were stamped while the clock was wrong, and no collector will
         take them. False when there are none (the clock is wrong now, or the 422 is another)."""
-        horizon = datetime.now(UTC) + MAX_CLOCK_SKEW
+        horizon = datetime.now(UTC) + self.probing.max_clock_skew
         items = json.loads(results)
         kept = [item for item in items if parse_instant(item["at"]) <= horizon]
         if len(kept) == len(items):
@@ -249,6 +260,7 @@ class Agent:
             async with uplink.post(
                 self.url, data=body.encode(), headers={"Content-Type": "application/json"}
             ) as resp:
+                self._retry_after = retry_after(resp.headers.get("Retry-After"))
                 return resp.status, await resp.text()
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             self._collector_unreachable(f"{type(exc).__name__}: {exc}")
@@ -275,6 +287,25 @@ class Agent:
                 why,
                 self.spool_path,
             )
+
+
+def retry_after(value: str | None) -> float:
+    """Seconds a ``Retry-After`` asks to wait (delay-seconds or an HTTP date), at most
+    :data:`LONGEST_RETRY_AFTER`; 0 without one or for one that cannot be read."""
+    if value is None:
+        return 0.0
+    text = value.strip()
+    if text.isdigit():
+        seconds = float(text)
+    else:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return 0.0
+        if when.tzinfo is None:
+            return 0.0
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    return min(max(seconds, 0.0), LONGEST_RETRY_AFTER)
 
 
 def _error_message(text: str) -> str:

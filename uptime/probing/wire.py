@@ -24,6 +24,15 @@ RESULTS_PATH = "/api/v1/results"
 #: The most results one POST may carry (the agent sends fewer).
 MAX_RESULTS = 20_000
 
+#: The largest body the collector reads: MAX_RESULTS results of 1 KiB each (a result is about
+#: 250 bytes; one with the longest message, all of it escaped, about 2.5 KiB, and the agent
+#: sends at most 5,000 per POST). The collector answers 413 to a longer one.
+MAX_BODY = MAX_RESULTS * 1024
+
+#: The longest integer a body may spell (a sequence number is at most 19 digits): a longer one
+#: is refused as out of range before Python converts it (which costs time quadratic in digits).
+MAX_DIGITS = 20
+
 #: The largest sequence number: results are stored with theirs in an SQLite INTEGER (64 bits).
 MAX_SEQ = 2**63 - 1
 
@@ -132,6 +141,16 @@ def decode_result(item: object, region: str, where: str) -> ProbeResult:
         degraded=degraded,
         cert_expires_at=_instant(cert, f"{where}.cert_expires_at"),
     )
+
+
+def parse_int(text: str) -> int:
+    """``json.loads``'s ``parse_int``: an integer of at most :data:`MAX_DIGITS` digits."""
+    if len(text.lstrip("-")) > MAX_DIGITS:
+        raise WireError(
+            f"body: a number of {len(text.lstrip('-'))} digits is out of range; expected at most "
+            f"{MAX_DIGITS}"
+        )
+    return int(text)
 
 
 def decode_batch(payload: object) -> Batch:

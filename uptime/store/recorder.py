@@ -34,8 +34,10 @@ class Recorder:
         db: str | Path | Callable[[], Storage],
         stale_after: Mapping[tuple[str, str], timedelta],
         region_monitors: Mapping[str, set[tuple[str, str]]],
+        max_clock_skew: timedelta = MAX_CLOCK_SKEW,
     ) -> None:
-        self._open = db if callable(db) else (lambda: Storage(db))
+        self.max_clock_skew = max_clock_skew
+        self._open = db if callable(db) else (lambda: Storage(db, max_clock_skew=max_clock_skew))
         self.stale_after = dict(stale_after)
         self.region_monitors = {k: set(v) for k, v in region_monitors.items()}
         self._worker: WriterThread[Storage] = WriterThread("uptime-writer")
@@ -51,7 +53,7 @@ class Recorder:
             for monitor in vendor.monitors:
                 for region in monitor.regions:
                     monitors[region].add((vendor.id, monitor.id))
-        return cls(db, stale_limits(config), monitors)
+        return cls(db, stale_limits(config), monitors, config.probing.max_clock_skew)
 
     async def open(self) -> None:
         await self._worker.open(self._open)
@@ -61,15 +63,15 @@ class Recorder:
 
     async def ingest(self, results: Sequence[ProbeResult]) -> int:
         """Store an in-process agent's batch in one transaction; returns how many results were
-        new. Results stamped more than ``MAX_CLOCK_SKEW`` past the clock (it stepped back while
+        new. Results stamped more than ``max_clock_skew`` past the clock (it stepped back while
         they were probed) are dropped, as ``POST /api/v1/results`` refuses them."""
-        horizon = datetime.now(UTC) + MAX_CLOCK_SKEW
+        horizon = datetime.now(UTC) + self.max_clock_skew
         kept = [r for r in results if r.at <= horizon]
         if len(kept) < len(results):
             log.warning(
                 "dropped %d results stamped more than %s past the clock (did it step back?)",
                 len(results) - len(kept),
-                MAX_CLOCK_SKEW,
+                self.max_clock_skew,
             )
         new = await self._worker.call(Storage.record_results, kept, self.stale_after, LOCAL_AGENT)
         self.ingested += new

@@ -7,10 +7,11 @@ its last result; after that it is *unknown* until the next result arrives. Resul
 the last one seen for the same key are stored raw but do not move the intervals.
 
 Because an older result is ignored, one result stamped far in the future (an agent with a bad
-clock) would freeze its key until that time: so a result stamped more than
-:data:`MAX_CLOCK_SKEW` past the tracker's clock never moves the intervals (ingest refuses it
-before it gets here), and an open state last seen that far ahead, left by such a result before
-this rule, no longer holds back the results that follow.
+clock) would freeze its key until that time: so a result stamped more than the tracker's
+``max_skew`` (``probing.max_clock_skew``, default :data:`MAX_CLOCK_SKEW`) past its clock never
+moves the intervals (ingest refuses it before it gets here), and an open state last seen that
+far ahead, left by such a result before this rule, no longer holds back the results that
+follow. Results stamped far in the past (a spool replayed after an outage) are not affected.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
 from credits.intervals import Interval
+from uptime.config.model import Probing
 
 if TYPE_CHECKING:
     from probes.result import ProbeResult
@@ -28,10 +30,11 @@ if TYPE_CHECKING:
 State = Literal["up", "down", "unknown"]
 Key = tuple[str, str, str]  # vendor, monitor, region
 
-#: How far past the collector's clock a result may be stamped. Probe sites keep their clocks on
-#: NTP (docs/timing.md); a result stamped further ahead is refused, since it would hold its
-#: region's state until then. A result ahead by less holds it for at most this long.
-MAX_CLOCK_SKEW = timedelta(minutes=1)
+#: How far past the collector's clock a result may be stamped unless ``probing.max_clock_skew``
+#: says otherwise. Probe sites keep their clocks on NTP (docs/timing.md); a result stamped
+#: further ahead is refused, since it would hold its region's state until then. A result ahead
+#: by less holds it for at most this long.
+MAX_CLOCK_SKEW = Probing().max_clock_skew
 
 
 def utc_now() -> datetime:
@@ -66,14 +69,16 @@ class StateTracker:
         self,
         open_states: dict[Key, OpenState] | None = None,
         clock: Callable[[], datetime] = utc_now,
+        max_skew: timedelta = MAX_CLOCK_SKEW,
     ) -> None:
         self.open: dict[Key, OpenState] = open_states or {}
         self.clock = clock
+        self.max_skew = max_skew
 
     def observe(self, result: ProbeResult, stale_after: timedelta) -> list[ClosedInterval]:
         """Apply one result; return the intervals it closed (zero, one or two)."""
         at = result.at
-        horizon = self.clock() + MAX_CLOCK_SKEW
+        horizon = self.clock() + self.max_skew
         if at > horizon:
             return []
         key = (result.vendor, result.monitor, result.region)

@@ -36,7 +36,14 @@ from uptime.store.results import (
     prune_successes,
 )
 from uptime.store.rollups import hours_of, write_hourly
-from uptime.store.states import ClosedInterval, Key, OpenState, State, StateTracker
+from uptime.store.states import (
+    MAX_CLOCK_SKEW,
+    ClosedInterval,
+    Key,
+    OpenState,
+    State,
+    StateTracker,
+)
 
 #: Used when a result's monitor has no configured staleness (e.g. removed from the config).
 DEFAULT_STALE_AFTER = timedelta(minutes=5)
@@ -74,15 +81,16 @@ def open_writable(path: str | Path) -> Database:
 class Storage:
     """The one database of a running uptime-ledger; use from one thread at a time."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, max_clock_skew: timedelta = MAX_CLOCK_SKEW) -> None:
         self.path = Path(path)
+        self.max_clock_skew = max_clock_skew
         with refusing_unusable(path, "the uptime-ledger database"):
             self.db = open_writable(path)
             self._load_memory()
 
     def _load_memory(self) -> None:
         """What the storage keeps in memory for speed, as committed in the database."""
-        self.tracker = StateTracker(self._load_open_states())
+        self.tracker = StateTracker(self._load_open_states(), max_skew=self.max_clock_skew)
         self.ids = Ids(self.db.conn)
         self.first_seen: dict[Key, datetime] = {
             (vendor, monitor, region): from_db_time(at)

@@ -25,6 +25,7 @@ from reports.context import minutes, vendor_context
 from reports.json_report import vendor_json
 from uptime.config import Config, Vendor
 from uptime.store.finance import month_label
+from uptime.web.access import WITHHELD, may_read_finance
 from uptime.web.keys import CONFIG, MONTHS, PROBES, RECORDER, current_config
 from uptime.web.months import month_of
 from uptime.web.openapi import openapi_document
@@ -92,8 +93,10 @@ async def get_status(request: web.Request) -> web.Response:
 
 
 async def get_vendor_month(request: web.Request) -> web.Response:
-    """One vendor's entry of the month's report (month to date for the current month)."""
+    """One vendor's entry of the month's report (month to date for the current month); its
+    finance figures only for the reader's or the admin's token (``uptime.web.access``)."""
     _query(request, ())
+    finance = may_read_finance(request)
     now = datetime.now(UTC)
     vendor = find_vendor(request.app[CONFIG], request.match_info["vendor"])
     year, month = parse_month(request.match_info["month"], month_of(vendor, now))
@@ -101,7 +104,7 @@ async def get_vendor_month(request: web.Request) -> web.Response:
     [entry] = await months.get("api-month", _report_entry, [(vendor, year, month)], now)
     found = await months.run(months.closed, month_label(year, month))
     if found is None or vendor.id not in found[1]:
-        return web.json_response({**entry, "closed": None})
+        return web.json_response(_finance_or_not({**entry, "closed": None}, finance))
     # A closed month is its frozen figures, as the report prints them.
     close, frozen = found
     closed = {
@@ -110,7 +113,22 @@ async def get_vendor_month(request: web.Request) -> web.Response:
         "sha256": close.sha256,
         "live_figures_differ": vendor_json(frozen[vendor.id]) != entry,
     }
-    return web.json_response({**vendor_json(frozen[vendor.id]), "closed": closed})
+    return web.json_response(
+        _finance_or_not({**vendor_json(frozen[vendor.id]), "closed": closed}, finance)
+    )
+
+
+def _finance_or_not(entry: dict[str, Any], finance: bool) -> dict[str, Any]:
+    """``entry`` as it is for a finance reader; for anyone else without its ``credit`` and its
+    interruptions' ``claim_deadline``, and ``withheld`` saying why."""
+    if finance:
+        return entry
+    public = {k: v for k, v in entry.items() if k != "credit"}
+    public["interruptions"] = [
+        {k: v for k, v in i.items() if k != "claim_deadline"} for i in entry["interruptions"]
+    ]
+    public["withheld"] = WITHHELD
+    return public
 
 
 async def get_vendor_maintenance(request: web.Request) -> web.Response:
@@ -223,8 +241,8 @@ def _report_entry(month: VendorMonth, seen: Observations) -> dict[str, Any]:
 
 
 def vendor_config_json(vendor: Vendor) -> dict[str, Any]:
-    """What vendors.yaml says of ``vendor`` that a client may read (no URLs: they can carry
-    credentials, and the API has no authentication)."""
+    """What vendors.yaml says of ``vendor`` that anyone may read (no URLs: they can carry
+    credentials; no fee: it is a finance figure)."""
     return {
         "id": vendor.id,
         "name": vendor.name,

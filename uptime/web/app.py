@@ -30,10 +30,11 @@ from probes import CHECKS
 from uptime.config import Config, Probing
 from uptime.probing.jobs import Job, config_jobs
 from uptime.probing.scheduler import Check, Scheduler
-from uptime.probing.wire import RESULTS_PATH
+from uptime.probing.wire import MAX_BODY, RESULTS_PATH
 from uptime.sources import database_sources
 from uptime.store.recorder import Recorder
 from uptime.web import pages
+from uptime.web.access import FINANCE_TOKENS
 from uptime.web.api import (
     get_openapi,
     get_status,
@@ -43,13 +44,13 @@ from uptime.web.api import (
     healthz,
 )
 from uptime.web.feeds import get_atom, get_calendar, get_vendor_calendar
-from uptime.web.ingest import post_results
+from uptime.web.ingest import INGEST_BUCKETS, Buckets, RateLimit, expect_results, post_results
 from uptime.web.keys import CONFIG, MONTHS, PROBES, RECORDER, TOKENS, Probes
 from uptime.web.metrics import add_metrics
 from uptime.web.months import Months, keep_pulse
 from uptime.web.responses import json_errors
 from uptime.web.scheduled import add_report_schedule
-from uptime.web.tokens import region_tokens
+from uptime.web.tokens import finance_tokens, region_tokens
 from uptime.web.warm import warm_ctx
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,8 @@ def make_app(
     probe_regions: Iterable[str] | None = None,
     jobs: Sequence[Job] | None = None,
     tokens: Mapping[str, str] | None = None,
+    readers: Mapping[str, str] | None = None,
+    ingest_limit: RateLimit | None = None,
     probing: Probing | None = None,
     checks: Mapping[str, Check] = CHECKS,
     prune_every: float = PRUNE_EVERY,
@@ -83,21 +86,27 @@ def make_app(
     ``probe_regions`` are probed in-process (default: regions without a ``token_file``; pass
     ``()`` for a collector only); ``jobs`` replaces the jobs the config gives them (tests,
     benchmark, or a caller that built them already). ``tokens`` replaces the tokens read from
-    the regions' token files. With ``reports`` the app writes last month's report on
-    ``reports.schedule`` (``uptime.web.scheduled``), by ``clock`` (default: the system's).
+    the regions' token files, ``readers`` the reader's and admin's tokens (by role) read from
+    ``web:`` or the environment (``uptime.web.tokens.finance_tokens``); ``ingest_limit`` the
+    default rate limit of each region's POSTs. With ``reports`` the app writes last month's
+    report on ``reports.schedule`` (``uptime.web.scheduled``), by ``clock`` (default: the
+    system's).
     """
     if probing is not None:  # the collector's staleness limits follow the probing it runs
         config = replace(config, probing=probing)
     probing = config.probing
     regions = tuple(local_regions(config) if probe_regions is None else probe_regions)
-    app = web.Application(client_max_size=64 * 1024 * 1024, middlewares=[json_errors])
+    # Every other route is a GET: no request needs a body longer than a batch's.
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[json_errors])
     app[CONFIG] = config
     app[TOKENS] = dict(region_tokens(config) if tokens is None else tokens)
+    app[FINANCE_TOKENS] = dict(finance_tokens(config, app[TOKENS]) if readers is None else readers)
+    app[INGEST_BUCKETS] = Buckets(ingest_limit or RateLimit())
     collector = Recorder.for_config(config, db)
     app[RECORDER] = collector
     months = Months(config, functools.partial(database_sources, db), db=db)
     app[MONTHS] = months
-    app.router.add_post(RESULTS_PATH, post_results)
+    app.router.add_post(RESULTS_PATH, post_results, expect_handler=expect_results)
     app.router.add_get("/api/v1/status", get_status)
     app.router.add_get("/api/v1/openapi.json", get_openapi)
     app.router.add_get("/api/v1/vendors", get_vendors)

@@ -30,6 +30,7 @@ from reports.context import VendorContext
 from reports.scheduled import earliest_deadline
 from uptime.config import Config
 from uptime.store.recorder import RegionStates
+from uptime.web.access import may_read_finance
 from uptime.web.exposition import Blocks, Family, header, labels_text, value_text
 from uptime.web.keys import CONFIG, MONTHS, RECORDER
 from uptime.web.months import Months, month_of, share_the_interpreter
@@ -322,8 +323,9 @@ class LedgerFamilies:
                         (now.vendor.id, m.monitor.id, view.region), view.state
                     )
 
-    def text(self, scrape: Scrape) -> bytes:
-        """Every family's exposition for ``scrape``, UTF-8."""
+    def text(self, scrape: Scrape, finance: bool = True) -> bytes:
+        """Every family's exposition for ``scrape``, UTF-8; without ``finance``, all but the
+        credit and the claim deadline families."""
         vendors = scrape.vendors
         regions = b"".join(self._region_lines(vendors))
         states = b"".join(self.vendor_lines.text((now.vendor.id,), now.state) for now in vendors)
@@ -354,8 +356,12 @@ class LedgerFamilies:
                     ((n.vendor.id, f.currency), f.credit)
                     for n, f in pairs
                     if f.currency is not None
-                ),
-                self.deadline.text(((vendor,), at) for vendor, at in scrape.deadlines.items()),
+                )
+                if finance
+                else b"",
+                self.deadline.text(((vendor,), at) for vendor, at in scrape.deadlines.items())
+                if finance
+                else b"",
                 self.certificates.text(
                     (key, expires) for key, (_, expires) in list(self.probes.certificates.items())
                 ),
@@ -370,8 +376,11 @@ class Metrics:
         self.probes = ProbeMetrics(config)
         self.families = LedgerFamilies(self.probes)
 
-    def expose(self, months: Months, states: RegionStates, now: datetime) -> bytes:
-        """The exposition at ``now`` (on the months' thread: it computes what it shows)."""
+    def expose(
+        self, months: Months, states: RegionStates, now: datetime, finance: bool = True
+    ) -> bytes:
+        """The exposition at ``now`` (on the months' thread: it computes what it shows);
+        the finance families only with ``finance`` (``LedgerFamilies.text``)."""
         config, _ = months.refresh()
         vendors = vendors_now(config, states, now)
         wanted = [(v, *month_of(v, now)) for v in config.vendors]
@@ -379,22 +388,26 @@ class Metrics:
         figures = [f for f, _ in made]
         current = {v.id: c for (v, _, _), (_, c) in zip(wanted, made, strict=True)}
         deadlines = {}
-        for vendor, claims in open_claims_now(months, now, current):
+        for vendor, claims in open_claims_now(months, now, current) if finance else ():
             end = earliest_deadline(vendor, claims)
             if end is not None:
                 deadlines[vendor.id] = end.timestamp()
-        return self.families.text(Scrape(vendors, figures, deadlines)) + self.probes.text()
+        scrape = Scrape(vendors, figures, deadlines)
+        return self.families.text(scrape, finance) + self.probes.text()
 
 
 METRICS = web.AppKey("metrics", Metrics)
 
 
 async def get_metrics(request: web.Request) -> web.Response:
+    """The exposition; the credit and claim deadline families only for the reader's or the
+    admin's token (``uptime.web.access``)."""
     app = request.app
+    finance = may_read_finance(request)
     now = datetime.now(UTC)
     states = await app[RECORDER].region_states(now)
     months = app[MONTHS]
-    body = await months.run(app[METRICS].expose, months, states, now)
+    body = await months.run(app[METRICS].expose, months, states, now, finance)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 

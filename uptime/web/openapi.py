@@ -12,7 +12,7 @@ from typing import Any
 
 from probes.result import FailureClass
 from uptime.config import Config
-from uptime.probing.wire import MAX_RESULTS, MAX_SEQ
+from uptime.probing.wire import MAX_BODY, MAX_RESULTS, MAX_SEQ
 
 Schema = dict[str, Any]
 
@@ -150,9 +150,10 @@ def _schemas(config: Config) -> dict[str, Schema]:
             "downtime": MINUTES,
             "areas": _array(STRING),
             "regions": _array(STRING),
-            "claim_deadline": DATE,
+            "claim_deadline": {**DATE, "description": "only with the reader's token"},
             "unmonitored": MINUTES,
-        }
+        },
+        optional=("claim_deadline",),
     )
     decimal = {"type": "string", "pattern": r"^[0-9]+\.[0-9]+$", "description": "a decimal"}
     exclusion = _object(
@@ -233,7 +234,13 @@ def _schemas(config: Config) -> dict[str, Schema]:
                     }
                 )
             ),
-        }
+            "withheld": {
+                **STRING,
+                "description": "without the reader's or the admin's token: what is left out "
+                "(credit, claim deadlines) and how to read it",
+            },
+        },
+        optional=("credit", "withheld"),
     )
     result = _object(
         {
@@ -321,12 +328,26 @@ def _get(
     *,
     parameters: list[Schema] | None = None,
     errors: dict[str, str] | None = None,
+    finance: bool = False,
 ) -> Schema:
+    """A GET; a ``finance`` one gives more with the reader's token, and a 401 for a wrong one."""
     responses = {"200": ok}
     responses["400"] = _error("a query parameter the route does not take, or one given twice")
     for status, description in (errors or {}).items():
         responses[status] = _error(description)
-    return {"get": {"summary": summary, "parameters": parameters or [], "responses": responses}}
+    operation = {"summary": summary, "parameters": parameters or [], "responses": responses}
+    if finance:
+        responses["401"] = _challenge(
+            "an Authorization header that is not the reader's or the admin's token (send "
+            "none for the public figures)"
+        )
+        # Optional: without a token the finance figures are left out.
+        operation["security"] = [{}, {"readerToken": []}]
+    return {"get": operation}
+
+
+def _challenge(description: str) -> Schema:
+    return {**_error(description), "headers": {"WWW-Authenticate": {"schema": STRING}}}
 
 
 def openapi_document(config: Config) -> Schema:
@@ -346,8 +367,9 @@ def openapi_document(config: Config) -> Schema:
             "version": "1",
             "description": (
                 "Read-only JSON of the configured vendors, their state now, each vendor-month's "
-                "report entry and maintenance calendar; and the ingest route of remote probe "
-                'agents. Every error answer is {"error": message}. See docs/api.md.'
+                "report entry (its finance figures with the reader's token) and maintenance "
+                "calendar; and the ingest route of remote probe agents. No route writes "
+                'finance data. Every error answer is {"error": message}. See docs/api.md.'
             ),
         },
         "paths": {
@@ -388,6 +410,7 @@ def openapi_document(config: Config) -> Schema:
                     **unknown_vendor,
                     "422": "not a month YYYY-MM, or before 2000-01 or after the current month",
                 },
+                finance=True,
             ),
             "/api/v1/vendors/{vendor}/maintenance": _get(
                 "One vendor's maintenance windows overlapping the days from..to (both "
@@ -429,12 +452,24 @@ def openapi_document(config: Config) -> Schema:
                     "responses": {
                         "200": _json(_ref("Ingested"), "stored (a replayed batch stores none)"),
                         "400": _error("the body is not JSON"),
-                        "401": {
-                            **_error("no bearer token, or not one of a region's"),
-                            "headers": {"WWW-Authenticate": {"schema": STRING}},
-                        },
+                        "401": _challenge(
+                            "no bearer token, or not one of a region's (answered before the "
+                            "body is read)"
+                        ),
                         "403": _error("the token is another region's than the batch's"),
-                        "413": _error("the body is too large"),
+                        "413": _error(
+                            f"the body is longer than {MAX_BODY} bytes (answered before it is "
+                            "read when Content-Length says so)"
+                        ),
+                        "429": {
+                            **_error(
+                                "the region's agents sent more than the rate limit allows; "
+                                "retry after Retry-After seconds"
+                            ),
+                            "headers": {
+                                "Retry-After": {"schema": {"type": "string", "pattern": "^[0-9]+$"}}
+                            },
+                        },
                         "422": _error("a field is missing or wrong (the message names it)"),
                         "503": _error("storage unavailable: keep the batch and retry"),
                     },
@@ -448,7 +483,14 @@ def openapi_document(config: Config) -> Schema:
                     "type": "http",
                     "scheme": "bearer",
                     "description": "the token of the agent's region (regions.<id>.token_file)",
-                }
+                },
+                "readerToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "the reader's or the admin's token (web.reader_token_file, "
+                    "web.admin_token_file or UPTIME_LEDGER_READER_TOKEN / "
+                    "UPTIME_LEDGER_ADMIN_TOKEN): finance figures",
+                },
             },
         },
     }

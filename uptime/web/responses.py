@@ -15,10 +15,11 @@ log = logging.getLogger(__name__)
 class ApiError(Exception):
     """Bad input to the API: answered with ``status`` and ``{"error": message}``."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.headers = headers or {}
 
 
 def json_error(status: int, message: str, **headers: str) -> web.Response:
@@ -33,7 +34,7 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     try:
         return await handler(request)
     except ApiError as error:
-        return json_error(error.status, error.message)
+        return json_error(error.status, error.message, **error.headers)
     except FrozenReportDamaged as error:
         # Someone edited the database under the server: no figures rather than wrong ones.
         log.error("%s %s: %s", request.method, request.path, error)

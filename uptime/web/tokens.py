@@ -1,8 +1,12 @@
-"""Agent bearer tokens: read from the regions token files."""
+"""Bearer tokens: each region's (its agents write results), and the reader's and the admin's
+(they read finance figures), from files or the environment."""
 
 from __future__ import annotations
 
+import hmac
+import os
 import stat
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from uptime.config import Config
@@ -41,11 +45,24 @@ def readable_by_others(path: Path) -> bool:
 
 def token_warnings(config: Config) -> list[str]:
     """One line per token file that others than its owner may read (a token is a password)."""
-    return [
-        f"{config.vendors_path}: regions.{region.id}.token_file: {region.token_file} is "
-        f"readable by other users; restrict it: chmod 600 {region.token_file}"
+    named = [
+        (f"regions.{region.id}.token_file", region.token_file)
         for region in config.regions
-        if region.token_file is not None and readable_by_others(region.token_file)
+        if region.token_file is not None
+    ]
+    named += [
+        (f"web.{key}", path)
+        for key, path in (
+            ("reader_token_file", config.web.reader_token_file),
+            ("admin_token_file", config.web.admin_token_file),
+        )
+        if path is not None
+    ]
+    return [
+        f"{config.vendors_path}: {key}: {path} is readable by other users; restrict it: "
+        f"chmod 600 {path}"
+        for key, path in named
+        if readable_by_others(path)
     ]
 
 
@@ -61,3 +78,85 @@ def region_tokens(config: Config) -> dict[str, str]:
                     f"{config.vendors_path}: regions.{region.id}.token_file: {exc}"
                 ) from None
     return tokens
+
+
+#: The environment variables that may hold the reader's and the admin's token instead of
+#: ``web.reader_token_file`` and ``web.admin_token_file``.
+READER_TOKEN_ENV = "UPTIME_LEDGER_READER_TOKEN"
+ADMIN_TOKEN_ENV = "UPTIME_LEDGER_ADMIN_TOKEN"
+
+
+def _finance_token(
+    config: Config, key: str, path: Path | None, variable: str, environ: Mapping[str, str]
+) -> str | None:
+    given = environ.get(variable)
+    if given is not None and path is not None:
+        raise SetupError(
+            f"{config.vendors_path}: web.{key} and the environment variable {variable} are "
+            "both set; keep one"
+        )
+    if path is not None:
+        try:
+            return read_token(path)
+        except SetupError as exc:
+            raise SetupError(f"{config.vendors_path}: web.{key}: {exc}") from None
+    if given is None:
+        return None
+    token = given.strip()
+    if len(token) < MIN_TOKEN_LENGTH or any(c.isspace() for c in token):
+        # The value itself is never shown: it is a password.
+        raise SetupError(
+            f"{variable}: expected one token of at least {MIN_TOKEN_LENGTH} characters without "
+            "spaces (e.g. from `openssl rand -hex 32`)"
+        )
+    return token
+
+
+def finance_tokens(
+    config: Config, regions: Mapping[str, str], environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The tokens that may read finance figures, by role (``reader``, ``admin``): from
+    ``web.reader_token_file`` / ``web.admin_token_file`` or the environment variables
+    :data:`READER_TOKEN_ENV` / :data:`ADMIN_TOKEN_ENV` (one of the two for each; neither: no
+    such role). A token that is also a region's is refused: an agent's token must not read
+    finance figures (``regions``: the regions' tokens, :func:`region_tokens`)."""
+    environ = os.environ if environ is None else environ
+    web = config.web
+    found = {
+        role: token
+        for role, token in (
+            (
+                "reader",
+                _finance_token(
+                    config, "reader_token_file", web.reader_token_file, READER_TOKEN_ENV, environ
+                ),
+            ),
+            (
+                "admin",
+                _finance_token(
+                    config, "admin_token_file", web.admin_token_file, ADMIN_TOKEN_ENV, environ
+                ),
+            ),
+        )
+        if token is not None
+    }
+    if len(found) == 2 and hmac.compare_digest(found["reader"].encode(), found["admin"].encode()):
+        raise SetupError("the reader's and the admin's tokens are the same; give each its own")
+    for role, token in found.items():
+        for region, other in regions.items():
+            if hmac.compare_digest(token.encode(), other.encode()):
+                raise SetupError(
+                    f"the {role}'s token is also region {region}'s; an agent's token must not "
+                    "read finance figures"
+                )
+    return found
+
+
+def matching(given: str, tokens: Iterable[str]) -> bool:
+    """Whether ``given`` is one of ``tokens``, compared in constant time with each of them
+    (however early one matches), so the time taken says nothing about the tokens."""
+    encoded = given.encode()
+    found = False
+    for token in tokens:
+        found |= hmac.compare_digest(encoded, token.encode())
+    return found
