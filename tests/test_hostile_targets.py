@@ -109,7 +109,7 @@ async def test_the_body_is_read_up_to_the_cap_and_no_further(
 
 async def test_hostile_targets_do_not_stall_the_scheduler_or_grow_its_memory() -> None:
     """300 normal jobs every 2 s, 5 monitors of each hostile kind every second (all reading the
-    body for a needle), for 12 s, under the default concurrency."""
+    body for a needle), for 10 s, under the default concurrency."""
     with hostile_process(copies=1) as urls:
         jobs: list[Job] = []
         for i in range(100):
@@ -130,7 +130,7 @@ async def test_hostile_targets_do_not_stall_the_scheduler_or_grow_its_memory() -
         before = peak = rss_kib()
         await scheduler.start()
         try:
-            end = time.monotonic() + 12
+            end = time.monotonic() + 10
             while time.monotonic() < end:
                 await asyncio.sleep(0.1)
                 peak = max(peak, rss_kib())
@@ -146,7 +146,7 @@ async def test_hostile_targets_do_not_stall_the_scheduler_or_grow_its_memory() -
     for r in results:
         by_vendor[r.vendor].append(r)
     normal = by_vendor.pop("normal")
-    assert len(normal) >= 300 * 5  # every job every 2 s, less the first and last tick
+    assert len(normal) >= 300 * 4  # every job every 2 s, less the first and last tick
     assert all(r.ok for r in normal), Counter(r.message for r in normal if not r.ok)
     assert set(by_vendor) == set(KINDS)
     for kind, got in by_vendor.items():
