@@ -9,7 +9,8 @@ of each hostile kind of tests/support_hostile.py (slowloris, endless chunked bod
 with ``expect.body_contains`` so that bodies are read, served from a process of their own. Then
 runs the child of bench/scheduler_scale.py (``load_config``, ``make_app`` with the real
 ``Scheduler`` and SQLite ``Storage``, ``serve``, uvloop) for ``--duration`` seconds, recording
-every probe's lateness.
+every probe's lateness from ``--warmup`` seconds after probing began (the start-up of a child on
+a busy shared machine is not what this measures; bench/scheduler_scale.py measures it).
 
 Reports: lateness max / p99 over every probe (normal and hostile), peak RSS of the child, and
 the stored results by outcome (vendor kind × ok / failure class). Targets: no probe more than
@@ -25,6 +26,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,9 +39,20 @@ from support_hostile import KINDS, hostile_process  # noqa: E402
 NEEDLE = "needle"
 
 
-def write_config(path: Path, monitors: int, hostile: int, ports: list[int],
-                 urls: dict[str, list[str]], interval: int, timeout: int) -> None:  # fmt: skip
-    lines = ["regions:"]
+def cpu_stall_us() -> int | None:
+    """Microseconds some runnable task waited for a CPU, machine-wide (/proc/pressure/cpu)."""
+    try:
+        with open("/proc/pressure/cpu") as f:
+            return int(f.readline().rsplit("total=", 1)[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def write_config(path: Path, monitors: int, hostile: int, kinds: list[str], ports: list[int],
+                 urls: dict[str, list[str]], interval: int, timeout: int,
+                 concurrency: int | None) -> None:  # fmt: skip
+    lines = [f"probing: {{concurrency: {concurrency}}}"] if concurrency else []
+    lines.append("regions:")
     for region in ("chicago", "california", "atlanta"):
         lines.append(f"  {region}: {{name: {region}}}")
     lines.append("vendors:")
@@ -59,7 +72,7 @@ def write_config(path: Path, monitors: int, hostile: int, ports: list[int],
                 for m in range(min(10, monitors - v))
             ],
         )
-    for kind in KINDS if hostile else ():
+    for kind in kinds if hostile else ():
         vendor(
             f"hostile-{kind}",
             [
@@ -83,9 +96,14 @@ def main() -> None:
     parser.add_argument(
         "--hostile", type=int, default=50, help="monitors of each hostile kind (0: a baseline)"
     )
+    parser.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS),
+                        help="hostile kinds (default: all)")  # fmt: skip
+    parser.add_argument("--concurrency", type=int, help="probing.concurrency (default: default)")
     parser.add_argument("--interval", type=int, default=60, help="seconds (default 60)")
     parser.add_argument("--timeout", type=int, default=10, help="probe timeout, seconds")
     parser.add_argument("--duration", type=float, default=180.0, help="seconds of probing")
+    parser.add_argument("--warmup", type=float, default=30.0,
+                        help="seconds probed before lateness is recorded (default 30)")  # fmt: skip
     parser.add_argument("--ports", type=int, default=4, help="nginx ports for normal monitors")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
@@ -98,8 +116,9 @@ def main() -> None:
         nginx = Nginx(workdir, [free_port() for _ in range(args.ports)])
         try:
             nginx.start()
-            write_config(workdir / "vendors.yaml", args.monitors, args.hostile, nginx.ports,
-                         urls, args.interval, args.timeout)  # fmt: skip
+            write_config(workdir / "vendors.yaml", args.monitors, args.hostile, args.kinds,
+                         nginx.ports, urls, args.interval, args.timeout,
+                         args.concurrency)  # fmt: skip
             (workdir / "maintenance_windows.yaml").write_text("{}\n")
             spec = {
                 "vendors": str(workdir / "vendors.yaml"),
@@ -108,14 +127,17 @@ def main() -> None:
                 "port": free_port(),
                 "duration": args.duration,
                 "sample_every": 10.0,
+                "warmup": args.warmup,
                 "loop": "uvloop",
             }
+            stall0, began = cpu_stall_us(), time.monotonic()
             child = subprocess.run(
                 [sys.executable, str(ROOT / "bench" / "scheduler_scale.py"), "--child",
                  json.dumps(spec)],
                 stdout=subprocess.PIPE, text=True, cwd=ROOT, timeout=args.duration + 600,
                 check=True,
             )  # fmt: skip
+            stall1, took = cpu_stall_us(), time.monotonic() - began
             out = json.loads(child.stdout.strip().splitlines()[-1])
             with sqlite3.connect(workdir / "uptime.db") as db:
                 rows = db.execute(
@@ -134,6 +156,10 @@ def main() -> None:
     figures = {
         "machine": info,
         "load_average": {"before": load_before, "after": loadavg()},
+        # Share of the child's lifetime in which some task on the machine waited for a CPU.
+        "cpu_pressure_pct": None
+        if stall0 is None or stall1 is None
+        else round((stall1 - stall0) / took / 1e4, 1),
         "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
         "jobs": out["jobs"],
         "probes": out["probes"],

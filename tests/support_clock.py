@@ -21,6 +21,8 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from uptime.store.states import MAX_CLOCK_SKEW
+
 #: Where Debian's libfaketime puts its preload library (amd64 and arm64).
 LIBFAKETIME = next(
     (
@@ -136,7 +138,8 @@ def run_with_jump(cwd: Path, jump: int, *, down_for: float = 5.0, step_after: fl
     """``uptime-ledger run`` probing a target that goes down for ``down_for`` seconds; the wall
     clock steps by ``jump`` seconds ``step_after`` seconds into the outage (``down_for`` 0: no
     outage, the step comes as long after the first results). Then wait until the stamps are past
-    the step's effects (``|jump|`` more for a step back) plus ``settle``."""
+    the step's effects (``|jump|`` more for a step back of at most ``MAX_CLOCK_SKEW``) plus
+    ``settle``."""
     if LIBFAKETIME is None:
         raise RuntimeError(
             "libfaketime is not installed (Debian package faketime, in .ci/run's SYSTEM_PACKAGES)"
@@ -175,7 +178,10 @@ def run_with_jump(cwd: Path, jump: int, *, down_for: float = 5.0, step_after: fl
         time.sleep(max(0.0, went_down + down_for - time.monotonic()))
         target.up = True
         true_down = time.monotonic() - went_down if down_for > 0 else 0.0
-        until = max(time.monotonic(), stepped + max(0, -jump)) + settle
+        # A step back of up to MAX_CLOCK_SKEW freezes the intervals until the stamps catch up;
+        # a longer one makes the stored "last seen" look like the future, distrusted at once.
+        frozen = -jump if 0 < -jump <= MAX_CLOCK_SKEW.total_seconds() else 0
+        until = max(time.monotonic(), stepped + frozen) + settle
         time.sleep(max(0.0, until - time.monotonic()))
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -523,14 +523,14 @@ class Scheduler:
         if step > 0:
             log.warning(
                 "wall clock stepped forward by %s: results from now on are stamped that much "
-                "later (a state seen before the step may read as unknown across the gap)",
+                "later, and the time skipped may read as unknown (docs/timing.md)",
                 _span(step),
             )
         else:
             log.warning(
                 "wall clock stepped back by %s: results from now on are stamped that much "
-                "earlier, and until the clock is past the last result stored they do not move "
-                "the state intervals",
+                "earlier, and downtime near the step may be recorded off by up to that much "
+                "(docs/timing.md)",
                 _span(-step),
             )
 
