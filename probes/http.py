@@ -10,11 +10,14 @@ from time import perf_counter
 from typing import Any
 
 import aiohttp
+from aiohttp.http_exceptions import LineTooLong
 
 from probes.evidence import os_message, timed_out
 from probes.result import FailureClass, ProbeResult, ProbeTarget, outcome
 
-BODY_CAP = 1024 * 1024  # never read more than 1 MiB of a body
+#: A body is read only for ``expect.body_contains``, and then at most this much of it: a target
+#: sending an endless (or huge) body costs one bounded read, never memory or the whole timeout.
+BODY_CAP = 1024 * 1024
 
 
 class ProbeResponse(aiohttp.ClientResponse):
@@ -71,10 +74,11 @@ async def check(
             cert_expires_at = _cert_expiry(resp)
             if status not in target.expect_status:
                 error, message = FailureClass.STATUS, f"HTTP {status}"
-            elif target.body_contains and not await _body_has(
-                resp.content, target.body_contains.encode()
+            elif target.body_contains and not (
+                found := await _body_has(resp.content, target.body_contains.encode())
             ):
-                error, message = FailureClass.BODY, f"body lacks {target.body_contains!r}"
+                capped = " in its first 1 MiB" if found is None else ""
+                error, message = FailureClass.BODY, f"body lacks {target.body_contains!r}{capped}"
             # Without body_contains the body is never read: leaving the block releases it.
     except TimeoutError as exc:
         # Ours, or one of the session's own ClientTimeout limits if that is tighter.
@@ -92,7 +96,7 @@ async def check(
     except aiohttp.ClientConnectorError as exc:
         error, message = FailureClass.CONNECT, os_message(exc.os_error)
     except aiohttp.ClientResponseError as exc:  # e.g. a malformed status line
-        error, message = FailureClass.STATUS, f"bad response: {exc.message}"
+        error, message = FailureClass.STATUS, f"bad response: {_bad_response(exc)}"
     except Exception as exc:  # server disconnected, payload error, bad URL, …
         error, message = FailureClass.CONNECT, f"{type(exc).__name__}: {exc}"
     if error is not None and error is not FailureClass.TIMEOUT and deadline.expired():
@@ -111,8 +115,9 @@ async def check(
     )
 
 
-async def _body_has(content: aiohttp.StreamReader, needle: bytes) -> bool:
-    """Stream at most BODY_CAP bytes looking for `needle`, even across chunk boundaries."""
+async def _body_has(content: aiohttp.StreamReader, needle: bytes) -> bool | None:
+    """Stream at most BODY_CAP bytes looking for `needle`, even across chunk boundaries: True if
+    found, False if the body ended without it, None if BODY_CAP bytes came without it."""
     keep = len(needle) - 1
     tail = b""
     remaining = BODY_CAP
@@ -125,7 +130,18 @@ async def _body_has(content: aiohttp.StreamReader, needle: bytes) -> bool:
         if needle in window:
             return True
         tail = window[-keep:] if keep else b""
-    return False
+    return None
+
+
+def _bad_response(exc: aiohttp.ClientResponseError) -> str:
+    """What was wrong with an unparsable response, without echoing the bytes that broke it."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, LineTooLong):
+            limit = cause.args[1] if len(cause.args) > 1 else "the limit"
+            return f"a status or header line over {limit} bytes"
+        cause = cause.__cause__
+    return exc.message
 
 
 # A connection's certificate does not change, so parse it once per TLS connection.

@@ -27,6 +27,11 @@
   *unknown* once no result came for 2 × interval + timeout. Successes are always reported (the
   site did reach the vendor). Storage needs no extra state for this, and a blind site never
   claims a vendor outage.
+* **Wall clock steps.** Timers run on the monotonic clock, so a step of the wall clock (NTP
+  correcting it by minutes) neither bunches nor starves probes; results are stamped with the wall
+  clock as it is, so a step moves their ``at`` by its size (docs/reliability.md, "Time itself").
+  Each step of at least ``WALL_STEP`` seconds is logged as one warning, forward or back and by
+  how much, and counted (``wall_steps``).
 * **Batched output.** Results go to ``sink`` in lists of at most ``batch``, every
   ``flush_every`` seconds or as soon as a batch is full; a failing sink keeps its results for the
   next flush. A sink call is never cancelled half-way: it may already have stored the chunk, so
@@ -91,6 +96,11 @@ LATENESS_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0, 5.0)
 #: How late the dispatcher wakes on purpose (see ``_sleep_until``).
 TIMER_SLACK = 0.001
 
+#: A change (seconds) of the wall clock against the monotonic one between two looks (about every
+#: ``flush_every``) that counts as a step. NTP slews at most 0.5 ms a second; it steps larger
+#: errors, by default those over 128 ms: anything past a second is a step worth a warning.
+WALL_STEP = 1.0
+
 
 def probe_session(concurrency: int, reuse_connections: bool = False) -> aiohttp.ClientSession:
     """The one ClientSession of an agent: at most ``concurrency`` connections; by default a
@@ -118,6 +128,7 @@ class SchedulerStats:
     guard_timeouts: int = 0  # probes cut off by the scheduler's own deadline
     sink_errors: int = 0
     dropped: int = 0  # results dropped because the sink kept failing and the buffer was full
+    wall_steps: int = 0  # steps of the wall clock seen (WALL_STEP or more)
     lateness_max: float = 0.0
     lateness_sum: float = 0.0
     lateness_buckets: list[int] = field(default_factory=lambda: [0] * (len(LATENESS_BUCKETS) + 1))
@@ -247,6 +258,7 @@ class Scheduler:
         self._dispatcher: asyncio.Task[None] | None = None
         self._flusher: asyncio.Task[None] | None = None
         self._canary_ticker: asyncio.Task[None] | None = None
+        self._wall_offset: float | None = None  # wall − monotonic at the last look
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -254,6 +266,7 @@ class Scheduler:
         """Place every job on its phase and start the dispatcher, flusher and canary checks."""
         loop = asyncio.get_running_loop()
         wall_now, mono_now = self.wall(), loop.time()
+        self._wall_offset = wall_now - mono_now
         for index, job in enumerate(self.jobs):
             offset = job.offset
             cycles = math.ceil((wall_now - offset) / job.interval)
@@ -499,8 +512,31 @@ class Scheduler:
         if len(self._buffer) >= self.batch:
             self._full.set()
 
+    def _check_wall(self) -> None:
+        """Log (once per step) a step of the wall clock against the monotonic one."""
+        offset = self.wall() - asyncio.get_running_loop().time()
+        last, self._wall_offset = self._wall_offset, offset
+        if last is None or abs(offset - last) < WALL_STEP:
+            return
+        step = offset - last
+        self.stats.wall_steps += 1
+        if step > 0:
+            log.warning(
+                "wall clock stepped forward by %s: results from now on are stamped that much "
+                "later, and the time skipped may read as unknown (docs/timing.md)",
+                _span(step),
+            )
+        else:
+            log.warning(
+                "wall clock stepped back by %s: results from now on are stamped that much "
+                "earlier, and downtime near the step may be recorded off by up to that much "
+                "(docs/timing.md)",
+                _span(-step),
+            )
+
     async def _flush_loop(self) -> None:
         while True:
+            self._check_wall()
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation that
             # lands as the event fires, and the flusher would then outlive `stop`.
             with contextlib.suppress(TimeoutError):
@@ -549,3 +585,14 @@ class Scheduler:
                 log.error("dropped the %d oldest buffered results", excess)
             return False
         return True
+
+
+def _span(seconds: float) -> str:
+    """``1h 02m 03.4s``, ``5m 00.0s``, ``2.5s``: a step's size for the log."""
+    minutes, secs = divmod(round(seconds, 1), 60)
+    hours, minutes = divmod(int(minutes), 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m {secs:04.1f}s"
+    if minutes:
+        return f"{minutes}m {secs:04.1f}s"
+    return f"{secs:.1f}s"
