@@ -159,6 +159,10 @@ def test_the_comparison_catches_a_missed_a_split_a_late_and_a_false_interruption
             Fault("a", "down", 0, 3),
             Fault("a", "error", 10, 13),
             Fault("a", "hang", 20, 23),
+            # Two rounds close together: the first one's interruption reaches into the second's
+            # tolerance, and is still the first one's only.
+            Fault("a", "down", 50, 53),
+            Fault("a", "down", 55, 58),
             Fault("b", "down", 0, 3, frozenset({"atlanta"})),
         ),
         (Blind("chicago", 30, 40),),
@@ -172,6 +176,8 @@ def test_the_comparison_catches_a_missed_a_split_a_late_and_a_false_interruption
                 (Interval(at(12), at(13.5)), everyone),
                 # ...the hang missed; and one nobody injected, naming the blind region:
                 (Interval(at(33), at(35)), everyone),
+                (Interval(at(50.5), at(53.9)), everyone),
+                (Interval(at(55.8), at(58.5)), everyone),
             ],
             "b": [(Interval(at(0.2), at(3.1)), everyone)],  # a regional fault counted
         },
@@ -191,4 +197,6 @@ def test_the_comparison_catches_a_missed_a_split_a_late_and_a_false_interruption
     assert "a down while blind" in text and "a's interruption" in text
     assert "a never unknown while blind" in text
     assert "no status failure recorded, only []" in text  # none given at all
-    assert result.worst("start") == pytest.approx(0.5)
+    assert result.worst("start") == pytest.approx(0.8)
+    rounds = [p for p in result.problems if "start=5" in p and "failure recorded" not in p]
+    assert rounds == []

@@ -221,28 +221,26 @@ def compare(
         return Interval(t0 + timedelta(seconds=start), t0 + timedelta(seconds=end))
 
     out = Comparison()
-    claimed: set[tuple[str, Interval]] = set()
-    for fault in script.incidents():
-        tolerance = tolerances[fault.vendor]
-        truth = span(fault.start, fault.end)
-        reach = Interval(truth.start - tolerance, truth.end + tolerance)
-        found = tuple(
-            i for i, _ in measured.interruptions.get(fault.vendor, ()) if i.overlaps(reach)
-        )
-        claimed.update((fault.vendor, i) for i in found)
-        error = IncidentError(fault.vendor, fault.answer, truth, found)
-        out.incidents.append(error)
-        if not found:
-            out.problems.append(f"{fault}: missed, no interruption")
-        elif len(found) > 1:
-            out.problems.append(f"{fault}: split into {len(found)} interruptions {found}")
-        else:
-            _within(out, f"{fault}", found[0], truth, tolerance, early)
+    incidents = script.incidents()
+    truths = [span(f.start, f.end) for f in incidents]
+    assigned: dict[int, list[Interval]] = {n: [] for n in range(len(incidents))}
     for vendor, found in measured.interruptions.items():
         for interval, regions in found:
-            if (vendor, interval) not in claimed:
+            n = _nearest(interval, vendor, incidents, truths, tolerances)
+            if n is None:
                 out.false_interruptions += 1
                 out.problems.append(f"{vendor}: false interruption {interval} ({regions})")
+            else:
+                assigned[n].append(interval)
+    for n, fault in enumerate(incidents):
+        got = tuple(sorted(assigned[n]))
+        out.incidents.append(IncidentError(fault.vendor, fault.answer, truths[n], got))
+        if not got:
+            out.problems.append(f"{fault}: missed, no interruption")
+        elif len(got) > 1:
+            out.problems.append(f"{fault}: split into {len(got)} interruptions {got}")
+        else:
+            _within(out, f"{fault}", got[0], truths[n], tolerances[fault.vendor], early)
     for fault in script.regional_faults():
         tolerance = tolerances[fault.vendor]
         truth = span(fault.start, fault.end)
@@ -273,6 +271,29 @@ def compare(
                 out.problems.append(f"{blind}: {vendor} never unknown while blind")
     _failure_classes(out, script, t0, measured, early)
     return out
+
+
+def _nearest(
+    interval: Interval,
+    vendor: str,
+    incidents: Sequence[Fault],
+    truths: Sequence[Interval],
+    tolerances: Mapping[str, timedelta],
+) -> int | None:
+    """The injected incident of ``vendor`` a measured ``interval`` stands for: among those it
+    comes within the tolerance of, the one it overlaps most (else the one whose start is
+    nearest); None if it comes near none (a false interruption)."""
+    best: tuple[timedelta, timedelta, int] | None = None
+    for n, (fault, truth) in enumerate(zip(incidents, truths, strict=True)):
+        tolerance = tolerances[vendor]
+        if fault.vendor != vendor or not interval.overlaps(
+            Interval(truth.start - tolerance, truth.end + tolerance)
+        ):
+            continue
+        shared = min(interval.end, truth.end) - max(interval.start, truth.start)
+        key = (-max(shared, timedelta(0)), abs(interval.start - truth.start), n)
+        best = key if best is None or key < best else best
+    return None if best is None else best[2]
 
 
 def _within(
