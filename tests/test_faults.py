@@ -9,15 +9,18 @@ The longer runs are ``bench/faults.py``."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from credits.intervals import Interval
 from probes.http import check
-from probes.result import ProbeTarget
+from probes.result import ProbeResult, ProbeTarget
 from uptime.demo.fault_run import TIMEOUT, Answers, Run, run_script, sites, tolerances
 from uptime.demo.faults import (
     BLIND_REGION,
@@ -34,6 +37,8 @@ from uptime.demo.faults import (
     compare,
     fault_script,
 )
+from uptime.probing.jobs import Job
+from uptime.probing.scheduler import Scheduler, probe_session
 
 TOPOLOGIES = ("run", "agents")
 #: Rounds of faults (each fault's length in seconds): the agents' round is longer (regional
@@ -200,3 +205,52 @@ def test_the_comparison_catches_a_missed_a_split_a_late_and_a_false_interruption
     assert result.worst("start") == pytest.approx(0.8)
     rounds = [p for p in result.problems if "start=5" in p and "failure recorded" not in p]
     assert rounds == []
+
+
+# ------------------------------------------------------------------ a blind region's retries
+
+
+async def test_a_canary_check_from_before_the_retries_does_not_vouch_for_them(
+    aiohttp_server: Callable[..., Awaitable[TestServer]],
+) -> None:
+    # The region's network goes down just after its canary answered. The monitor's failure is
+    # retried over 1.5 s; by then that canary answer is old news and must not vouch for it:
+    # a fresh canary check fails, and the failure is withheld (the region is blind, not down).
+    network = {"up": True}
+
+    async def target(request: web.Request) -> web.Response:
+        return web.Response(status=200 if network["up"] else 503)
+
+    async def canary(request: web.Request) -> web.Response:
+        if network["up"]:
+            asyncio.get_running_loop().call_later(0.05, network.update, {"up": False})
+            return web.Response(text="ok")
+        return web.Response(status=503)
+
+    urls = []
+    for handler in (target, canary):
+        app = web.Application()
+        app.router.add_get("/", handler)
+        urls.append(str((await aiohttp_server(app)).make_url("/")))
+    results: list[ProbeResult] = []
+    session = probe_session(10)
+    scheduler = Scheduler(
+        [Job(ProbeTarget("v", "app", urls[0], "http", timeout=0.5), "chicago", 0.5)],
+        session,
+        results.extend,
+        retries=1,
+        retry_within=1.5,
+        canaries={"chicago": urls[1]},
+        canary_every=10.0,  # checked once at start, then only when a failure asks
+        flush_every=0.05,
+    )
+    try:
+        await scheduler.start()
+        await asyncio.sleep(3.0)
+        await scheduler.stop()
+    finally:
+        await session.close()
+    assert not network["up"]
+    assert [r for r in results if not r.ok] == [], results
+    assert scheduler.stats.withheld >= 1
+    assert scheduler.canary_states() == {"chicago": False}
