@@ -53,7 +53,7 @@ INTERVAL = TIMEOUT = 1.0
 #: (durations are whole seconds), answering ``slow`` after 1.5 s.
 SLOW_INTERVAL, SLOW_LATENCY, SLOW_ANSWER = 2, 1, 1.5
 HANG = 5.0
-#: Confirmation as fast as a 1 s interval allows (a failure retried once, 300 ms later).
+#: Confirmation as fast as whole-second durations allow (a failure retried once, 1 s later).
 PROBING = {"retries": 1, "retry_within": "1s", "flush_every": "1s"}
 STARTUP = 60.0  # seconds the processes may take to report every region (a busy machine)
 STOP = 30.0
