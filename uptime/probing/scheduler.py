@@ -21,8 +21,8 @@
   confirmed: the collector's staleness limit allows for it (``uptime.probing.jobs.stale_limits``).
 * **Canary self-check.** A region with a canary URL probes it every ``canary_every`` seconds.
   A failure is reported only if the canary answered in a check that started no earlier than
-  the failure (less ``canary_slack``, 1 s; a fresh check is made when needed, shared by all
-  failures waiting for it); otherwise the failure is
+  the failure's last attempt (less ``canary_slack``, 1 s; a fresh check is made when needed,
+  shared by all failures waiting for it); otherwise the failure is
   *withheld*: the region sends nothing for that monitor, and the collector turns the region
   *unknown* once no result came for 2 × interval + timeout. Successes are always reported (the
   site did reach the vendor). Storage needs no extra state for this, and a blind site never
@@ -431,7 +431,9 @@ class Scheduler:
                 self._schedule_retry(index, first_started, tries + 1)
                 return
             del self._first_fail[index]
-            confirmed, since = first, first_started
+            # The canary must vouch for the last attempt, not the first: a check from before
+            # the retries says nothing of a network that went down since.
+            confirmed, since = first, started
         if not await self._canary_ok(region, since):
             self._withhold(index)
             return
