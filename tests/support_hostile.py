@@ -413,6 +413,27 @@ csv_rows = st.builds(
 )
 
 
+@st.composite
+def clean_rows(draw: st.DrawFn) -> CsvRow:
+    """A row the importer must take: a probed vendor and region, a past outage."""
+    vendor, region = draw(st.sampled_from(sorted(PROBED)))
+    start = _PAST_START + timedelta(seconds=draw(st.integers(0, 5 * 365 * 86_400)))
+    end = start + timedelta(seconds=draw(st.integers(1, 30 * 86_400)))
+    zone = timezone(timedelta(minutes=draw(st.integers(-14 * 60, 14 * 60))))
+    return CsvRow(
+        Cell(vendor, vendor),
+        Cell(region, region),
+        Cell(start.astimezone(zone).isoformat(), start),
+        Cell(end.astimezone(zone).isoformat(), end),
+        draw(note_cells),
+        False,
+    )
+
+
+#: Half the files all clean (each must import exactly), half with rows of every kind.
+csv_files = st.lists(clean_rows(), max_size=6) | st.lists(csv_rows, max_size=6)
+
+
 def write_rows(rows: list[CsvRow], quoting: int, terminator: str, bom: bool) -> bytes:
     out = io.StringIO(newline="")
     writer = csv.writer(out, quoting=quoting, lineterminator=terminator)

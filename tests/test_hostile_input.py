@@ -22,7 +22,7 @@ from support_hostile import (
     SHIPPED,
     CsvRow,
     CsvWorld,
-    csv_rows,
+    csv_files,
     encode_table,
     mutated_yaml,
     time_limit,
@@ -307,7 +307,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> CsvWorld:
 
 @settings(FUZZ, max_examples=120 * SCALE)
 @given(
-    rows=st.lists(csv_rows, max_size=6),
+    rows=csv_files,
     quoting=st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]),
     terminator=st.sampled_from(["\n", "\r\n"]),
     bom=st.booleans(),
@@ -326,7 +326,12 @@ def test_fuzzed_csv_imports_exactly_its_rows_or_names_every_bad_one(
         assert world.check_error(error, path, db) == bad
     else:
         assert code == 0 and error is None, error
-        assert world.rows(db) == sorted({*world.before, *(row.stored() for row in rows)})
+        # An outage is its vendor, region, start and end: a second row of the same outage (a
+        # re-import, or another note) is "already imported" and changes nothing.
+        expected = {stored[:4]: stored for stored in world.before}
+        for row in rows:
+            expected.setdefault(row.stored()[:4], row.stored())
+        assert world.rows(db) == sorted(expected.values())
 
 
 @settings(FUZZ, max_examples=120 * SCALE)
