@@ -111,7 +111,7 @@ def fuzz(scale: int) -> dict[str, object]:
             "--hypothesis-show-statistics",
         ]
     )
-    from support_hostile import TALLY  # after pytest imported it, so its asserts are rewritten
+    from support_fuzz import TALLY  # after pytest imported it, so its asserts are rewritten
 
     return {
         "scale": scale,

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support_cli import uptime_ledger
-from support_hostile import (
+from support_fuzz import (
     SHIPPED,
     CsvRow,
     CsvWorld,
