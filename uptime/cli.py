@@ -449,9 +449,11 @@ def cmd_claims_packet(args: argparse.Namespace) -> int:
 
 def cmd_import_outages(args: argparse.Namespace) -> int:
     config = _load(args)
-    rows = read_outages_csv(
-        Path(args.file), config.vendor_ids, config.region_ids, now=datetime.now(UTC)
-    )
+    probed = {
+        v.id: [r for r in config.region_ids if any(r in m.regions for m in v.monitors)]
+        for v in config.vendors
+    }
+    rows = read_outages_csv(Path(args.file), probed, config.region_ids, now=datetime.now(UTC))
     storage = Storage(args.db)
     vendors = {v.id: v for v in config.vendors}
 

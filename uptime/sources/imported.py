@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from pathlib import Path
 
@@ -33,6 +33,13 @@ class ImportRejected(UptimeLedgerError):
         return self.problems
 
 
+def _cell(text: str) -> str:
+    """A cell as an error shows it: as written, or quoted and escaped if it holds a line
+    break or another character that would not print (each problem stays one line)."""
+    text = text.strip()
+    return text if text.isprintable() else repr(text)
+
+
 def _parse_time(text: str, column: str) -> datetime:
     try:
         return parse_instant(text)
@@ -41,13 +48,19 @@ def _parse_time(text: str, column: str) -> datetime:
 
 
 def read_outages_csv(
-    path: Path, vendors: Collection[str], regions: Collection[str], now: datetime | None = None
+    path: Path,
+    vendors: Mapping[str, Collection[str]],
+    regions: Collection[str],
+    now: datetime | None = None,
 ) -> list[OutageRow]:
     """Parse and check every row; raise :class:`ImportRejected` listing every bad row (by its
-    line number in the file) so nothing is half-imported. With ``now``, a row ending after it
-    is refused: history is what a site saw, and a future outage would count downtime that has
-    not happened."""
-    vendors, regions = frozenset(vendors), frozenset(regions)
+    line number in the file) so nothing is half-imported.
+
+    ``vendors`` maps each vendor id to the regions that probe at least one of its monitors: a
+    row from another region is refused, as it would never count (a site's outage applies to
+    the monitors that site probes). With ``now``, a row ending after it is refused: history is
+    what a site saw, and a future outage would count downtime that has not happened."""
+    regions = frozenset(regions)
     problems: list[str] = []
     rows: list[OutageRow] = []
     try:
@@ -80,7 +93,7 @@ def read_outages_csv(
                     None,
                     [
                         f"missing column(s) {', '.join(missing)}" if missing else "",
-                        f"unknown column(s) {', '.join(unknown)}" if unknown else "",
+                        f"unknown column(s) {', '.join(map(_cell, unknown))}" if unknown else "",
                         f"column(s) {', '.join(twice)} given twice" if twice else "",
                     ],
                 )
@@ -111,13 +124,19 @@ def read_outages_csv(
                         f"region: {region!r} is not a configured region; expected one of "
                         + ", ".join(sorted(regions))
                     )
+                if region not in vendors[vendor]:
+                    raise ValueError(
+                        f"region: {region!r} probes none of {vendor}'s monitors, so its outages "
+                        f"would never count; expected a region that probes {vendor}: "
+                        + ", ".join(vendors[vendor])
+                    )
                 start = _parse_time(record["start"], "start")
                 end = _parse_time(record["end"], "end")
                 if end <= start:
-                    raise ValueError(f"end: {record['end'].strip()} is not after start")
+                    raise ValueError(f"end: {_cell(record['end'])} is not after start")
                 if now is not None and end > now:
                     raise ValueError(
-                        f"end: {record['end'].strip()} is in the future (now "
+                        f"end: {_cell(record['end'])} is in the future (now "
                         f"{now.isoformat(timespec='seconds')}); history is what was seen"
                     )
             except ValueError as error:
