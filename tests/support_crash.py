@@ -517,7 +517,10 @@ def tables(db: Path) -> dict[str, list[tuple[Any, ...]]]:
 def spooled(path: Path) -> int:
     """Results waiting in a spool, read beside the agent that writes it."""
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-        return conn.execute("select coalesce(sum(count), 0) from batches").fetchone()[0]
+        try:
+            return conn.execute("select coalesce(sum(count), 0) from batches").fetchone()[0]
+        except sqlite3.OperationalError:  # the agent is creating it
+            return 0
 
 
 def integrity(path: Path) -> str:
