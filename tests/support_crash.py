@@ -19,6 +19,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -109,6 +110,7 @@ class Proxy:
     def __init__(self, upstream: str, big: int = 200, hold: float = 20) -> None:
         self.upstream = upstream
         self.hold = hold
+        self.closing = False  # set when the rig stops: answer at once
         self.big = big
         #: (agent, seq) → the result as the agent sent it
         self.sent: dict[tuple[str, int], dict[str, Any]] = {}
@@ -176,7 +178,7 @@ class Proxy:
                         status=resp.status, body=await resp.read(), content_type="application/json"
                     )
             except aiohttp.ClientConnectorError as exc:
-                if time.monotonic() < deadline:
+                if time.monotonic() < deadline and not self.closing:
                     await asyncio.sleep(0.05)
                     continue
                 error = exc
@@ -252,12 +254,31 @@ class Rig:
             *args,
         ]
 
-    def _spawn(self, name: str, args: list[str], **popen: Any) -> subprocess.Popen[bytes]:
-        log = open(self.root / f"{name}.log", "ab")  # noqa: SIM115 - the child holds it
-        try:
-            return subprocess.Popen(args, cwd=self.root, stdout=log, stderr=log, **popen)
-        finally:
-            log.close()
+    def _spawn(
+        self, name: str, args: list[str], piped: bool = False, **popen: Any
+    ) -> subprocess.Popen[bytes]:
+        """Start a child whose output goes to ``<name>.log``: directly, or through a pipe
+        copied by a thread when ``piped`` (a child whose file size limit is lowered could not
+        write its own log file)."""
+        log = open(self.root / f"{name}.log", "ab")  # noqa: SIM115 - the child or thread has it
+        if not piped:
+            try:
+                return subprocess.Popen(args, cwd=self.root, stdout=log, stderr=log, **popen)
+            finally:
+                log.close()
+        proc = subprocess.Popen(
+            args, cwd=self.root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **popen
+        )
+
+        def pump() -> None:
+            assert proc.stdout is not None
+            with log:
+                for line in proc.stdout:
+                    log.write(line)
+                    log.flush()
+
+        threading.Thread(target=pump, daemon=True).start()
+        return proc
 
     async def start(self) -> None:
         self._runners.append(await serve(target_app(), self.target_port))
@@ -266,12 +287,13 @@ class Rig:
             self.root, f"http://127.0.0.1:{self.target_port}/", self.monitors
         )
 
-    def start_collector(self, **popen: Any) -> None:
+    def start_collector(self, **popen: Any) -> subprocess.Popen[bytes]:
         self.collector = self._spawn(
             "collector",
             self._cli("run", "--host", "127.0.0.1", "--port", str(self.collector_port)),
             **popen,
         )
+        return self.collector
 
     async def collector_listening(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
@@ -288,7 +310,7 @@ class Rig:
                     raise AssertionError("the collector does not listen") from None
                 await asyncio.sleep(0.1)
 
-    def start_agent(self, region: str, *extra: str) -> subprocess.Popen[bytes]:
+    def start_agent(self, region: str, *extra: str, **popen: Any) -> subprocess.Popen[bytes]:
         self.agents[region] = self._spawn(
             f"agent-{region}",
             self._cli(
@@ -303,6 +325,7 @@ class Rig:
                 str(self.spool(region)),
                 *extra,
             ),
+            **popen,
         )
         return self.agents[region]
 
@@ -329,7 +352,12 @@ class Rig:
                 proc.wait(timeout=30)
         return proc.returncode
 
+    async def stopped(self, proc: subprocess.Popen[bytes] | None) -> int | None:
+        """:meth:`stop` off the event loop, where the proxy and the target keep serving."""
+        return await asyncio.to_thread(self.stop, proc)
+
     async def close(self) -> None:
+        self.proxy.closing = True
         for proc in [*self.agents.values(), self.collector]:
             self.kill9(proc)
         for runner in reversed(self._runners):
@@ -381,14 +409,12 @@ class Rig:
         for region, code in zip(REGIONS, codes, strict=True):
             assert code == 0, self.log(f"agent-{region}")
         self.note("agents stopped")
-        assert self.stop(self.collector) == 0, self.log("collector")
+        assert await self.stopped(self.collector) == 0, self.log("collector")
 
     async def spooled_at_least(self, count: int, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while True:
-            waiting = {}
-            for region in REGIONS:
-                waiting[region] = spooled(self.spool(region)) if self.spool(region).exists() else 0
+            waiting = {region: spooled(self.spool(region)) for region in REGIONS}
             if min(waiting.values()) >= count:
                 return
             assert time.monotonic() < deadline, f"the agents do not spool: {waiting}"
@@ -516,11 +542,11 @@ def tables(db: Path) -> dict[str, list[tuple[Any, ...]]]:
 
 def spooled(path: Path) -> int:
     """Results waiting in a spool, read beside the agent that writes it."""
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-        try:
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
             return conn.execute("select coalesce(sum(count), 0) from batches").fetchone()[0]
-        except sqlite3.OperationalError:  # the agent is creating it
-            return 0
+    except sqlite3.OperationalError:  # the agent has not created it yet, or is creating it
+        return 0
 
 
 def integrity(path: Path) -> str:

@@ -51,6 +51,7 @@ VENDOR_STATES = ("up", "down", "maintenance", "unknown")
 DOWNTIME_KINDS = ("scheduled", "emergency", "downtime", "excluded", "unmonitored")
 
 Key = tuple[str, str, str]  #: (vendor, monitor, region)
+AGENT = ("region", "agent")
 
 
 def gauge(name: str, doc: str, labels: Iterable[str]) -> Family:
@@ -369,6 +370,15 @@ class Metrics:
     def __init__(self, config: Config) -> None:
         self.probes = ProbeMetrics(config)
         self.families = LedgerFamilies(self.probes)
+        #: (region, agent) → results it could not spool, as its last batch said
+        self.spool_dropped: dict[tuple[str, str], int] = {}
+        self.dropped = Family(f"{NAMESPACE}_agent_spool_dropped_results_total", "", AGENT)
+        self.dropped.header = header(
+            self.dropped.name,
+            "counter",
+            "Results a remote agent probed but could not spool because its spool was full "
+            "(agent --spool-max), as the agent last reported.",
+        )
 
     def expose(self, months: Months, states: RegionStates, now: datetime) -> bytes:
         """The exposition at ``now`` (on the months' thread: it computes what it shows)."""
@@ -383,7 +393,10 @@ class Metrics:
             end = earliest_deadline(vendor, claims)
             if end is not None:
                 deadlines[vendor.id] = end.timestamp()
-        return self.families.text(Scrape(vendors, figures, deadlines)) + self.probes.text()
+        dropped = self.dropped.text(sorted(self.spool_dropped.items()))
+        return (
+            self.families.text(Scrape(vendors, figures, deadlines)) + self.probes.text() + dropped
+        )
 
 
 METRICS = web.AppKey("metrics", Metrics)
@@ -403,4 +416,5 @@ def add_metrics(app: web.Application) -> None:
     metrics = Metrics(app[CONFIG])
     app[METRICS] = metrics
     app[RECORDER].watchers.append(metrics.probes.watch)
+    metrics.spool_dropped = app[RECORDER].spool_dropped
     app.router.add_get("/metrics", get_metrics)
