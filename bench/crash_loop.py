@@ -65,6 +65,7 @@ def main() -> int:
         and figures["conflicts"] == 0
         and figures["states_equal"]
         and figures["report_equal"]
+        and figures["cli_report_equal"]
         and set(figures["integrity"].values()) == {"ok"}  # type: ignore[union-attr]
     )
     return 0 if ok else 1

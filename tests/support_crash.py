@@ -23,7 +23,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -211,6 +211,7 @@ class Figures:
     integrity: dict[str, str] = field(default_factory=dict)
     states_equal: bool = False
     report_equal: bool = False
+    cli_report_equal: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -461,6 +462,13 @@ class Rig:
             for agent, items in per_agent.items()
         }
 
+    def cli_report(self, db: Path, year: int, month: int) -> dict[str, Any]:
+        args = self._cli("report", "--month", f"{year}-{month:02d}", "--format", "json")
+        args[args.index("--db") + 1] = str(db)
+        done = subprocess.run(args, cwd=self.root, capture_output=True, timeout=120)
+        assert done.returncode == 0, done.stderr.decode(errors="replace")
+        return _clock_free(json.loads(done.stdout))
+
     def check(self, reference: Path, now: datetime) -> Figures:
         """Compare the collector's database with ``truth()`` and with a reference database
         built from the same results without crashes; fill :attr:`figures`."""
@@ -502,11 +510,29 @@ class Rig:
             == report(self.config, reference, y, m, now=now)
             for y, m in months
         )
+        # And as a user reads it: `uptime-ledger report --format json` on each database, a
+        # moment apart (the month to date: only what grows with the clock may differ).
+        # Past the last result's stale limit, no state is still growing.
+        last = max(r.at for results in truth.values() for r in results)
+        settled = last + max(stale.values()) + timedelta(seconds=1)
+        time.sleep(max(0.0, (settled - datetime.now(UTC)).total_seconds()))
+        figures.cli_report_equal = all(
+            self.cli_report(self.db, y, m) == self.cli_report(reference, y, m) for y, m in months
+        )
         figures.integrity = {
             path.name: integrity(path)
             for path in [self.db, reference, *(self.spool(r) for r in REGIONS)]
         }
         return figures
+
+
+def _clock_free(report: dict[str, Any]) -> dict[str, Any]:
+    """A month-to-date JSON report without what grows with the clock once probing stopped:
+    when it was made, and the unmonitored minutes since the last result."""
+    report.pop("generated_at", None)
+    for vendor in report["vendors"]:
+        vendor["minutes"].pop("unmonitored", None)
+    return report
 
 
 def tables(db: Path) -> dict[str, list[tuple[Any, ...]]]:
