@@ -16,7 +16,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -266,3 +266,62 @@ def test_a_bad_spool_dropped_count_is_refused(dropped: object) -> None:
     assert decode_batch(body).spool_dropped == 0  # optional
     with pytest.raises(WireError, match=r"body\.spool_dropped"):
         decode_batch({**body, "spool_dropped": dropped})
+
+
+async def test_a_full_database_refuses_the_whole_batch_and_takes_the_next(tmp_path: Path) -> None:
+    # SQLite's own "database or disk is full" (SQLITE_FULL), as on a full disk: the page limit
+    # of the collector's connection stands for the disk's size.
+    from probes.result import ProbeResult
+    from uptime.probing.wire import Batch
+    from uptime.store.database import StorageUnwritable
+    from uptime.store.recorder import Recorder
+    from uptime.store.storage import Storage
+
+    db = tmp_path / "uptime.db"
+
+    def small() -> Storage:
+        storage = Storage(db)
+        (pages,) = storage.db.execute("pragma page_count").fetchone()
+        storage.db.execute(f"pragma max_page_count = {pages + 2}")
+        return storage
+
+    recorder = Recorder(small, {}, {"chicago": {("v", "m")}})
+    await recorder.open()
+    now = datetime.now(UTC)
+
+    def batch(first: int, count: int) -> Batch:
+        results = tuple(
+            ProbeResult("v", "m", "chicago", now + timedelta(seconds=i), ok=i % 2 == 0, latency=0.1)
+            for i in range(first, first + count)
+        )
+        return Batch("chicago-a", "chicago", first, results)
+
+    try:
+        with pytest.raises(StorageUnwritable, match="disk full") as caught:
+            await recorder.ingest_batch(batch(1, 3000))
+        assert caught.value.reason == "disk full"
+        assert await recorder.call(lambda s: s.last_seq("chicago-a")) == 0  # nothing of it
+        assert (
+            await recorder.call(
+                lambda s: s.db.execute("select count(*) from results").fetchone()[0]
+            )
+            == 0
+        )
+        await recorder.call(lambda s: s.db.execute("pragma max_page_count = 1000000"))
+        assert await recorder.ingest_batch(batch(1, 3000)) == (3000, 0, 3000)
+        assert recorder.unwritable is None
+    finally:
+        await recorder.close()
+
+
+def test_a_database_that_cannot_be_migrated_says_read_only(tmp_path: Path) -> None:
+    from uptime.store.database import StorageUnwritable
+    from uptime.store.storage import Storage
+
+    db = tmp_path / "uptime.db"
+    sqlite3.connect(db).close()  # an empty SQLite file: its tables are still to be made
+    with read_only(db), pytest.raises(StorageUnwritable) as caught:
+        Storage(db)
+    assert str(caught.value).startswith(
+        f"{db}: cannot be used as the uptime-ledger database: read-only (no write permission"
+    )
