@@ -367,15 +367,17 @@ class Rig:
 
     # ------------------------------------------------------------ the loop
 
-    async def crash_loop(self, rounds: int, down: float = 1.5, seed: int = 0) -> None:
+    async def crash_loop(self, rounds: int, down: float = 0.5, seed: int = 0) -> None:
         """Start everything, then ``rounds`` times: kill -9 the collector while a large batch
-        is in flight, kill -9 one agent while it spools (the collector is down, so it spools
-        every second), restart both. Then let everything drain and stop cleanly."""
+        is in flight, kill -9 one agent up to ``down`` seconds later while it spools (it spools
+        every second whatever the collector does), restart both (the collector's start takes a
+        few seconds: the agents spool a backlog meanwhile). Then let everything drain and stop
+        cleanly."""
         rng = random.Random(seed)
         for region in REGIONS:
             self.start_agent(region)
         # The agents spool a backlog before the collector exists.
-        await self.spooled_at_least(3 * self.monitors)
+        await self.spooled_at_least(2 * self.monitors)
         self.proxy.big_in_flight.clear()
         self.start_collector()
         await self.collector_listening()
@@ -391,14 +393,13 @@ class Rig:
             self.note(f"collector killed (a POST in flight: {mid_post})")
             self.figures.collector_kills += 1
             self.figures.collector_kills_mid_post += mid_post
-            await asyncio.sleep(rng.uniform(0.2, down - 0.2))
+            await asyncio.sleep(rng.uniform(0.05, down))
             region = REGIONS[turn % len(REGIONS)]
             assert self.agents[region].poll() is None, self.log(f"agent-{region}")
             self.kill9(self.agents[region])
             self.note(f"agent {region} killed")
             self.figures.agent_kills += 1
             self.start_agent(region)
-            await asyncio.sleep(down)
             self.proxy.big_in_flight.clear()
             self.start_collector()
             await self.collector_listening()

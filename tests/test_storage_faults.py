@@ -110,9 +110,9 @@ async def test_a_collector_that_cannot_write_answers_503_says_why_and_recovers(
         # 1. No byte may be written (the disk is full, as far as the process can tell).
         file_size_limit(collector.pid, 0)
         refused = rig.proxy.answers["chicago", 503]
-        await until(lambda: rig.proxy.answers["chicago", 503] >= refused + 2, 30, "no 503")
+        await until(lambda: rig.proxy.answers["chicago", 503] > refused, 30, "no 503")
         before = db_rows(rig.db)
-        await asyncio.sleep(1.5)
+        await asyncio.sleep(0.5)
         assert db_rows(rig.db) == before  # nothing partly written
         assert spooled(rig.spool("chicago")) >= 10  # the agent keeps them
         file_size_limit(collector.pid, resource.RLIM_INFINITY)
@@ -131,9 +131,9 @@ async def test_a_collector_that_cannot_write_answers_503_says_why_and_recovers(
             collector = rig.start_collector(piped=True)
             await rig.collector_listening()
             refused = rig.proxy.answers["chicago", 503]
-            await until(lambda: rig.proxy.answers["chicago", 503] >= refused + 2, 30, "no 503")
+            await until(lambda: rig.proxy.answers["chicago", 503] > refused, 30, "no 503")
             before = db_rows(rig.db)
-            await asyncio.sleep(1)
+            await asyncio.sleep(0.5)
             assert db_rows(rig.db) == before
         await until(lambda: db_rows(rig.db)[1] > before[1], 30, "ingest did not resume")
         log = rig.log("collector")
@@ -183,7 +183,7 @@ async def test_a_full_spool_keeps_the_oldest_and_the_collector_counts_the_rest(
         await rig.start()  # no collector yet: the agent spools until its cap
         rig.start_agent("chicago", "--spool-max", "100KB")
         await until(lambda: "is full" in rig.log("agent-chicago"), 40, "the spool never filled")
-        await asyncio.sleep(2)  # and drops a few batches
+        await asyncio.sleep(1.2)  # and drops a batch or more
         with sqlite3.connect(f"file:{rig.spool('chicago')}?mode=ro", uri=True) as conn:
             meta = dict(conn.execute("select key, value from meta"))
             (pages,) = conn.execute("pragma page_count").fetchone()
@@ -195,7 +195,7 @@ async def test_a_full_spool_keeps_the_oldest_and_the_collector_counts_the_rest(
         rig.start_collector()
         await rig.collector_listening()
         await until(lambda: "below its cap again" in rig.log("agent-chicago"), 40, "not drained")
-        await asyncio.sleep(2)  # a batch or two carry the final count
+        await asyncio.sleep(1.5)  # a batch or two carry the final count
         assert await rig.stopped(rig.agents["chicago"]) == 0
         url = f"http://127.0.0.1:{rig.collector_port}/metrics"
         metrics = await asyncio.to_thread(lambda: urllib.request.urlopen(url, timeout=30).read())
