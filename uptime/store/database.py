@@ -110,6 +110,8 @@ def write_failure(error: BaseException, path: str | Path) -> str | None:
     full", "read-only file system", ...), or None when the cause is not the file's or the
     disk's (a locked database, a bug). SQLite reports a failed write(2) other than ENOSPC as a
     bare I/O error, so the disk, the file system and this process's limits are looked at."""
+    if Path(path).is_dir():
+        return None  # not a database file at all
     name = getattr(error, "sqlite_errorname", "") or ""
     errno_ = getattr(error, "errno", None)
     if name.startswith("SQLITE_READONLY") or errno_ in (_errno.EROFS, _errno.EACCES):
@@ -146,7 +148,7 @@ def refusing_unusable(path: str | Path, what: str) -> Iterator[None]:
         yield
     except sqlite3.DatabaseError as error:  # OperationalError included
         reason = write_failure(error, path)
-        if reason is not None:
+        if reason is not None and reason != "disk I/O error":  # that one says nothing more
             raise StorageUnwritable(
                 f"{path}: cannot be used as {what}: {reason} ({error})", reason
             ) from None
