@@ -38,6 +38,7 @@ from reports.runner import report as make_report
 from uptime.config import Config, default_files, load_config, render_config
 from uptime.errors import UptimeLedgerError, UsageError
 from uptime.files import write_atomically
+from uptime.probing.spool import DEFAULT_SPOOL_MAX, parse_size
 from uptime.sources.imported import read_outages_csv
 from uptime.store.audit import events, verify
 from uptime.store.database import DatabaseNotReady, open_read_only
@@ -530,6 +531,13 @@ def _url(text: str) -> str:
     return text
 
 
+def _size(text: str) -> int:
+    try:
+        return parse_size(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _port(text: str) -> int:
     if not text.isdigit() or not 0 <= int(text) <= 65535:
         raise argparse.ArgumentTypeError(f"{text!r} is not a port; expected 0 to 65535")
@@ -606,7 +614,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_agent(args: argparse.Namespace) -> int:
     import asyncio
 
-    from uptime.probing.agent import Agent, AgentRefused
+    from uptime.probing.agent import Agent, AgentOptions, AgentRefused
     from uptime.probing.spool import default_spool
     from uptime.web.serve import event_loop_factory
     from uptime.web.tokens import SetupError, read_token
@@ -619,7 +627,14 @@ def cmd_agent(args: argparse.Namespace) -> int:
         raise UsageError(f"--token-file {error}") from None
     _setup_logging()
     spool = Path(args.spool) if args.spool else default_spool(args.region)
-    agent = Agent(config, args.region, args.collector, token, spool)
+    agent = Agent(
+        config,
+        args.region,
+        args.collector,
+        token,
+        spool,
+        options=AgentOptions(spool_max=args.spool_max),
+    )
     if not agent.jobs:
         raise UsageError(f"no monitor is probed from region {args.region!r}; nothing to do")
 
@@ -952,6 +967,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="SQLite file for unsent results and the agent id "
         "(default ./uptime-agent-<region>.spool.db)",
+    )
+    agent.add_argument(
+        "--spool-max",
+        type=_size,
+        default=DEFAULT_SPOOL_MAX,
+        metavar="SIZE",
+        help="most data the spool holds while the collector is unreachable, e.g. 500MB (the "
+        "default), 2GB, 800MiB; once full, new results are not spooled (the oldest are kept)",
     )
     agent.add_argument("--no-uvloop", action="store_true", help="use asyncio's own event loop")
     return parser

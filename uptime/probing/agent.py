@@ -14,6 +14,11 @@ collector refuses as stamped in the future (more than ``probing.max_clock_skew``
 clock) that are in the future by the agent's own clock too were stamped while that clock was
 wrong; they are dropped from the spool (with a warning) rather than stopping the agent for good.
 
+The spool holds at most ``AgentOptions.spool_max`` bytes (``agent --spool-max``): once full, new
+results are not spooled (the oldest are kept), with a warning; the count goes to the collector
+in every body (``spool_dropped``), which exposes it as a metric. A spool that cannot be written
+at all (disk full, read-only) stops the agent with one line saying so, exit status 1.
+
 The agent id is ``<region>-<12 hex digits>``, made once and kept in the spool file with the next
 sequence number, so a restarted agent is the same agent and continues its numbering.
 """
@@ -26,6 +31,7 @@ import email.utils
 import json
 import logging
 import random
+import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,8 +46,9 @@ from uptime.config import Config, Probing
 from uptime.errors import UptimeLedgerError
 from uptime.probing.jobs import Job, config_jobs
 from uptime.probing.scheduler import Check, Scheduler
-from uptime.probing.spool import MAX_POST, Spool
+from uptime.probing.spool import DEFAULT_SPOOL_MAX, MAX_POST, Spool
 from uptime.probing.wire import RESULTS_PATH, encode_result
+from uptime.store.database import write_failure
 from uptime.store.writer import WriterThread
 
 log = logging.getLogger(__name__)
@@ -59,6 +66,11 @@ class AgentRefused(UptimeLedgerError):
     """The collector refused the agent for good (4xx): log it, stop, keep the spool."""
 
 
+class SpoolUnwritable(UptimeLedgerError):
+    """The agent cannot write its spool (disk full, read-only...): it stops rather than go on
+    probing results it can keep nowhere."""
+
+
 def results_url(collector: str) -> str:
     """``http://host:port`` (or the full results URL) → the results endpoint."""
     base = collector.rstrip("/")
@@ -74,6 +86,7 @@ class AgentOptions:
     post_timeout: float = 30.0
     max_post: int = MAX_POST
     drain_on_stop: float = 5.0  # seconds to try sending what is spooled when stopping
+    spool_max: int = DEFAULT_SPOOL_MAX  # bytes of data the spool may hold
 
 
 class Agent:
@@ -109,15 +122,60 @@ class Agent:
         self._wake = asyncio.Event()
         self._collector_down_since: datetime | None = None
         self._retry_after = 0.0  # seconds the collector's last refusal asked to wait
+        self.spool_dropped = 0  # results not spooled because the spool was full, ever
+        self._full_since: int | None = None  # spool_dropped when the spool last became full
+        self._unwritable: SpoolUnwritable | None = None
+        self._unspooled = 0  # results probed after the spool failed
+        self._failed = asyncio.Event()
 
     async def _spool_batch(self, results: list[ProbeResult]) -> None:
-        await self._worker.call(Spool.append, [encode_result(r) for r in results])
+        if self._unwritable is not None:
+            self._unspooled += len(results)
+            return
+        try:
+            first = await self._worker.call(Spool.append, [encode_result(r) for r in results])
+        except (sqlite3.Error, OSError) as error:
+            reason = write_failure(error, self.spool_path) or "cannot be written"
+            self._unspooled += len(results)
+            self._unwritable = SpoolUnwritable(
+                f"agent {self.agent_id} cannot write its spool {self.spool_path}: {reason} "
+                f"({error}); stopping rather than probing results it cannot keep"
+            )
+            self._failed.set()
+            return
+        if first is None:
+            self._spool_full(len(results))
+        elif self._full_since is not None:
+            log.warning(
+                "agent %s: the spool %s is below its cap again; %d results were not spooled "
+                "while it was full",
+                self.agent_id,
+                self.spool_path,
+                self.spool_dropped - self._full_since,
+            )
+            self._full_since = None
         self._wake.set()
+
+    def _spool_full(self, count: int) -> None:
+        if self._full_since is None:
+            self._full_since = self.spool_dropped
+            log.warning(
+                "agent %s: the spool %s is full (--spool-max %d bytes): new results are not "
+                "spooled (the oldest are kept) until the collector takes some; the collector "
+                "counts them (uptime_ledger_agent_spool_dropped_results_total)",
+                self.agent_id,
+                self.spool_path,
+                self.options.spool_max,
+            )
+        self.spool_dropped += count
 
     async def run(self, stop: asyncio.Event) -> None:
         """Probe and send until ``stop`` is set; raises :class:`AgentRefused` on a 4xx."""
-        spool = await self._worker.open(lambda: Spool(self.spool_path, self.region))
+        spool = await self._worker.open(
+            lambda: Spool(self.spool_path, self.region, self.options.spool_max)
+        )
         self.agent_id = spool.agent_id
+        self.spool_dropped = spool.dropped
         canary = self.config.region(self.region).canary
         self.scheduler = Scheduler.from_probing(
             self.jobs,
@@ -143,29 +201,41 @@ class Agent:
         self._wake.set()
         sender = asyncio.create_task(self._send_forever(uplink), name="uptime-agent-sender")
         stopper = asyncio.create_task(stop.wait())
+        failed = asyncio.create_task(self._failed.wait())
         try:
             await self.scheduler.start()
-            await asyncio.wait({sender, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({sender, stopper, failed}, return_when=asyncio.FIRST_COMPLETED)
             if sender.done():
                 sender.result()  # AgentRefused (or a bug) propagates
         finally:
             stopper.cancel()
+            failed.cancel()
             refused = sender.done() and not sender.cancelled() and sender.exception() is not None
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError, AgentRefused):
                 await sender
             await self.scheduler.stop()  # the last results go to the spool
+            if self._unwritable is not None:
+                refused = True  # the spool may not even be readable
             if not refused and self.options.drain_on_stop > 0:
                 with contextlib.suppress(TimeoutError, AgentRefused):
                     await asyncio.wait_for(self._drain(uplink), self.options.drain_on_stop)
-            left = await self._worker.call(Spool.pending)
-            if left:
-                log.info(
-                    "agent %s: %d results stay spooled for the next start", self.agent_id, left
-                )
+            with contextlib.suppress(sqlite3.Error, OSError):
+                left = await self._worker.call(Spool.pending)
+                if left:
+                    log.info(
+                        "agent %s: %d results stay spooled for the next start",
+                        self.agent_id,
+                        left,
+                    )
             await uplink.close()
             await self.scheduler.session.close()
             await self._worker.close(Spool.close)
+        if self._unwritable is not None:
+            self._unwritable.args = (
+                f"{self._unwritable} ({self._unspooled} results probed since were not kept)",
+            )
+            raise self._unwritable
 
     async def _drain(self, uplink: aiohttp.ClientSession) -> None:
         while await self._send_one(uplink) is True:
@@ -254,7 +324,7 @@ class Agent:
         """POST one batch; (status, body text), or None when the collector is unreachable."""
         body = (
             f'{{"agent":{json.dumps(self.agent_id)},"region":{json.dumps(self.region)},'
-            f'"first_seq":{first_seq},"results":{results}}}'
+            f'"first_seq":{first_seq},"spool_dropped":{self.spool_dropped},"results":{results}}}'
         )
         try:
             async with uplink.post(

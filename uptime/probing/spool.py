@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,16 +15,47 @@ from uptime.store.database import open_database, refusing_unusable
 #: Most results one replay POST carries (consecutive spooled batches are merged up to this).
 MAX_POST = 5000
 
+#: The spool's size cap by default (``agent --spool-max``): at 300 bytes a result, about
+#: 1.7 million results, a day and more of a large region's probes.
+DEFAULT_SPOOL_MAX = 500_000_000
+#: The smallest and largest caps accepted.
+SPOOL_MAX_RANGE = (100_000, 1_000_000_000_000)
+
+_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
+_UNITS |= {"KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+
+
+def parse_size(text: str) -> int:
+    """``500MB``, ``2GB``, ``800KiB``, ``1000000`` → bytes (KB, MB, GB, TB are powers of 1000;
+    KiB, MiB, GiB, TiB of 1024), within :data:`SPOOL_MAX_RANGE`; else ValueError saying so."""
+    found = re.fullmatch(r"\s*(\d{1,15})\s*([A-Za-z]*)\s*", text)
+    unit = found[2].upper() if found else ""
+    if found is None or unit not in _UNITS:
+        raise ValueError(
+            f"{text!r} is not a size; write a whole number with B, KB, MB, GB or TB "
+            "(or KiB, MiB, GiB, TiB), e.g. 500MB"
+        )
+    size = int(found[1]) * _UNITS[unit]
+    low, high = SPOOL_MAX_RANGE
+    if not low <= size <= high:
+        raise ValueError(f"{text!r} is {size} bytes; expected from 100KB to 1TB")
+    return size
+
 
 def default_spool(region: str) -> Path:
     return Path(f"uptime-agent-{region}.spool.db")
 
 
 class Spool:
-    """Batches not yet acknowledged, in a local SQLite file; use from one thread."""
+    """Batches not yet acknowledged, in a local SQLite file; use from one thread.
 
-    def __init__(self, path: str | Path, region: str) -> None:
+    The data it holds is capped at ``max_bytes``: once there, a new batch is not spooled (the
+    oldest results are kept, they are what the collector misses first) and is counted in
+    :attr:`dropped`, kept in the file, which the agent reports to the collector."""
+
+    def __init__(self, path: str | Path, region: str, max_bytes: int = DEFAULT_SPOOL_MAX) -> None:
         self.path = Path(path)
+        self.max_bytes = max_bytes
         with refusing_unusable(path, "the agent's spool"):
             self.db = open_database(self.path)
             self.db.execute("PRAGMA synchronous = NORMAL")
@@ -36,6 +68,8 @@ class Spool:
             )
         self.agent_id: str = meta["agent_id"]
         self.next_seq = int(meta["next_seq"])
+        self.dropped = int(meta.get("dropped", "0"))
+        self.page_size = int(self.db.execute("pragma page_size").fetchone()[0])
 
     def _meta(self, region: str) -> dict[str, str]:
         with self.db.atomic():
@@ -66,8 +100,28 @@ class Spool:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def append(self, results: list[dict[str, Any]]) -> int:
-        """Spool a batch under the next sequence numbers; returns its first sequence number."""
+    def size(self) -> int:
+        """Bytes of data held: the file's pages less the free ones (deleting acknowledged
+        batches frees pages for new ones; the file itself does not shrink)."""
+        pages = self.db.execute("pragma page_count").fetchone()[0]
+        free = self.db.execute("pragma freelist_count").fetchone()[0]
+        return (pages - free) * self.page_size
+
+    def full(self) -> bool:
+        return self.size() >= self.max_bytes
+
+    def append(self, results: list[dict[str, Any]]) -> int | None:
+        """Spool a batch under the next sequence numbers; returns its first sequence number,
+        or None when the spool is full (the batch is counted in :attr:`dropped` instead)."""
+        if self.full():
+            with self.db.atomic():
+                self.db.execute(
+                    "insert into meta (key, value) values ('dropped', ?) "
+                    "on conflict (key) do update set value = excluded.value",
+                    [str(self.dropped + len(results))],
+                )
+            self.dropped += len(results)
+            return None
         first = self.next_seq
         with self.db.atomic():
             self.db.execute(

@@ -1,9 +1,12 @@
 """The agent → collector wire format: ``POST /api/v1/results`` bodies, encoded and checked.
 
 A body is ``{"agent": "chicago-3f2a9c1b7d4e", "region": "chicago", "first_seq": 41,
-"results": [{...}, ...]}``; the results carry the sequence numbers ``first_seq``,
-``first_seq + 1``, ... in list order. Decoding checks every field and raises :class:`WireError`
-with a message naming the field, never anything else, so the collector can answer 4xx.
+"results": [{...}, ...], "spool_dropped": 0}``; the results carry the sequence numbers
+``first_seq``, ``first_seq + 1``, ... in list order. ``spool_dropped`` (optional, 0 when
+absent) counts the results the agent probed but could not spool because its spool was full
+(``agent --spool-max``), since the spool was made. Decoding checks every field and raises
+:class:`WireError` with a message naming the field, never anything else, so the collector can
+answer 4xx.
 """
 
 from __future__ import annotations
@@ -52,6 +55,8 @@ class Batch:
     region: str
     first_seq: int
     results: tuple[ProbeResult, ...]
+    #: results the agent probed but could not spool (its spool was full), since it began
+    spool_dropped: int = 0
 
 
 def _time(instant: datetime | None) -> str | None:
@@ -171,7 +176,12 @@ def decode_batch(payload: object) -> Batch:
             f"body.first_seq: expected a whole number of at least 1 and at most {last_first} "
             f"(the last result's number may be at most {MAX_SEQ})"
         )
+    dropped = payload.get("spool_dropped", 0)
+    if isinstance(dropped, bool) or not isinstance(dropped, int) or not 0 <= dropped <= MAX_SEQ:
+        raise WireError(f"body.spool_dropped: expected a whole number from 0 to {MAX_SEQ}")
     results = tuple(
         decode_result(item, region, f"body.results[{i}]") for i, item in enumerate(items)
     )
-    return Batch(agent=agent, region=region, first_seq=first_seq, results=results)
+    return Batch(
+        agent=agent, region=region, first_seq=first_seq, results=results, spool_dropped=dropped
+    )

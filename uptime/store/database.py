@@ -10,7 +10,10 @@ number of microseconds since the Unix epoch, a quarter of the bytes of the text,
 from __future__ import annotations
 
 import contextlib
+import errno as _errno
 import json
+import os
+import resource
 import sqlite3
 from collections.abc import Collection, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -89,13 +92,66 @@ class StorageError(UptimeLedgerError):
     """The database file cannot be used (not SQLite, a directory, unreadable...): one line."""
 
 
+class StorageUnwritable(StorageError):
+    """A write failed for a reason outside the program (disk full, a read-only file or file
+    system, the file size limit, an I/O error): :attr:`reason` says which, in a few words."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+#: Free bytes under which a failed write is put down to a full disk.
+_NEARLY_FULL = 1024 * 1024
+
+
+def write_failure(error: BaseException, path: str | Path) -> str | None:
+    """Why writing the SQLite file at ``path`` failed with ``error``, in a few words ("disk
+    full", "read-only file system", ...), or None when the cause is not the file's or the
+    disk's (a locked database, a bug). SQLite reports a failed write(2) other than ENOSPC as a
+    bare I/O error, so the disk, the file system and this process's limits are looked at."""
+    if Path(path).is_dir():
+        return None  # not a database file at all
+    name = getattr(error, "sqlite_errorname", "") or ""
+    errno_ = getattr(error, "errno", None)
+    if name.startswith("SQLITE_READONLY") or errno_ in (_errno.EROFS, _errno.EACCES):
+        where = Path(path).resolve()
+        if not os.access(where, os.W_OK) or not os.access(where.parent, os.W_OK):
+            return "read-only (no write permission on the file or its directory)"
+        return "read-only"
+    if name == "SQLITE_FULL" or errno_ == _errno.ENOSPC:
+        return "disk full"
+    if not (name.startswith("SQLITE_IOERR") or name == "SQLITE_CANTOPEN" or errno_):
+        return None
+    directory = Path(path).resolve().parent
+    try:
+        disk = os.statvfs(directory)
+    except OSError:
+        return "disk I/O error"
+    if disk.f_flag & os.ST_RDONLY:
+        return "read-only file system"
+    if disk.f_bavail * disk.f_frsize < _NEARLY_FULL:
+        return "disk full"
+    limit, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
+    if limit != resource.RLIM_INFINITY:
+        return f"file size limit reached (ulimit -f: {limit} bytes)"
+    if name == "SQLITE_CANTOPEN":
+        return "cannot open the file (is its directory writable?)"
+    return "disk I/O error"
+
+
 @contextlib.contextmanager
 def refusing_unusable(path: str | Path, what: str) -> Iterator[None]:
     """Turn SQLite's complaint about a file that cannot be ``what`` into a :class:`StorageError`
-    naming the file."""
+    naming the file (a :class:`StorageUnwritable` saying why when it cannot be written)."""
     try:
         yield
     except sqlite3.DatabaseError as error:  # OperationalError included
+        reason = write_failure(error, path)
+        if reason is not None and reason != "disk I/O error":  # that one says nothing more
+            raise StorageUnwritable(
+                f"{path}: cannot be used as {what}: {reason} ({error})", reason
+            ) from None
         raise StorageError(f"{path}: cannot be used as {what} ({error})") from None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,6 +13,7 @@ from probes.result import ProbeResult
 from uptime.config import Config
 from uptime.probing.jobs import stale_limits
 from uptime.probing.wire import Batch
+from uptime.store.database import StorageError, StorageUnwritable, write_failure
 from uptime.store.results import PRUNE_CHUNK
 from uptime.store.states import MAX_CLOCK_SKEW, State
 from uptime.store.storage import Storage
@@ -38,6 +40,13 @@ class Recorder:
     ) -> None:
         self.max_clock_skew = max_clock_skew
         self._open = db if callable(db) else (lambda: Storage(db, max_clock_skew=max_clock_skew))
+        self.path = None if callable(db) else Path(db)
+        #: why the database cannot be written now (None while it can)
+        self.unwritable: str | None = None
+        self.write_failures = 0
+        self._reopen = False
+        #: (region, agent) → results that agent could not spool (its spool was full)
+        self.spool_dropped: dict[tuple[str, str], int] = {}
         self.stale_after = dict(stale_after)
         self.region_monitors = {k: set(v) for k, v in region_monitors.items()}
         self._worker: WriterThread[Storage] = WriterThread("uptime-writer")
@@ -73,20 +82,62 @@ class Recorder:
                 len(results) - len(kept),
                 self.max_clock_skew,
             )
-        new = await self._worker.call(Storage.record_results, kept, self.stale_after, LOCAL_AGENT)
+        new = await self._writing(Storage.record_results, kept, self.stale_after, LOCAL_AGENT)
         self.ingested += new
         self._tell(kept)
         return new
 
     async def ingest_batch(self, batch: Batch) -> tuple[int, int, int]:
-        """Store a remote agent's batch; returns (new, ignored, the agent's last sequence)."""
+        """Store a remote agent's batch; returns (new, ignored, the agent's last sequence).
+        Raises :class:`StorageUnwritable` (nothing stored) when the database cannot be written
+        now: the agent keeps the batch and retries."""
+        key = (batch.region, batch.agent)
+        self.spool_dropped[key] = max(self.spool_dropped.get(key, 0), batch.spool_dropped)
         known = self.region_monitors.get(batch.region, set())
-        new, ignored, last, stored = await self._worker.call(
+        new, ignored, last, stored = await self._writing(
             _ingest_known, batch, known, self.stale_after
         )
         self.ingested += new
         self._tell(stored)
         return new, ignored, last
+
+    async def _writing(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run a write on the writer thread; a failure of the disk or the file (not a bug, not
+        a lock) is logged once, in one line, until writing works again."""
+        try:
+            if self._reopen:
+                await self._worker.call(Storage.reopen)
+                self._reopen = False
+            outcome = await self._worker.call(fn, *args)
+        except (sqlite3.Error, OSError, StorageError) as error:
+            path = self.path or "the database"
+            reason = error.reason if isinstance(error, StorageUnwritable) else None
+            reason = reason or write_failure(error, path)
+            if reason is None:
+                raise
+            self.write_failures += 1
+            # A connection SQLite opened read-only stays so: open it again once writable.
+            self._reopen = reason.startswith("read-only")
+            if reason != self.unwritable:
+                log.error(
+                    "cannot store results in %s: %s (%s); nothing of the batch was stored, "
+                    "ingest answers 503 (agents keep their spools) until it can write again",
+                    path,
+                    reason,
+                    error,
+                )
+                self.unwritable = reason
+            raise StorageUnwritable(f"{path}: {reason}", reason) from None
+        if self.unwritable is not None:
+            log.warning(
+                "%s can be written again (%s before, %d batches refused); storing results",
+                self.path or "the database",
+                self.unwritable,
+                self.write_failures,
+            )
+            self.unwritable = None
+            self.write_failures = 0
+        return outcome
 
     def _tell(self, stored: Sequence[ProbeResult]) -> None:
         if stored:
@@ -113,7 +164,7 @@ class Recorder:
         the writer thread, so ingest waits at most one chunk however much there is to prune."""
         pruned = 0
         while True:
-            deleted = await self._worker.call(
+            deleted = await self._writing(
                 Storage.prune, now - retention, now - evidence_retention, chunk
             )
             pruned += deleted

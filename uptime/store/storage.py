@@ -114,6 +114,13 @@ class Storage:
     def close(self) -> None:
         self.db.close()
 
+    def reopen(self) -> None:
+        """Open the file again (SQLite keeps a connection it opened read-only read-only)."""
+        self.db.close()
+        with refusing_unusable(self.path, "the uptime-ledger database"):
+            self.db = open_writable(self.path)
+            self._load_memory()
+
     def add_outages(
         self,
         rows: Iterable[OutageRow],

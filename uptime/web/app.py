@@ -32,6 +32,7 @@ from uptime.probing.jobs import Job, config_jobs
 from uptime.probing.scheduler import Check, Scheduler
 from uptime.probing.wire import MAX_BODY, RESULTS_PATH
 from uptime.sources import database_sources
+from uptime.store.database import StorageUnwritable
 from uptime.store.recorder import Recorder
 from uptime.web import pages
 from uptime.web.access import FINANCE_TOKENS
@@ -160,6 +161,8 @@ def make_app(
                     )
                     if pruned:
                         log.info("pruned %d raw results past their retention", pruned)
+                except StorageUnwritable:
+                    pass  # the recorder said so, once
                 except Exception:
                     log.exception("pruning raw results failed")
                 await asyncio.sleep(prune_every)

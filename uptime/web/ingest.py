@@ -27,7 +27,7 @@ from aiohttp import HttpVersion11, web
 
 from uptime.config.durations import format_duration
 from uptime.probing.wire import MAX_BODY, Batch, WireError, decode_batch, parse_int
-from uptime.store.database import StorageError
+from uptime.store.database import StorageError, StorageUnwritable
 from uptime.store.writer import WriterClosed
 from uptime.web.access import CHALLENGE, bearer_token
 from uptime.web.keys import CONFIG, RECORDER, TOKENS
@@ -188,6 +188,9 @@ async def post_results(request: web.Request) -> web.Response:
     collector = request.app[RECORDER]
     try:
         new, ignored, last = await collector.ingest_batch(batch)
+    except StorageUnwritable as exc:
+        # Disk full, read-only...: the recorder logged it once, in one line.
+        return json_error(503, f"storage unavailable ({exc.reason}); keep the batch and retry")
     except (sqlite3.Error, OSError, StorageError, WriterClosed):
         # The database cannot take it now (locked, disk full, read-only, shutting down): the
         # agent keeps the batch. Anything else is a bug and is not dressed up as a retry.

@@ -52,6 +52,7 @@ VENDOR_STATES = ("up", "down", "maintenance", "unknown")
 DOWNTIME_KINDS = ("scheduled", "emergency", "downtime", "excluded", "unmonitored")
 
 Key = tuple[str, str, str]  #: (vendor, monitor, region)
+AGENT = ("region", "agent")
 
 
 def gauge(name: str, doc: str, labels: Iterable[str]) -> Family:
@@ -375,6 +376,15 @@ class Metrics:
     def __init__(self, config: Config) -> None:
         self.probes = ProbeMetrics(config)
         self.families = LedgerFamilies(self.probes)
+        #: (region, agent) → results it could not spool, as its last batch said
+        self.spool_dropped: dict[tuple[str, str], int] = {}
+        self.dropped = Family(f"{NAMESPACE}_agent_spool_dropped_results_total", "", AGENT)
+        self.dropped.header = header(
+            self.dropped.name,
+            "counter",
+            "Results a remote agent probed but could not spool because its spool was full "
+            "(agent --spool-max), as the agent last reported.",
+        )
 
     def expose(
         self, months: Months, states: RegionStates, now: datetime, finance: bool = True
@@ -392,8 +402,9 @@ class Metrics:
             end = earliest_deadline(vendor, claims)
             if end is not None:
                 deadlines[vendor.id] = end.timestamp()
+        dropped = self.dropped.text(sorted(self.spool_dropped.items()))
         scrape = Scrape(vendors, figures, deadlines)
-        return self.families.text(scrape, finance) + self.probes.text()
+        return self.families.text(scrape, finance) + self.probes.text() + dropped
 
 
 METRICS = web.AppKey("metrics", Metrics)
@@ -416,4 +427,5 @@ def add_metrics(app: web.Application) -> None:
     metrics = Metrics(app[CONFIG])
     app[METRICS] = metrics
     app[RECORDER].watchers.append(metrics.probes.watch)
+    metrics.spool_dropped = app[RECORDER].spool_dropped
     app.router.add_get("/metrics", get_metrics)

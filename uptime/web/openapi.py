@@ -298,7 +298,15 @@ def _schemas(config: Config) -> dict[str, Schema]:
                     "region": {"type": "string", "enum": list(config.region_ids)},
                     "first_seq": {"type": "integer", "minimum": 1, "maximum": MAX_SEQ},
                     "results": {**_array(_ref("Result")), "maxItems": MAX_RESULTS},
-                }
+                    "spool_dropped": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "maximum": MAX_SEQ,
+                        "description": "results the agent could not spool (its spool was "
+                        "full), since the spool was made; 0 when absent",
+                    },
+                },
+                optional=("spool_dropped",),
             ),
             "additionalProperties": True,
         },
