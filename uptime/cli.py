@@ -182,6 +182,7 @@ def _say_how_far_the_month_is(
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
+    from uptime.probing.jobs import slot_warnings
     from uptime.web.tokens import finance_tokens, region_tokens, token_warnings
 
     config = _load(args)
@@ -189,7 +190,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     finance_tokens(config, region_tokens(config))
     _closed_months_unchanged(config, args)
     print(render_config(config), end="")
-    for line in token_warnings(config):
+    for line in [*token_warnings(config), *slot_warnings(config)]:
         print(f"uptime-ledger: warning: {line}", file=sys.stderr)
     print(f"OK: {config.vendors_path} and {config.maintenance_path} are valid.")
     return 0
@@ -450,11 +451,9 @@ def cmd_claims_packet(args: argparse.Namespace) -> int:
 
 def cmd_import_outages(args: argparse.Namespace) -> int:
     config = _load(args)
-    probed = {
-        v.id: [r for r in config.region_ids if any(r in m.regions for m in v.monitors)]
-        for v in config.vendors
-    }
-    rows = read_outages_csv(Path(args.file), probed, config.region_ids, now=datetime.now(UTC))
+    rows = read_outages_csv(
+        Path(args.file), config.probed_regions(), config.region_ids, now=datetime.now(UTC)
+    )
     storage = Storage(args.db)
     vendors = {v.id: v for v in config.vendors}
 
@@ -548,7 +547,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     # Imported here: the other commands do not need the event loop or the web stack.
     import asyncio
 
-    from uptime.probing.jobs import config_jobs
+    from uptime.probing.jobs import config_jobs, slot_warning
     from uptime.probing.wire import RESULTS_PATH
     from uptime.web.app import local_regions, make_app
     from uptime.web.serve import event_loop_factory, serve
@@ -573,6 +572,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     if remote:
         say(f"waiting for remote agents of region(s) {', '.join(remote)}")
+    if (warning := slot_warning(jobs, config.probing, "these probes")) is not None:
+        say(f"warning: {warning}")
     say(f"database {args.db}; stop with Ctrl-C or SIGTERM (buffered results are stored)")
     say(
         f"last month's report goes to {config.reports.dir}/ on schedule "
@@ -615,6 +616,7 @@ def cmd_agent(args: argparse.Namespace) -> int:
     import asyncio
 
     from uptime.probing.agent import Agent, AgentOptions, AgentRefused
+    from uptime.probing.jobs import slot_warning
     from uptime.probing.spool import default_spool
     from uptime.web.serve import event_loop_factory
     from uptime.web.tokens import SetupError, read_token
@@ -637,6 +639,8 @@ def cmd_agent(args: argparse.Namespace) -> int:
     )
     if not agent.jobs:
         raise UsageError(f"no monitor is probed from region {args.region!r}; nothing to do")
+    if (warning := slot_warning(agent.jobs, config.probing, "this agent")) is not None:
+        print(f"uptime-ledger: warning: {warning}", file=sys.stderr)
 
     async def main() -> None:
         import signal

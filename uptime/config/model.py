@@ -175,6 +175,14 @@ class Config:
         """The configured vendor ids, in file order."""
         return tuple(v.id for v in self.vendors)
 
+    def probed_regions(self) -> dict[str, tuple[str, ...]]:
+        """Each vendor's id → the regions probing at least one of its monitors, in file order
+        (an outage imported from another region could never count)."""
+        return {
+            v.id: tuple(r for r in self.region_ids if any(r in m.regions for m in v.monitors))
+            for v in self.vendors
+        }
+
     def region(self, region_id: str) -> Region:
         """The region with this id (``UsageError`` naming the known ids otherwise)."""
         for region in self.regions:

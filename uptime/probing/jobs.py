@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -65,6 +66,44 @@ def config_jobs(config: Any, regions: Iterable[str] | None = None) -> list[Job]:
         for region in monitor.regions
         if region in wanted
     ]
+
+
+def slots_if_all_hang(jobs: Iterable[Job], probing: Probing) -> int:
+    """How many of ``probing.concurrency``'s probe slots ``jobs`` (one scheduler's) would hold
+    on average if every target hung until its timeout while its failure is confirmed: each
+    attempt holds a slot for the timeout, ``1 + retries`` attempts per interval."""
+    attempts = 1 + probing.retries
+    return math.ceil(
+        sum(
+            attempts * min(job.target.timeout + PROBE_GRACE, job.interval) / job.interval
+            for job in jobs
+        )
+    )
+
+
+def slot_warning(jobs: Iterable[Job], probing: Probing, who: str) -> str | None:
+    """A warning when hanging targets could take all of the probe slots of ``who``'s
+    scheduler (probing ``jobs``): the other probes would then start late
+    (docs/reliability.md, "Hostile targets"); None while the slots suffice."""
+    needed = slots_if_all_hang(jobs, probing)
+    if needed <= probing.concurrency:
+        return None
+    return (
+        f"probing.concurrency: {who} would need about {needed} probe slots if every monitor "
+        f"hung until its timeout (failures being confirmed), more than the "
+        f"{probing.concurrency} configured: the other probes would then start late; raise "
+        f"probing.concurrency to {needed} or more"
+    )
+
+
+def slot_warnings(config: Any) -> list[str]:
+    """:func:`slot_warning` for each scheduler: ``run``'s in-process regions together, each
+    remote agent's region alone."""
+    local = tuple(r.id for r in config.regions if r.token_file is None)
+    groups = [(local, f"run's in-process region(s) {', '.join(local)}")] if local else []
+    groups += [((r.id,), f"the agent of region {r.id}") for r in config.regions if r.token_file]
+    found = [slot_warning(config_jobs(config, ids), config.probing, who) for ids, who in groups]
+    return [f"{config.vendors_path}: {line}" for line in found if line is not None]
 
 
 def confirmation_limit(probing: Probing, timeout: timedelta) -> timedelta:
