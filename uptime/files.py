@@ -10,7 +10,19 @@ from uptime.errors import FileAccessError
 
 
 def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` whole or not at all (:class:`FileAccessError` naming it)."""
+    """Write ``data`` to ``path`` whole or not at all (:class:`FileAccessError` naming it).
+
+    A symbolic link is written through (its target replaced); what is not a regular file (a
+    terminal, ``/dev/stdout``, a pipe) is written to as it is, since it cannot be replaced."""
+    try:
+        if path.is_symlink():
+            path = path.resolve(strict=False)
+        if path.exists() and not path.is_file() and not path.is_dir():
+            with path.open("wb") as stream:
+                stream.write(data)
+            return
+    except OSError as error:
+        raise FileAccessError(path, error) from error
     # Write beside the target and rename, so a failure never leaves half a report behind. Not
     # mkstemp: its file is owner-only, and the report would keep that mode; created 0o666 here,
     # the report gets the mode the umask gives any file the user writes.

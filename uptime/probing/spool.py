@@ -42,6 +42,10 @@ def parse_size(text: str) -> int:
     return size
 
 
+#: The tables of a spool file, and the only ones it may hold.
+SPOOL_TABLES = frozenset({"meta", "batches"})
+
+
 def default_spool(region: str) -> Path:
     return Path(f"uptime-agent-{region}.spool.db")
 
@@ -72,6 +76,14 @@ class Spool:
         self.page_size = int(self.db.execute("pragma page_size").fetchone()[0])
 
     def _meta(self, region: str) -> dict[str, str]:
+        others = set(self.db.table_names()) - SPOOL_TABLES
+        if others:
+            self.db.close()
+            raise UsageError(
+                f"{self.path} is not an agent's spool: it holds the tables "
+                f"{', '.join(sorted(others))} (is it the uptime-ledger database?); give the "
+                "agent a file of its own with --spool"
+            )
         with self.db.atomic():
             if "meta" not in self.db.table_names():
                 self.db["meta"].create({"key": str, "value": str}, pk="key")

@@ -36,6 +36,10 @@ MAX_BODY = MAX_RESULTS * 1024
 #: is refused as out of range before Python converts it (which costs time quadratic in digits).
 MAX_DIGITS = 20
 
+#: The longest latency a result may carry, in seconds: a probe ends at its timeout, which is
+#: far shorter; a larger figure would only poison the latency sums.
+MAX_LATENCY = 86_400
+
 #: The largest sequence number: results are stored with theirs in an SQLite INTEGER (64 bits).
 MAX_SEQ = 2**63 - 1
 
@@ -112,8 +116,11 @@ def decode_result(item: object, region: str, where: str) -> ProbeResult:
     if not isinstance(item, dict):
         raise WireError(f"{where}: expected an object")
     latency = _field(item, "latency", where, (int, float))
-    if not math.isfinite(latency) or latency < 0:
-        raise WireError(f"{where}.latency: expected a number of seconds, at least 0")
+    if not (math.isfinite(latency) and 0 <= latency <= MAX_LATENCY):
+        raise WireError(
+            f"{where}.latency: expected a number of seconds from 0 to {MAX_LATENCY:,} "
+            "(a probe ends at its timeout)"
+        )
     status = item.get("status")
     if status is not None and (
         isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599

@@ -15,8 +15,10 @@ from credits.intervals import Interval
 
 if TYPE_CHECKING:
     from probes.result import ProbeResult
+from uptime.probing.spool import SPOOL_TABLES
 from uptime.store.audit import write_lock
 from uptime.store.database import (
+    StorageError,
     from_db_time,
     insert_rows,
     open_database,
@@ -65,12 +67,23 @@ def _open_state(tracker: StateTracker, key: Key) -> tuple[str, datetime] | None:
     return None if current is None else (current.state, current.start)
 
 
+def refuse_a_spool(db: Database, path: str | Path) -> None:
+    """Refuse to turn a remote agent's spool into the database (``--db`` given a spool file)."""
+    tables = set(db.table_names())
+    if tables >= SPOOL_TABLES and "_sqlite_migrations" not in tables:
+        raise StorageError(
+            f"{path}: is a remote agent's spool, not the uptime-ledger database; give --db "
+            "the database file (default ./uptime.db)"
+        )
+
+
 def open_writable(path: str | Path) -> Database:
     """The database at ``path`` for writing: created if missing, brought to this version's
     schema (the writers' side of :func:`uptime.store.database.open_read_only`)."""
     with refusing_unusable(path, "the uptime-ledger database"):
         db = open_database(path)
         try:
+            refuse_a_spool(db, path)
             migrations.apply(db)
         except BaseException:
             db.close()
