@@ -277,3 +277,19 @@ def _load_yaml(path: Path, label: str) -> object:
         raise ConfigError(label, None, "", f"YAML error: {exc}", "valid YAML") from None
     finally:
         loader.dispose()
+
+
+def key_place(path: Path, keys: tuple[str, ...]) -> str:
+    """``path:line`` of the key at ``keys`` (e.g. ``("regions", "atlanta", "token_file")``) in
+    a file that loaded before, for a message about its value found wrong later (a token file
+    read at start); ``path`` alone if the file changed since and the key is gone."""
+    try:
+        node = _load_yaml(path, str(path))
+    except ConfigError:
+        return str(path)
+    line = None
+    for key in keys:
+        if not isinstance(node, _Map) or key not in node:
+            return str(path)
+        line, node = node.key_lines.get(key), node[key]
+    return f"{path}:{line}" if line is not None else str(path)
