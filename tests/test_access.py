@@ -22,7 +22,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from support_api import READERS, Served, fetch, reading, serve
 from support_cli import uptime_ledger
-from support_metrics import READERS as METRIC_READERS
+from support_ingest import RESULTS, batch, bearer, client_fixture, config_fixture  # noqa: F401
 from support_metrics import READING, seed
 from support_metrics import TOKENS as METRIC_TOKENS
 from support_probing import FAST, TOKENS, region_jobs, wait_for, write_config
@@ -37,13 +37,10 @@ from uptime.store.states import MAX_CLOCK_SKEW, StateTracker
 from uptime.store.storage import Storage
 from uptime.web.app import make_app
 from uptime.web.keys import RECORDER
-from uptime.web.tokens import SetupError, finance_tokens
+from uptime.web.tokens import SetupError, finance_tokens, matching
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
 ClientFactory = Callable[..., Awaitable[TestClient]]
-
-RESULTS = "/api/v1/results"
-
 
 # ---------------------------------------------------------------- finance figures
 
@@ -118,7 +115,7 @@ async def test_metrics_and_months_without_a_token_have_no_credit_nor_deadline(
 ) -> None:
     seeded = seed(tmp_path)
     app = make_app(
-        seeded.config, seeded.db, probe_regions=(), tokens=METRIC_TOKENS, readers=METRIC_READERS
+        seeded.config, seeded.db, probe_regions=(), tokens=METRIC_TOKENS, readers=READERS
     )
     client = await aiohttp_client(app)
     anonymous = await (await client.get("/metrics")).text()
@@ -297,28 +294,6 @@ def result(at: datetime, vendor: str = "sim", monitor: str = "m0") -> dict[str, 
             status=200,
         )
     )  # fmt: skip
-
-
-def batch(first_seq: int, results: list[dict[str, Any]], **changes: Any) -> dict[str, Any]:
-    return {"agent": "chicago-abc", "region": "chicago", "first_seq": first_seq,
-            "results": results, **changes}  # fmt: skip
-
-
-def bearer(region: str = "chicago") -> dict[str, str]:
-    return {"Authorization": f"Bearer {TOKENS[region]}"}
-
-
-@pytest.fixture
-def config(tmp_path: Path) -> Config:
-    return write_config(tmp_path, "http://127.0.0.1:9/")
-
-
-@pytest.fixture
-async def client(
-    aiohttp_client: ClientFactory, config: Config, tmp_path: Path
-) -> AsyncIterator[TestClient]:
-    app = make_app(config, tmp_path / "uptime.db", probe_regions=(), tokens=TOKENS)
-    yield await aiohttp_client(app)
 
 
 def stored(db: Path) -> list[tuple[Any, ...]]:
@@ -681,3 +656,11 @@ def test_the_state_tracker_uses_the_configured_skew() -> None:
     wider = StateTracker(clock=lambda: now, max_skew=timedelta(minutes=5))
     wider.observe(ahead, timedelta(minutes=5))
     assert wider.open[("sim", "m0", "chicago")].start == ahead.at
+
+
+def test_matching_names_whose_token_it_is() -> None:
+    tokens = {"chicago": TOKENS["chicago"], "atlanta": TOKENS["atlanta"]}
+    assert matching(TOKENS["atlanta"], tokens) == "atlanta"
+    assert matching(TOKENS["chicago"], tokens) == "chicago"
+    assert matching(TOKENS["chicago"] + "x", tokens) is None
+    assert matching(TOKENS["chicago"], {}) is None

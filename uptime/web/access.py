@@ -43,7 +43,7 @@ def may_read_finance(request: web.Request) -> bool:
     if "Authorization" not in request.headers:
         return False
     token = bearer_token(request)
-    if token is not None and matching(token, request.app[FINANCE_TOKENS].values()):
+    if token is not None and matching(token, request.app[FINANCE_TOKENS]) is not None:
         return True
     raise ApiError(
         401,
