@@ -55,30 +55,45 @@ def outage_month(served: Served) -> str:
     return f"{start.year:04d}-{start.month:02d}"
 
 
-async def test_a_month_without_a_token_has_no_finance_figures(served: Served) -> None:
+async def test_a_month_without_a_token_is_401_saying_how_to_get_one(served: Served) -> None:
+    """The report API is finance data whole: besides the credit and the claim deadlines, the
+    exclusions say who excluded what and why, and a closed month's hash of its frozen report
+    would let anyone guess its (low-entropy) credit offline."""
     path = served.url(f"/api/v1/vendors/acme/months/{outage_month(served)}")
-    status, _, body = await fetch(path)
-    assert status == 200
-    public = json.loads(body)
-    _, _, full_body = await fetch(path, reading())
+    for query in ("", "?x=1"):  # refused before anything else is read, its query included
+        async with aiohttp.ClientSession() as session, session.get(path + query) as response:
+            assert response.status == 401
+            assert response.headers["WWW-Authenticate"].startswith("Bearer")
+            body = await response.json()
+        assert list(body) == ["error"]
+        assert body["error"] == (
+            "no bearer token: finance figures need the reader's or the admin's token; send "
+            "'Authorization: Bearer <token>' with it (the collector's web.reader_token_file "
+            "or UPTIME_LEDGER_READER_TOKEN)"
+        )
+    status, _, full_body = await fetch(path, reading())
     full = json.loads(full_body)
-    assert full["credit"]["monthly_fee"] == "720.00" and full["credit"]["currency"] == "USD"
+    assert status == 200 and full["credit"]["monthly_fee"] == "720.00"
     assert full["interruptions"][0]["claim_deadline"]
-    # Everything but the money and the deadlines, and a note saying how to read them.
-    assert "credit" not in public and all(
-        "claim_deadline" not in i for i in public["interruptions"]
-    )
-    assert "reader's" in public.pop("withheld")
-    assert public == {
-        **{k: v for k, v in full.items() if k != "credit"},
-        "interruptions": [
-            {k: v for k, v in i.items() if k != "claim_deadline"} for i in full["interruptions"]
-        ],
-    }
-    text = body.decode()
-    for money in ("720.00", "USD", full["credit"]["hourly_fee"], '"amount"', "fee"):
-        assert money not in text, money
-    assert public["availability_pct"] == full["availability_pct"]  # availability is public
+    # Availability stays public, through the pages and the status API.
+    status, _, page = await fetch(served.url("/vendor/acme"))
+    assert status == 200 and b"%" in page
+
+
+async def test_a_month_from_a_collector_without_a_reader_token_says_so(
+    aiohttp_client: ClientFactory, tmp_path: Path
+) -> None:
+    config = write_config(tmp_path, "http://127.0.0.1:9/")
+    app = make_app(config, tmp_path / "uptime.db", probe_regions=(), tokens=TOKENS, readers={})
+    client = await aiohttp_client(app)
+    month = datetime.now(UTC).strftime("%Y-%m")
+    for headers in ({}, bearer()):  # nobody, not even a region's agent, reads it
+        response = await client.get(f"/api/v1/vendors/sim/months/{month}", headers=headers)
+        assert response.status == 401
+        error = (await response.json())["error"]
+        assert "this collector has none configured: set web.reader_token_file or " in error
+        assert "UPTIME_LEDGER_READER_TOKEN on it" in error
+        assert TOKENS["chicago"] not in error
 
 
 WRONG_AUTHORIZATIONS = [
@@ -110,7 +125,7 @@ async def test_a_wrong_token_on_a_finance_route_is_401_and_not_echoed(
         assert not secret or secret not in caplog.text  # nor logged
 
 
-async def test_metrics_and_months_without_a_token_have_no_credit_nor_deadline(
+async def test_metrics_without_a_token_have_no_credit_nor_deadline_and_months_are_401(
     aiohttp_client: ClientFactory, tmp_path: Path
 ) -> None:
     seeded = seed(tmp_path)
@@ -127,12 +142,14 @@ async def test_metrics_and_months_without_a_token_have_no_credit_nor_deadline(
     # Every other family is there for anyone: availability, states, maintenance, probes.
     assert families(anonymous) == families(full) - set(finance)
     assert "uptime_ledger_month_availability_ratio" in families(anonymous)
-    # acme earns a credit this month: with the token its amount is there, without it nowhere.
+    # acme earns a credit this month: with the token its amount is there, without it a 401.
     month = f"/api/v1/vendors/acme/months/{seeded.month}"
     entry = await (await client.get(month, headers=READING)).json()
     amount = entry["credit"]["amount"]
     assert amount != "0.00" and entry["interruptions"][0]["claim_deadline"]
-    public = await (await client.get(month)).text()
+    response = await client.get(month)
+    assert response.status == 401
+    public = await response.text()
     for secret in (f'"{amount}"', "claim_deadline", "720", "USD"):
         assert secret not in public, secret
 
