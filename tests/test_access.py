@@ -37,7 +37,7 @@ from uptime.store.states import MAX_CLOCK_SKEW, StateTracker
 from uptime.store.storage import Storage
 from uptime.web.app import make_app
 from uptime.web.keys import RECORDER
-from uptime.web.tokens import SetupError, finance_tokens, matching
+from uptime.web.tokens import SetupError, finance_tokens, matching, region_tokens
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
 ClientFactory = Callable[..., Awaitable[TestClient]]
@@ -296,6 +296,37 @@ def test_check_config_checks_the_reader_token_file(
     else:
         assert done.stderr == "" and "OK:" in done.stdout
         assert f"with the reader's token (in {tmp_path / 'reader.token'})" in done.stdout
+
+
+def test_two_regions_whose_token_files_hold_one_token_are_refused(tmp_path: Path) -> None:
+    """As two regions naming one file are (tests/test_config.py): one region's agents could
+    write the other's results, and the collector could not tell whose a batch is."""
+    token = "same-token-0123456789abcdef"
+    (tmp_path / "chicago.token").write_text(token + "\n")
+    (tmp_path / "atlanta.token").write_text(token)
+    (tmp_path / "california.token").write_text("another-token-0123456789abcdef")
+    for path in tmp_path.glob("*.token"):
+        path.chmod(0o600)
+    extra = {r: f", token_file: {r}.token" for r in ("chicago", "california", "atlanta")}
+    config = write_config(tmp_path, "http://127.0.0.1:9/", region_extra=extra)
+    says = (
+        f"{tmp_path / 'vendors.yaml'}: regions.atlanta.token_file: {tmp_path / 'atlanta.token'} "
+        f"holds the same token as regions.chicago.token_file ({tmp_path / 'chicago.token'}); "
+        "give each region its own"
+    )
+    with pytest.raises(SetupError) as refused:
+        region_tokens(config)
+    assert str(refused.value) == says
+    with pytest.raises(SetupError, match="holds the same token"):
+        make_app(config, tmp_path / "uptime.db", probe_regions=())  # the collector's start
+    done = uptime_ledger(
+        "--vendors", tmp_path / "vendors.yaml",
+        "--maintenance", tmp_path / "maintenance_windows.yaml", "check-config", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 2 and says in done.stderr, done.stderr
+    assert token not in done.stderr + done.stdout  # never shown
+    (tmp_path / "atlanta.token").write_text("atlanta-token-0123456789abcdef")
+    assert set(region_tokens(config)) == {"chicago", "california", "atlanta"}
 
 
 # ---------------------------------------------------------------- ingest: hostile requests

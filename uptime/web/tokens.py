@@ -73,16 +73,27 @@ def token_warnings(config: Config) -> list[str]:
 
 
 def region_tokens(config: Config) -> dict[str, str]:
-    """The bearer token of every region that has a ``token_file`` (remote agents)."""
-    tokens = {}
+    """The bearer token of every region that has a ``token_file`` (remote agents). Two regions
+    whose files hold the same token are refused, as two naming one file are (at load): one
+    region's agents could write the other's results, and the collector could not tell whose
+    a batch is."""
+    tokens: dict[str, str] = {}
     for region in config.regions:
         if region.token_file is not None:
             try:
-                tokens[region.id] = read_token(region.token_file)
+                token = read_token(region.token_file)
             except SetupError as exc:
                 raise SetupError(
                     f"{config.vendors_path}: regions.{region.id}.token_file: {exc}"
                 ) from None
+            same = matching(token, tokens)
+            if same is not None:
+                raise SetupError(
+                    f"{config.vendors_path}: regions.{region.id}.token_file: "
+                    f"{region.token_file} holds the same token as regions.{same}.token_file "
+                    f"({config.region(same).token_file}); give each region its own"
+                )
+            tokens[region.id] = token
     return tokens
 
 
