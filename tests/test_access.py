@@ -33,6 +33,7 @@ from uptime.config.errors import ConfigError
 from uptime.probing.agent import Agent, AgentOptions, retry_after
 from uptime.probing.spool import Spool
 from uptime.probing.wire import MAX_BODY, encode_result
+from uptime.store.recorder import Recorder
 from uptime.store.states import MAX_CLOCK_SKEW, StateTracker
 from uptime.store.storage import Storage
 from uptime.web.app import make_app
@@ -712,3 +713,24 @@ def test_matching_names_whose_token_it_is() -> None:
     assert matching(TOKENS["chicago"], tokens) == "chicago"
     assert matching(TOKENS["chicago"] + "x", tokens) is None
     assert matching(TOKENS["chicago"], {}) is None
+
+
+@pytest.mark.parametrize("factory", [False, True], ids=["path", "storage-factory"])
+async def test_the_recorder_s_skew_is_its_storage_s(tmp_path: Path, factory: bool) -> None:
+    """Given a path or a callable making its Storage (with the default skew), the recorder's
+    state tracker takes a result ingest took."""
+    db = tmp_path / "uptime.db"
+    recorder = Recorder(
+        (lambda: Storage(db)) if factory else db,
+        {("sim", "m0"): timedelta(minutes=5)},
+        {"chicago": {("sim", "m0")}},
+        max_clock_skew=timedelta(minutes=5),
+    )
+    await recorder.open()
+    try:
+        ahead = datetime.now(UTC) + timedelta(minutes=3)
+        assert await recorder.ingest([ProbeResult("sim", "m0", "chicago", ahead, True, 0.01)]) == 1
+        states = await recorder.region_states(datetime.now(UTC))
+        assert states[("sim", "m0", "chicago")][0] == "up"  # under the default 1 minute: none
+    finally:
+        await recorder.close()
