@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from support_cli import uptime_ledger
 from support_ingest import batch, bearer, client_fixture, config_fixture  # noqa: F401
 from support_probing import FAST, TOKENS, Timeline, free_port, region_jobs, wait_for, write_config
 
@@ -26,7 +27,7 @@ from uptime.config import Config
 from uptime.errors import UsageError
 from uptime.probing.agent import Agent, AgentOptions, AgentRefused
 from uptime.probing.jobs import stale_limits
-from uptime.probing.spool import Spool
+from uptime.probing.spool import DEFAULT_SPOOL_MAX, SPOOL_MAX_RANGE, Spool, parse_size, size_text
 from uptime.probing.wire import encode_result
 from uptime.sources.probes import ProbeSource
 from uptime.store.storage import Storage
@@ -448,3 +449,30 @@ async def test_a_locked_database_answers_503_and_the_batch_lands_on_retry(
     resp = await client.post("/api/v1/results", json=sent, headers=bearer())
     assert resp.status == 200 and (await resp.json())["new"] == 2
     assert len(stored(tmp_path / "uptime.db")) == 2
+
+
+@pytest.mark.parametrize(
+    ("size", "text"),
+    [
+        (DEFAULT_SPOOL_MAX, "500MB"),
+        (SPOOL_MAX_RANGE[0], "100KB"),
+        (SPOOL_MAX_RANGE[1], "1TB"),
+        (800 * 2**10, "800KiB"),
+        (2 * 10**9, "2GB"),
+        (123_456, "123456B"),
+    ],
+)
+def test_spool_sizes_are_written_as_they_are_read(size: int, text: str) -> None:
+    assert size_text(size) == text
+    assert parse_size(text) == size
+
+
+def test_the_spool_cap_texts_follow_the_constants(tmp_path: Path) -> None:
+    low, high = (size_text(n) for n in SPOOL_MAX_RANGE)
+    with pytest.raises(ValueError, match=f"expected from {low} to {high}$"):
+        parse_size(size_text(SPOOL_MAX_RANGE[0] - 1))
+    with pytest.raises(ValueError, match=f"e.g. {size_text(DEFAULT_SPOOL_MAX)}$"):
+        parse_size("lots")
+    agent_help = " ".join(uptime_ledger("agent", "--help", cwd=tmp_path).stdout.split())
+    assert f"e.g. {size_text(DEFAULT_SPOOL_MAX)} (the default)" in agent_help
+    assert f"from {low} to {high};" in agent_help
