@@ -18,6 +18,8 @@ from probes.result import FailureClass, ProbeResult, ProbeTarget, outcome
 #: A body is read only for ``expect.body_contains``, and then at most this much of it: a target
 #: sending an endless (or huge) body costs one bounded read, never memory or the whole timeout.
 BODY_CAP = 1024 * 1024
+#: How a failure's evidence names the cap.
+BODY_CAP_TEXT = f"{BODY_CAP / 2**20:g} MiB"
 
 
 class ProbeResponse(aiohttp.ClientResponse):
@@ -77,7 +79,7 @@ async def check(
             elif target.body_contains and not (
                 found := await _body_has(resp.content, target.body_contains.encode())
             ):
-                capped = " in its first 1 MiB" if found is None else ""
+                capped = f" in its first {BODY_CAP_TEXT}" if found is None else ""
                 error, message = FailureClass.BODY, f"body lacks {target.body_contains!r}{capped}"
             # Without body_contains the body is never read: leaving the block releases it.
     except TimeoutError as exc:

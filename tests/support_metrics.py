@@ -18,6 +18,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from prometheus_client.parser import text_string_to_metric_families
+from support_api import reading
 
 from credits.availability import month_period
 from probes.result import FailureClass, ProbeResult
@@ -29,9 +30,8 @@ from uptime.web.months import month_of
 REGIONS = ("chicago", "california", "atlanta")
 TOKENS = {r: f"{r}-token-0123456789abcdef" for r in REGIONS}
 
-#: The reader's token (finance figures: the credit and claim deadline families).
-READERS = {"reader": "reader-token-0123456789abcdef"}
-READING = {"Authorization": f"Bearer {READERS['reader']}"}
+#: The reader's token's header (finance figures: the credit and claim deadline families).
+READING = reading()
 STEP = timedelta(minutes=5)
 HISTORY = timedelta(hours=10)
 H = timedelta(hours=1)

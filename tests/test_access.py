@@ -22,7 +22,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from support_api import READERS, Served, fetch, reading, serve
 from support_cli import uptime_ledger
-from support_metrics import READERS as METRIC_READERS
+from support_ingest import RESULTS, batch, bearer, client_fixture, config_fixture  # noqa: F401
 from support_metrics import READING, seed
 from support_metrics import TOKENS as METRIC_TOKENS
 from support_probing import FAST, TOKENS, region_jobs, wait_for, write_config
@@ -33,17 +33,15 @@ from uptime.config.errors import ConfigError
 from uptime.probing.agent import Agent, AgentOptions, retry_after
 from uptime.probing.spool import Spool
 from uptime.probing.wire import MAX_BODY, encode_result
+from uptime.store.recorder import Recorder
 from uptime.store.states import MAX_CLOCK_SKEW, StateTracker
 from uptime.store.storage import Storage
 from uptime.web.app import make_app
 from uptime.web.keys import RECORDER
-from uptime.web.tokens import SetupError, finance_tokens
+from uptime.web.tokens import SetupError, finance_tokens, matching, region_tokens
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
 ClientFactory = Callable[..., Awaitable[TestClient]]
-
-RESULTS = "/api/v1/results"
-
 
 # ---------------------------------------------------------------- finance figures
 
@@ -58,30 +56,45 @@ def outage_month(served: Served) -> str:
     return f"{start.year:04d}-{start.month:02d}"
 
 
-async def test_a_month_without_a_token_has_no_finance_figures(served: Served) -> None:
+async def test_a_month_without_a_token_is_401_saying_how_to_get_one(served: Served) -> None:
+    """The report API is finance data whole: besides the credit and the claim deadlines, the
+    exclusions say who excluded what and why, and a closed month's hash of its frozen report
+    would let anyone guess its (low-entropy) credit offline."""
     path = served.url(f"/api/v1/vendors/acme/months/{outage_month(served)}")
-    status, _, body = await fetch(path)
-    assert status == 200
-    public = json.loads(body)
-    _, _, full_body = await fetch(path, reading())
+    for query in ("", "?x=1"):  # refused before anything else is read, its query included
+        async with aiohttp.ClientSession() as session, session.get(path + query) as response:
+            assert response.status == 401
+            assert response.headers["WWW-Authenticate"].startswith("Bearer")
+            body = await response.json()
+        assert list(body) == ["error"]
+        assert body["error"] == (
+            "no bearer token: finance figures need the reader's or the admin's token; send "
+            "'Authorization: Bearer <token>' with it (the collector's web.reader_token_file "
+            "or UPTIME_LEDGER_READER_TOKEN)"
+        )
+    status, _, full_body = await fetch(path, reading())
     full = json.loads(full_body)
-    assert full["credit"]["monthly_fee"] == "720.00" and full["credit"]["currency"] == "USD"
+    assert status == 200 and full["credit"]["monthly_fee"] == "720.00"
     assert full["interruptions"][0]["claim_deadline"]
-    # Everything but the money and the deadlines, and a note saying how to read them.
-    assert "credit" not in public and all(
-        "claim_deadline" not in i for i in public["interruptions"]
-    )
-    assert "reader's" in public.pop("withheld")
-    assert public == {
-        **{k: v for k, v in full.items() if k != "credit"},
-        "interruptions": [
-            {k: v for k, v in i.items() if k != "claim_deadline"} for i in full["interruptions"]
-        ],
-    }
-    text = body.decode()
-    for money in ("720.00", "USD", full["credit"]["hourly_fee"], '"amount"', "fee"):
-        assert money not in text, money
-    assert public["availability_pct"] == full["availability_pct"]  # availability is public
+    # Availability stays public, through the pages and the status API.
+    status, _, page = await fetch(served.url("/vendor/acme"))
+    assert status == 200 and b"%" in page
+
+
+async def test_a_month_from_a_collector_without_a_reader_token_says_so(
+    aiohttp_client: ClientFactory, tmp_path: Path
+) -> None:
+    config = write_config(tmp_path, "http://127.0.0.1:9/")
+    app = make_app(config, tmp_path / "uptime.db", probe_regions=(), tokens=TOKENS, readers={})
+    client = await aiohttp_client(app)
+    month = datetime.now(UTC).strftime("%Y-%m")
+    for headers in ({}, bearer()):  # nobody, not even a region's agent, reads it
+        response = await client.get(f"/api/v1/vendors/sim/months/{month}", headers=headers)
+        assert response.status == 401
+        error = (await response.json())["error"]
+        assert "this collector has none configured: set web.reader_token_file or " in error
+        assert "UPTIME_LEDGER_READER_TOKEN on it" in error
+        assert TOKENS["chicago"] not in error
 
 
 WRONG_AUTHORIZATIONS = [
@@ -113,12 +126,12 @@ async def test_a_wrong_token_on_a_finance_route_is_401_and_not_echoed(
         assert not secret or secret not in caplog.text  # nor logged
 
 
-async def test_metrics_and_months_without_a_token_have_no_credit_nor_deadline(
+async def test_metrics_without_a_token_have_no_credit_nor_deadline_and_months_are_401(
     aiohttp_client: ClientFactory, tmp_path: Path
 ) -> None:
     seeded = seed(tmp_path)
     app = make_app(
-        seeded.config, seeded.db, probe_regions=(), tokens=METRIC_TOKENS, readers=METRIC_READERS
+        seeded.config, seeded.db, probe_regions=(), tokens=METRIC_TOKENS, readers=READERS
     )
     client = await aiohttp_client(app)
     anonymous = await (await client.get("/metrics")).text()
@@ -130,12 +143,14 @@ async def test_metrics_and_months_without_a_token_have_no_credit_nor_deadline(
     # Every other family is there for anyone: availability, states, maintenance, probes.
     assert families(anonymous) == families(full) - set(finance)
     assert "uptime_ledger_month_availability_ratio" in families(anonymous)
-    # acme earns a credit this month: with the token its amount is there, without it nowhere.
+    # acme earns a credit this month: with the token its amount is there, without it a 401.
     month = f"/api/v1/vendors/acme/months/{seeded.month}"
     entry = await (await client.get(month, headers=READING)).json()
     amount = entry["credit"]["amount"]
     assert amount != "0.00" and entry["interruptions"][0]["claim_deadline"]
-    public = await (await client.get(month)).text()
+    response = await client.get(month)
+    assert response.status == 401
+    public = await response.text()
     for secret in (f'"{amount}"', "claim_deadline", "720", "USD"):
         assert secret not in public, secret
 
@@ -284,6 +299,37 @@ def test_check_config_checks_the_reader_token_file(
         assert f"with the reader's token (in {tmp_path / 'reader.token'})" in done.stdout
 
 
+def test_two_regions_whose_token_files_hold_one_token_are_refused(tmp_path: Path) -> None:
+    """As two regions naming one file are (tests/test_config.py): one region's agents could
+    write the other's results, and the collector could not tell whose a batch is."""
+    token = "same-token-0123456789abcdef"
+    (tmp_path / "chicago.token").write_text(token + "\n")
+    (tmp_path / "atlanta.token").write_text(token)
+    (tmp_path / "california.token").write_text("another-token-0123456789abcdef")
+    for path in tmp_path.glob("*.token"):
+        path.chmod(0o600)
+    extra = {r: f", token_file: {r}.token" for r in ("chicago", "california", "atlanta")}
+    config = write_config(tmp_path, "http://127.0.0.1:9/", region_extra=extra)
+    says = (
+        f"{tmp_path / 'vendors.yaml'}: regions.atlanta.token_file: {tmp_path / 'atlanta.token'} "
+        f"holds the same token as regions.chicago.token_file ({tmp_path / 'chicago.token'}); "
+        "give each region its own"
+    )
+    with pytest.raises(SetupError) as refused:
+        region_tokens(config)
+    assert str(refused.value) == says
+    with pytest.raises(SetupError, match="holds the same token"):
+        make_app(config, tmp_path / "uptime.db", probe_regions=())  # the collector's start
+    done = uptime_ledger(
+        "--vendors", tmp_path / "vendors.yaml",
+        "--maintenance", tmp_path / "maintenance_windows.yaml", "check-config", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 2 and says in done.stderr, done.stderr
+    assert token not in done.stderr + done.stdout  # never shown
+    (tmp_path / "atlanta.token").write_text("atlanta-token-0123456789abcdef")
+    assert set(region_tokens(config)) == {"chicago", "california", "atlanta"}
+
+
 # ---------------------------------------------------------------- ingest: hostile requests
 
 
@@ -297,28 +343,6 @@ def result(at: datetime, vendor: str = "sim", monitor: str = "m0") -> dict[str, 
             status=200,
         )
     )  # fmt: skip
-
-
-def batch(first_seq: int, results: list[dict[str, Any]], **changes: Any) -> dict[str, Any]:
-    return {"agent": "chicago-abc", "region": "chicago", "first_seq": first_seq,
-            "results": results, **changes}  # fmt: skip
-
-
-def bearer(region: str = "chicago") -> dict[str, str]:
-    return {"Authorization": f"Bearer {TOKENS[region]}"}
-
-
-@pytest.fixture
-def config(tmp_path: Path) -> Config:
-    return write_config(tmp_path, "http://127.0.0.1:9/")
-
-
-@pytest.fixture
-async def client(
-    aiohttp_client: ClientFactory, config: Config, tmp_path: Path
-) -> AsyncIterator[TestClient]:
-    app = make_app(config, tmp_path / "uptime.db", probe_regions=(), tokens=TOKENS)
-    yield await aiohttp_client(app)
 
 
 def stored(db: Path) -> list[tuple[Any, ...]]:
@@ -519,24 +543,38 @@ async def test_replayed_and_older_batches_get_an_idempotent_200(
     assert len(stored(tmp_path / "uptime.db")) == 2
 
 
-async def test_ingest_is_rate_limited_per_region(client: TestClient) -> None:
-    # The default limit: a burst of 100, then 10 a second. Empty batches cost nothing to store.
-    statuses = []
-    for _ in range(130):
-        response = await client.post(RESULTS, json=batch(1, []), headers=bearer())
-        statuses.append(response.status)
-        if response.status == 429:
-            retry = response.headers["Retry-After"]
-            assert "too many requests" in (await response.json())["error"]
-            break
-    assert statuses[-1] == 429 and statuses[:-1] == [200] * (len(statuses) - 1)
-    assert len(statuses) > 100
-    assert retry.isdigit() and int(retry) >= 1
-    # Another region's agents are not held back by chicago's.
-    response = await client.post(
-        RESULTS, json=batch(1, [], region="atlanta", agent="atlanta-abc"), headers=bearer("atlanta")
+async def test_ingest_is_rate_limited_per_region(
+    aiohttp_client: ClientFactory, config: Config, tmp_path: Path
+) -> None:
+    # The default limit: a burst of 100, then 10 a second, by a clock the test moves (however
+    # slow the machine, the bucket refills only when it says). Empty batches cost nothing.
+    now = [1000.0]
+    app = make_app(
+        config, tmp_path / "uptime.db", probe_regions=(), tokens=TOKENS, ingest_clock=lambda: now[0]
     )
-    assert response.status == 200
+    client = await aiohttp_client(app)
+
+    async def post(region: str = "chicago") -> aiohttp.ClientResponse:
+        return await client.post(
+            RESULTS, json=batch(1, [], region=region, agent=f"{region}-abc"), headers=bearer(region)
+        )
+
+    statuses = [(await post()).status for _ in range(100)]
+    assert statuses == [200] * 100
+    response = await post()
+    assert response.status == 429
+    assert response.headers["Retry-After"] == "1"  # 0.1 s to the next token, rounded up
+    assert "too many requests from region chicago's agents" in (await response.json())["error"]
+    # Another region's agents are not held back by chicago's.
+    assert (await post("atlanta")).status == 200
+    # A tenth of a second later, one more POST; two tenths, two.
+    now[0] += 0.1
+    assert [(await post()).status for _ in range(2)] == [200, 429]
+    now[0] += 0.2
+    assert [(await post()).status for _ in range(3)] == [200, 200, 429]
+    # Idle long enough, the whole burst again, never more.
+    now[0] += 3600
+    assert [(await post()).status for _ in range(101)] == [200] * 100 + [429]
 
 
 def test_retry_after_reads_seconds_and_dates() -> None:
@@ -681,3 +719,32 @@ def test_the_state_tracker_uses_the_configured_skew() -> None:
     wider = StateTracker(clock=lambda: now, max_skew=timedelta(minutes=5))
     wider.observe(ahead, timedelta(minutes=5))
     assert wider.open[("sim", "m0", "chicago")].start == ahead.at
+
+
+def test_matching_names_whose_token_it_is() -> None:
+    tokens = {"chicago": TOKENS["chicago"], "atlanta": TOKENS["atlanta"]}
+    assert matching(TOKENS["atlanta"], tokens) == "atlanta"
+    assert matching(TOKENS["chicago"], tokens) == "chicago"
+    assert matching(TOKENS["chicago"] + "x", tokens) is None
+    assert matching(TOKENS["chicago"], {}) is None
+
+
+@pytest.mark.parametrize("factory", [False, True], ids=["path", "storage-factory"])
+async def test_the_recorder_s_skew_is_its_storage_s(tmp_path: Path, factory: bool) -> None:
+    """Given a path or a callable making its Storage (with the default skew), the recorder's
+    state tracker takes a result ingest took."""
+    db = tmp_path / "uptime.db"
+    recorder = Recorder(
+        (lambda: Storage(db)) if factory else db,
+        {("sim", "m0"): timedelta(minutes=5)},
+        {"chicago": {("sim", "m0")}},
+        max_clock_skew=timedelta(minutes=5),
+    )
+    await recorder.open()
+    try:
+        ahead = datetime.now(UTC) + timedelta(minutes=3)
+        assert await recorder.ingest([ProbeResult("sim", "m0", "chicago", ahead, True, 0.01)]) == 1
+        states = await recorder.region_states(datetime.now(UTC))
+        assert states[("sim", "m0", "chicago")][0] == "up"  # under the default 1 minute: none
+    finally:
+        await recorder.close()

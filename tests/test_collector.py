@@ -7,7 +7,7 @@ import asyncio
 import json
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from support_cli import uptime_ledger
+from support_ingest import batch, bearer, client_fixture, config_fixture  # noqa: F401
 from support_probing import FAST, TOKENS, Timeline, free_port, region_jobs, wait_for, write_config
 
 from credits.intervals import Interval
@@ -25,7 +27,7 @@ from uptime.config import Config
 from uptime.errors import UsageError
 from uptime.probing.agent import Agent, AgentOptions, AgentRefused
 from uptime.probing.jobs import stale_limits
-from uptime.probing.spool import Spool
+from uptime.probing.spool import DEFAULT_SPOOL_MAX, SPOOL_MAX_RANGE, Spool, parse_size, size_text
 from uptime.probing.wire import encode_result
 from uptime.sources.probes import ProbeSource
 from uptime.store.storage import Storage
@@ -54,33 +56,6 @@ def result(seconds: float, ok: bool = True, monitor: str = "m0") -> dict[str, An
     )
 
 
-def body(first_seq: int, results: list[dict[str, Any]], **changes: Any) -> dict[str, Any]:
-    return {
-        "agent": "chicago-abc",
-        "region": "chicago",
-        "first_seq": first_seq,
-        "results": results,
-        **changes,
-    }
-
-
-def bearer(region: str = "chicago") -> dict[str, str]:
-    return {"Authorization": f"Bearer {TOKENS[region]}"}
-
-
-@pytest.fixture
-def config(tmp_path: Path) -> Config:
-    return write_config(tmp_path, "http://127.0.0.1:9/")
-
-
-@pytest.fixture
-async def client(
-    aiohttp_client: ClientFactory, config: Config, tmp_path: Path
-) -> AsyncIterator[TestClient]:
-    app = make_app(config, tmp_path / "uptime.db", probe_regions=(), tokens=TOKENS)
-    yield await aiohttp_client(app)
-
-
 def observed(db: Path, period: Interval, now: datetime) -> Observations:
     """What the probes saw of vendor ``sim``, read back as a report reads it."""
     source = ProbeSource(db)
@@ -107,20 +82,20 @@ async def test_ingest_is_idempotent_by_agent_and_sequence(
     client: TestClient, tmp_path: Path
 ) -> None:
     first = [result(0), result(1), result(2, ok=False), result(3, ok=False)]
-    resp = await client.post("/api/v1/results", json=body(1, first), headers=bearer())
+    resp = await client.post("/api/v1/results", json=batch(1, first), headers=bearer())
     assert resp.status == 200
     assert await resp.json() == {"new": 4, "ignored": 0, "last_seq": 4, "received": 4}
     # The same batch again (its acknowledgement was lost): nothing new.
-    resp = await client.post("/api/v1/results", json=body(1, first), headers=bearer())
+    resp = await client.post("/api/v1/results", json=batch(1, first), headers=bearer())
     assert (await resp.json())["new"] == 0
     # Overlapping: seqs 3..6, of which 5 and 6 are new.
     overlap = [*first[2:], result(4), result(5)]
-    resp = await client.post("/api/v1/results", json=body(3, overlap), headers=bearer())
+    resp = await client.post("/api/v1/results", json=batch(3, overlap), headers=bearer())
     assert await resp.json() == {"new": 2, "ignored": 0, "last_seq": 6, "received": 4}
     # Results for a monitor the collector does not know are dropped, their seqs still count.
     resp = await client.post(
         "/api/v1/results",
-        json=body(7, [result(6, monitor="gone"), result(6)]),
+        json=batch(7, [result(6, monitor="gone"), result(6)]),
         headers=bearer(),
     )
     assert await resp.json() == {"new": 1, "ignored": 1, "last_seq": 8, "received": 2}
@@ -147,77 +122,78 @@ BAD_REQUESTS = [
     pytest.param("chicago", b"[1, 2]", 422, "expected a JSON object", id="list-body"),
     pytest.param("chicago", b"null", 422, "expected a JSON object", id="null-body"),
     pytest.param(
-        "chicago", json.dumps(body(1, [])).replace('"agent"', '"agnt"').encode(), 422,
+        "chicago", json.dumps(batch(1, [])).replace('"agent"', '"agnt"').encode(), 422,
         "body.agent: missing", id="missing-agent",
     ),
     pytest.param(
-        "chicago", json.dumps(body("1", [])).encode(), 422,
+        "chicago", json.dumps(batch("1", [])).encode(), 422,
         "body.first_seq: got str; expected integer", id="seq-as-text",
     ),
     pytest.param(
-        "chicago", json.dumps(body(0, [])).encode(), 422, "at least 1", id="seq-zero",
+        "chicago", json.dumps(batch(0, [])).encode(), 422, "at least 1", id="seq-zero",
     ),
     pytest.param(
-        "chicago", json.dumps(body(True, [])).encode(), 422, "body.first_seq", id="seq-bool",
+        "chicago", json.dumps(batch(True, [])).encode(), 422, "body.first_seq", id="seq-bool",
     ),
     pytest.param(
-        "chicago", json.dumps(body(2**63, [result(0)])).encode(), 422,
+        "chicago", json.dumps(batch(2**63, [result(0)])).encode(), 422,
         "body.first_seq: expected a whole number of at least 1 and at most", id="seq-too-large",
     ),
     pytest.param(
-        "chicago", json.dumps(body(2**63 - 1, [result(0), result(1)])).encode(), 422,
+        "chicago", json.dumps(batch(2**63 - 1, [result(0), result(1)])).encode(), 422,
         "body.first_seq: expected a whole number of at least 1 and at most", id="seq-overflows",
     ),
     pytest.param(
-        "chicago", json.dumps(body(1, {"a": 1})).encode(), 422, "body.results", id="results-map",
+        "chicago", json.dumps(batch(1, {"a": 1})).encode(), 422, "body.results", id="results-map",
     ),
     pytest.param(
-        "chicago", json.dumps(body(1, [{**result(0), "at": "yesterday"}])).encode(), 422,
+        "chicago", json.dumps(batch(1, [{**result(0), "at": "yesterday"}])).encode(), 422,
         "body.results[0].at", id="bad-time",
     ),
     pytest.param(
-        "chicago", json.dumps(body(1, [{**result(0), "at": "2025-03-01T12:00:00"}])).encode(),
+        "chicago", json.dumps(batch(1, [{**result(0), "at": "2025-03-01T12:00:00"}])).encode(),
         422, "no UTC offset", id="naive-time",
     ),
     pytest.param(
-        "chicago", json.dumps(body(1, [{**result(0), "at": "0001-01-01T00:00:00+05:00"}])).encode(),
+        "chicago",
+        json.dumps(batch(1, [{**result(0), "at": "0001-01-01T00:00:00+05:00"}])).encode(),
         422, "is out of range; expected a time from 1970-01-01", id="time-before-1970",
     ),
     pytest.param(
         "chicago",
-        json.dumps(body(1, [{**result(0), "cert_expires_at": "9999-12-31T23:00-05:00"}])).encode(),
+        json.dumps(batch(1, [{**result(0), "cert_expires_at": "9999-12-31T23:00-05:00"}])).encode(),
         422, "body.results[0].cert_expires_at", id="certificate-beyond-9899",
     ),
     pytest.param(
-        "chicago", json.dumps(body(1, [{**result(0), "ok": "yes"}])).encode(), 422,
+        "chicago", json.dumps(batch(1, [{**result(0), "ok": "yes"}])).encode(), 422,
         "body.results[0].ok", id="ok-text",
     ),
     pytest.param(
-        "chicago", json.dumps(body(1, [{**result(0), "error": "meltdown"}])).encode(), 422,
+        "chicago", json.dumps(batch(1, [{**result(0), "error": "meltdown"}])).encode(), 422,
         "body.results[0].error", id="unknown-failure-class",
     ),
     pytest.param(
-        "chicago", json.dumps(body(1, [{**result(0), "error": {}}])).encode(), 422,
+        "chicago", json.dumps(batch(1, [{**result(0), "error": {}}])).encode(), 422,
         "body.results[0].error", id="failure-class-an-object",
     ),
     pytest.param(
-        "chicago", json.dumps(body(1, [{**result(0), "latency": -1}])).encode(), 422,
+        "chicago", json.dumps(batch(1, [{**result(0), "latency": -1}])).encode(), 422,
         "latency", id="negative-latency",
     ),
     pytest.param(
-        "chicago", json.dumps(body(1, [], region="boston")).encode(), 422,
+        "chicago", json.dumps(batch(1, [], region="boston")).encode(), 422,
         "unknown region 'boston'", id="unknown-region",
     ),
     pytest.param(
-        "atlanta", json.dumps(body(1, [])).encode(), 403,
+        "atlanta", json.dumps(batch(1, [])).encode(), 403,
         "the token is for region 'atlanta'", id="other-regions-token",
     ),
     pytest.param(
-        "chicago", json.dumps(body(1, [], agent="atlanta-abc")).encode(), 422,
+        "chicago", json.dumps(batch(1, [], agent="atlanta-abc")).encode(), 422,
         "starting with 'chicago-'", id="agent-of-another-region",
     ),
     pytest.param(
-        "chicago", json.dumps(body(1, [], agent="../etc")).encode(), 422,
+        "chicago", json.dumps(batch(1, [], agent="../etc")).encode(), 422,
         "body.agent", id="agent-bad-characters",
     ),
 ]  # fmt: skip
@@ -247,7 +223,7 @@ def stored_count(client: TestClient) -> int:
 
 async def test_status_and_healthz(client: TestClient) -> None:
     resp = await client.post(
-        "/api/v1/results", json=body(1, [result(0), result(1, ok=False)]), headers=bearer()
+        "/api/v1/results", json=batch(1, [result(0), result(1, ok=False)]), headers=bearer()
     )
     assert resp.status == 200
     health = await client.get("/healthz")
@@ -266,7 +242,7 @@ async def test_a_region_without_a_token_file_accepts_no_agent(
 ) -> None:
     app = make_app(config, tmp_path / "uptime.db", probe_regions=())  # no token files
     client = await aiohttp_client(app)
-    resp = await client.post("/api/v1/results", json=body(1, [result(0)]), headers=bearer())
+    resp = await client.post("/api/v1/results", json=batch(1, [result(0)]), headers=bearer())
     assert resp.status == 401
 
 
@@ -460,16 +436,43 @@ async def test_a_locked_database_answers_503_and_the_batch_lands_on_retry(
 ) -> None:
     # Another process holds the write lock past the writer's 5 s busy timeout: the batch is not
     # stored, the agent is told to keep it (503), and the same batch sent again lands once.
-    batch = body(1, [result(0), result(1, ok=False)])
+    sent = batch(1, [result(0), result(1, ok=False)])
     blocker = sqlite3.connect(tmp_path / "uptime.db", isolation_level=None)
     try:
         blocker.execute("begin exclusive")
-        resp = await client.post("/api/v1/results", json=batch, headers=bearer())
+        resp = await client.post("/api/v1/results", json=sent, headers=bearer())
         assert resp.status == 503
         assert "keep the batch and retry" in (await resp.json())["error"]
     finally:
         blocker.execute("rollback")
         blocker.close()
-    resp = await client.post("/api/v1/results", json=batch, headers=bearer())
+    resp = await client.post("/api/v1/results", json=sent, headers=bearer())
     assert resp.status == 200 and (await resp.json())["new"] == 2
     assert len(stored(tmp_path / "uptime.db")) == 2
+
+
+@pytest.mark.parametrize(
+    ("size", "text"),
+    [
+        (DEFAULT_SPOOL_MAX, "500MB"),
+        (SPOOL_MAX_RANGE[0], "100KB"),
+        (SPOOL_MAX_RANGE[1], "1TB"),
+        (800 * 2**10, "800KiB"),
+        (2 * 10**9, "2GB"),
+        (123_456, "123456B"),
+    ],
+)
+def test_spool_sizes_are_written_as_they_are_read(size: int, text: str) -> None:
+    assert size_text(size) == text
+    assert parse_size(text) == size
+
+
+def test_the_spool_cap_texts_follow_the_constants(tmp_path: Path) -> None:
+    low, high = (size_text(n) for n in SPOOL_MAX_RANGE)
+    with pytest.raises(ValueError, match=f"expected from {low} to {high}$"):
+        parse_size(size_text(SPOOL_MAX_RANGE[0] - 1))
+    with pytest.raises(ValueError, match=f"e.g. {size_text(DEFAULT_SPOOL_MAX)}$"):
+        parse_size("lots")
+    agent_help = " ".join(uptime_ledger("agent", "--help", cwd=tmp_path).stdout.split())
+    assert f"e.g. {size_text(DEFAULT_SPOOL_MAX)} (the default)" in agent_help
+    assert f"from {low} to {high};" in agent_help

@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from support_api import READERS
 from support_cli import uptime_ledger
-from support_metrics import READERS, READING, TOKENS, Samples, Seeded, sample, samples, seed
+from support_metrics import READING, TOKENS, Samples, Seeded, sample, samples, seed
 
 from probes.result import FailureClass, ProbeResult
 from uptime.probing.wire import RESULTS_PATH, encode_result

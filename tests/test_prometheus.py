@@ -20,7 +20,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from support_metrics import READERS, REGIONS, TOKENS, Seeded, seed
+from support_api import READERS
+from support_metrics import REGIONS, TOKENS, Seeded, seed
 from support_probing import free_port, wait_for
 from test_metrics import report
 from test_web_records import expected_deadline

@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from support_api import READERS
 from support_cli import uptime_ledger
-from support_metrics import READERS, READING, REGIONS, TOKENS, Seeded, sample, samples, seed
+from support_metrics import READING, REGIONS, TOKENS, Seeded, sample, samples, seed
 
 from credits.business_time import localize
 from probes.result import FailureClass, ProbeResult

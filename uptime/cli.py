@@ -38,7 +38,7 @@ from reports.runner import report as make_report
 from uptime.config import Config, default_files, load_config, render_config
 from uptime.errors import UptimeLedgerError, UsageError
 from uptime.files import write_atomically
-from uptime.probing.spool import DEFAULT_SPOOL_MAX, parse_size
+from uptime.probing.spool import DEFAULT_SPOOL_MAX, SPOOL_MAX_RANGE, parse_size, size_text
 from uptime.sources.imported import read_outages_csv
 from uptime.store.audit import events, verify
 from uptime.store.database import DatabaseNotReady, open_read_only
@@ -977,8 +977,10 @@ def build_parser() -> argparse.ArgumentParser:
         type=_size,
         default=DEFAULT_SPOOL_MAX,
         metavar="SIZE",
-        help="most data the spool holds while the collector is unreachable, e.g. 500MB (the "
-        "default), 2GB, 800MiB; once full, new results are not spooled (the oldest are kept)",
+        help="most data the spool holds while the collector is unreachable, e.g. "
+        f"{size_text(DEFAULT_SPOOL_MAX)} (the default), 2GB, 800MiB; from "
+        f"{size_text(SPOOL_MAX_RANGE[0])} to {size_text(SPOOL_MAX_RANGE[1])}; once full, new "
+        "results are not spooled (the oldest are kept)",
     )
     agent.add_argument("--no-uvloop", action="store_true", help="use asyncio's own event loop")
     return parser

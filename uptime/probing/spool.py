@@ -25,6 +25,15 @@ _UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
 _UNITS |= {"KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
 
 
+def size_text(size: int) -> str:
+    """``size`` bytes as :func:`parse_size` reads it, in the largest unit that divides it:
+    ``500MB``, ``1TB``, ``800KiB``, ``1234B``."""
+    for unit in ("TB", "GB", "MB", "KB", "TIB", "GIB", "MIB", "KIB"):
+        if size and size % _UNITS[unit] == 0:
+            return f"{size // _UNITS[unit]}{unit.replace('I', 'i')}"
+    return f"{size}B"
+
+
 def parse_size(text: str) -> int:
     """``500MB``, ``2GB``, ``800KiB``, ``1000000`` → bytes (KB, MB, GB, TB are powers of 1000;
     KiB, MiB, GiB, TiB of 1024), within :data:`SPOOL_MAX_RANGE`; else ValueError saying so."""
@@ -33,12 +42,14 @@ def parse_size(text: str) -> int:
     if found is None or unit not in _UNITS:
         raise ValueError(
             f"{text!r} is not a size; write a whole number with B, KB, MB, GB or TB "
-            "(or KiB, MiB, GiB, TiB), e.g. 500MB"
+            f"(or KiB, MiB, GiB, TiB), e.g. {size_text(DEFAULT_SPOOL_MAX)}"
         )
     size = int(found[1]) * _UNITS[unit]
     low, high = SPOOL_MAX_RANGE
     if not low <= size <= high:
-        raise ValueError(f"{text!r} is {size} bytes; expected from 100KB to 1TB")
+        raise ValueError(
+            f"{text!r} is {size} bytes; expected from {size_text(low)} to {size_text(high)}"
+        )
     return size
 
 

@@ -29,7 +29,11 @@ LOCAL_AGENT = "local"
 
 
 class Recorder:
-    """Storage behind one writer thread, plus what ingest checks results against."""
+    """Storage behind one writer thread, plus what ingest checks results against.
+
+    ``db`` is the database's path, or a callable making its :class:`Storage` (a test's, with a
+    small page limit...); either way the storage's state tracker uses ``max_clock_skew``, the
+    limit ingest checks results against, so the two never disagree."""
 
     def __init__(
         self,
@@ -39,7 +43,11 @@ class Recorder:
         max_clock_skew: timedelta = MAX_CLOCK_SKEW,
     ) -> None:
         self.max_clock_skew = max_clock_skew
-        self._open = db if callable(db) else (lambda: Storage(db, max_clock_skew=max_clock_skew))
+        self._open = (
+            (lambda: _with_skew(db(), max_clock_skew))
+            if callable(db)
+            else (lambda: Storage(db, max_clock_skew=max_clock_skew))
+        )
         self.path = None if callable(db) else Path(db)
         #: why the database cannot be written now (None while it can)
         self.unwritable: str | None = None
@@ -174,6 +182,13 @@ class Recorder:
     async def call(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Run ``fn(storage, *args)`` in the writer thread (reads for tests and reports)."""
         return await self._worker.call(fn, *args)
+
+
+def _with_skew(storage: Storage, max_clock_skew: timedelta) -> Storage:
+    """``storage``, its state tracker (and the one a reopen makes) using ``max_clock_skew``."""
+    storage.max_clock_skew = max_clock_skew
+    storage.tracker.max_skew = max_clock_skew
+    return storage
 
 
 def _ingest_known(

@@ -25,7 +25,7 @@ from reports.context import minutes, vendor_context
 from reports.json_report import vendor_json
 from uptime.config import Config, Vendor
 from uptime.store.finance import month_label
-from uptime.web.access import WITHHELD, may_read_finance
+from uptime.web.access import require_finance
 from uptime.web.keys import CONFIG, MONTHS, PROBES, RECORDER, current_config
 from uptime.web.months import month_of
 from uptime.web.openapi import openapi_document
@@ -93,10 +93,11 @@ async def get_status(request: web.Request) -> web.Response:
 
 
 async def get_vendor_month(request: web.Request) -> web.Response:
-    """One vendor's entry of the month's report (month to date for the current month); its
-    finance figures only for the reader's or the admin's token (``uptime.web.access``)."""
+    """One vendor's entry of the month's report (month to date for the current month), only for
+    the reader's or the admin's token (``uptime.web.access``): besides the credit, its
+    exclusions, who closed it and the closed report's hash are finance records too."""
+    require_finance(request)
     _query(request, ())
-    finance = may_read_finance(request)
     now = datetime.now(UTC)
     vendor = find_vendor(request.app[CONFIG], request.match_info["vendor"])
     year, month = parse_month(request.match_info["month"], month_of(vendor, now))
@@ -104,7 +105,7 @@ async def get_vendor_month(request: web.Request) -> web.Response:
     [entry] = await months.get("api-month", _report_entry, [(vendor, year, month)], now)
     found = await months.run(months.closed, month_label(year, month))
     if found is None or vendor.id not in found[1]:
-        return web.json_response(_finance_or_not({**entry, "closed": None}, finance))
+        return web.json_response({**entry, "closed": None})
     # A closed month is its frozen figures, as the report prints them.
     close, frozen = found
     closed = {
@@ -113,22 +114,7 @@ async def get_vendor_month(request: web.Request) -> web.Response:
         "sha256": close.sha256,
         "live_figures_differ": vendor_json(frozen[vendor.id]) != entry,
     }
-    return web.json_response(
-        _finance_or_not({**vendor_json(frozen[vendor.id]), "closed": closed}, finance)
-    )
-
-
-def _finance_or_not(entry: dict[str, Any], finance: bool) -> dict[str, Any]:
-    """``entry`` as it is for a finance reader; for anyone else without its ``credit`` and its
-    interruptions' ``claim_deadline``, and ``withheld`` saying why."""
-    if finance:
-        return entry
-    public = {k: v for k, v in entry.items() if k != "credit"}
-    public["interruptions"] = [
-        {k: v for k, v in i.items() if k != "claim_deadline"} for i in entry["interruptions"]
-    ]
-    public["withheld"] = WITHHELD
-    return public
+    return web.json_response({**vendor_json(frozen[vendor.id]), "closed": closed})
 
 
 async def get_vendor_maintenance(request: web.Request) -> web.Response:

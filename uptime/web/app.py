@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -76,6 +77,7 @@ def make_app(
     tokens: Mapping[str, str] | None = None,
     readers: Mapping[str, str] | None = None,
     ingest_limit: RateLimit | None = None,
+    ingest_clock: Callable[[], float] = time.monotonic,
     probing: Probing | None = None,
     checks: Mapping[str, Check] = CHECKS,
     prune_every: float = PRUNE_EVERY,
@@ -89,7 +91,8 @@ def make_app(
     benchmark, or a caller that built them already). ``tokens`` replaces the tokens read from
     the regions' token files, ``readers`` the reader's and admin's tokens (by role) read from
     ``web:`` or the environment (``uptime.web.tokens.finance_tokens``); ``ingest_limit`` the
-    default rate limit of each region's POSTs. With ``reports`` the app writes last month's
+    default rate limit of each region's POSTs, ``ingest_clock`` the clock (in seconds) its
+    buckets refill by. With ``reports`` the app writes last month's
     report on ``reports.schedule`` (``uptime.web.scheduled``), by ``clock`` (default: the
     system's).
     """
@@ -102,7 +105,7 @@ def make_app(
     app[CONFIG] = config
     app[TOKENS] = dict(region_tokens(config) if tokens is None else tokens)
     app[FINANCE_TOKENS] = dict(finance_tokens(config, app[TOKENS]) if readers is None else readers)
-    app[INGEST_BUCKETS] = Buckets(ingest_limit or RateLimit())
+    app[INGEST_BUCKETS] = Buckets(ingest_limit or RateLimit(), ingest_clock)
     collector = Recorder.for_config(config, db)
     app[RECORDER] = collector
     months = Months(config, functools.partial(database_sources, db), db=db)

@@ -13,7 +13,6 @@ stores nothing twice and is answered 200 all the same.
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import math
@@ -32,6 +31,7 @@ from uptime.store.writer import WriterClosed
 from uptime.web.access import CHALLENGE, bearer_token
 from uptime.web.keys import CONFIG, RECORDER, TOKENS
 from uptime.web.responses import json_error
+from uptime.web.tokens import matching
 
 log = logging.getLogger(__name__)
 
@@ -74,15 +74,7 @@ INGEST_BUCKETS = web.AppKey("ingest_buckets", Buckets)
 
 def _authenticated_region(request: web.Request) -> str | None:
     token = bearer_token(request)
-    if token is None:
-        return None
-    given = token.encode()
-    found = None
-    # Compare with every region's token, in constant time each, whatever matches first.
-    for region, expected in request.app[TOKENS].items():
-        if hmac.compare_digest(given, expected.encode()):
-            found = region
-    return found
+    return None if token is None else matching(token, request.app[TOKENS])
 
 
 def _stamped_ahead(batch: Batch, now: datetime, skew: timedelta) -> str | None:

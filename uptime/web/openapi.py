@@ -150,10 +150,9 @@ def _schemas(config: Config) -> dict[str, Schema]:
             "downtime": MINUTES,
             "areas": _array(STRING),
             "regions": _array(STRING),
-            "claim_deadline": {**DATE, "description": "only with the reader's token"},
+            "claim_deadline": DATE,
             "unmonitored": MINUTES,
-        },
-        optional=("claim_deadline",),
+        }
     )
     decimal = {"type": "string", "pattern": r"^[0-9]+\.[0-9]+$", "description": "a decimal"}
     exclusion = _object(
@@ -234,13 +233,7 @@ def _schemas(config: Config) -> dict[str, Schema]:
                     }
                 )
             ),
-            "withheld": {
-                **STRING,
-                "description": "without the reader's or the admin's token: what is left out "
-                "(credit, claim deadlines) and how to read it",
-            },
-        },
-        optional=("credit", "withheld"),
+        }
     )
     result = _object(
         {
@@ -338,7 +331,7 @@ def _get(
     errors: dict[str, str] | None = None,
     finance: bool = False,
 ) -> Schema:
-    """A GET; a ``finance`` one gives more with the reader's token, and a 401 for a wrong one."""
+    """A GET; a ``finance`` one only with the reader's or the admin's token (401 without)."""
     responses = {"200": ok}
     responses["400"] = _error("a query parameter the route does not take, or one given twice")
     for status, description in (errors or {}).items():
@@ -346,11 +339,9 @@ def _get(
     operation = {"summary": summary, "parameters": parameters or [], "responses": responses}
     if finance:
         responses["401"] = _challenge(
-            "an Authorization header that is not the reader's or the admin's token (send "
-            "none for the public figures)"
+            "no Authorization header, or one that is not the reader's or the admin's token"
         )
-        # Optional: without a token the finance figures are left out.
-        operation["security"] = [{}, {"readerToken": []}]
+        operation["security"] = [{"readerToken": []}]
     return {"get": operation}
 
 
@@ -375,7 +366,7 @@ def openapi_document(config: Config) -> Schema:
             "version": "1",
             "description": (
                 "Read-only JSON of the configured vendors, their state now, each vendor-month's "
-                "report entry (its finance figures with the reader's token) and maintenance "
+                "report entry (with the reader's or the admin's token only) and maintenance "
                 "calendar; and the ingest route of remote probe agents. No route writes "
                 'finance data. Every error answer is {"error": message}. See docs/api.md.'
             ),
@@ -401,7 +392,8 @@ def openapi_document(config: Config) -> Schema:
             "/api/v1/vendors/{vendor}/months/{month}": _get(
                 "One vendor's entry of the month's report JSON (month to date for the "
                 "current month; a closed month's frozen figures, with `closed` saying when, "
-                "by whom, its SHA-256 and whether the live figures now differ)",
+                "by whom, its SHA-256 and whether the live figures now differ); only with the "
+                "reader's or the admin's token",
                 _json(_ref("VendorMonth"), "the vendor's month, as the report renders it"),
                 parameters=[
                     vendor_id,
@@ -497,7 +489,7 @@ def openapi_document(config: Config) -> Schema:
                     "scheme": "bearer",
                     "description": "the reader's or the admin's token (web.reader_token_file, "
                     "web.admin_token_file or UPTIME_LEDGER_READER_TOKEN / "
-                    "UPTIME_LEDGER_ADMIN_TOKEN): finance figures",
+                    "UPTIME_LEDGER_ADMIN_TOKEN): vendor-months and the finance metrics",
                 },
             },
         },

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hmac
 import os
 import stat
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 from uptime.config import Config
@@ -30,9 +30,15 @@ def read_token(path: Path) -> str:
         raise SetupError(f"{path}: cannot read the token file ({exc.strerror})") from None
     except UnicodeDecodeError:
         raise SetupError(f"{path}: the token file is not UTF-8 text") from None
+    return _checked(token, str(path))
+
+
+def _checked(token: str, where: str) -> str:
+    """``token`` if it is long enough and has no whitespace; else a :class:`SetupError` naming
+    ``where`` it came from (never the value itself: it is a password)."""
     if len(token) < MIN_TOKEN_LENGTH or any(c.isspace() for c in token):
         raise SetupError(
-            f"{path}: expected one token of at least {MIN_TOKEN_LENGTH} characters without "
+            f"{where}: expected one token of at least {MIN_TOKEN_LENGTH} characters without "
             "spaces (e.g. from `openssl rand -hex 32`)"
         )
     return token
@@ -67,16 +73,27 @@ def token_warnings(config: Config) -> list[str]:
 
 
 def region_tokens(config: Config) -> dict[str, str]:
-    """The bearer token of every region that has a ``token_file`` (remote agents)."""
-    tokens = {}
+    """The bearer token of every region that has a ``token_file`` (remote agents). Two regions
+    whose files hold the same token are refused, as two naming one file are (at load): one
+    region's agents could write the other's results, and the collector could not tell whose
+    a batch is."""
+    tokens: dict[str, str] = {}
     for region in config.regions:
         if region.token_file is not None:
             try:
-                tokens[region.id] = read_token(region.token_file)
+                token = read_token(region.token_file)
             except SetupError as exc:
                 raise SetupError(
                     f"{config.vendors_path}: regions.{region.id}.token_file: {exc}"
                 ) from None
+            same = matching(token, tokens)
+            if same is not None:
+                raise SetupError(
+                    f"{config.vendors_path}: regions.{region.id}.token_file: "
+                    f"{region.token_file} holds the same token as regions.{same}.token_file "
+                    f"({config.region(same).token_file}); give each region its own"
+                )
+            tokens[region.id] = token
     return tokens
 
 
@@ -100,16 +117,7 @@ def _finance_token(
             return read_token(path)
         except SetupError as exc:
             raise SetupError(f"{config.vendors_path}: web.{key}: {exc}") from None
-    if given is None:
-        return None
-    token = given.strip()
-    if len(token) < MIN_TOKEN_LENGTH or any(c.isspace() for c in token):
-        # The value itself is never shown: it is a password.
-        raise SetupError(
-            f"{variable}: expected one token of at least {MIN_TOKEN_LENGTH} characters without "
-            "spaces (e.g. from `openssl rand -hex 32`)"
-        )
-    return token
+    return None if given is None else _checked(given.strip(), variable)
 
 
 def finance_tokens(
@@ -143,20 +151,22 @@ def finance_tokens(
     if len(found) == 2 and hmac.compare_digest(found["reader"].encode(), found["admin"].encode()):
         raise SetupError("the reader's and the admin's tokens are the same; give each its own")
     for role, token in found.items():
-        for region, other in regions.items():
-            if hmac.compare_digest(token.encode(), other.encode()):
-                raise SetupError(
-                    f"the {role}'s token is also region {region}'s; an agent's token must not "
-                    "read finance figures"
-                )
+        region = matching(token, regions)
+        if region is not None:
+            raise SetupError(
+                f"the {role}'s token is also region {region}'s; an agent's token must not "
+                "read finance figures"
+            )
     return found
 
 
-def matching(given: str, tokens: Iterable[str]) -> bool:
-    """Whether ``given`` is one of ``tokens``, compared in constant time with each of them
-    (however early one matches), so the time taken says nothing about the tokens."""
+def matching(given: str, tokens: Mapping[str, str]) -> str | None:
+    """The key of ``tokens`` whose token ``given`` is, or None: compared in constant time with
+    every one of them (however early one matches), so the time taken says nothing about the
+    tokens."""
     encoded = given.encode()
-    found = False
-    for token in tokens:
-        found |= hmac.compare_digest(encoded, token.encode())
+    found = None
+    for key, token in tokens.items():
+        if hmac.compare_digest(encoded, token.encode()):
+            found = key
     return found
