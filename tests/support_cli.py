@@ -20,3 +20,9 @@ def uptime_ledger(
         timeout=120,
         preexec_fn=preexec_fn,
     )
+
+
+def line_of(path: Path, text: str) -> int:
+    """The number of the first line of ``path`` holding ``text``."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return next(n for n, line in enumerate(lines, 1) if text in line)

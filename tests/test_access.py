@@ -21,7 +21,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from support_api import READERS, Served, fetch, reading, serve
-from support_cli import uptime_ledger
+from support_cli import line_of, uptime_ledger
 from support_ingest import RESULTS, batch, bearer, client_fixture, config_fixture  # noqa: F401
 from support_metrics import READING, seed
 from support_metrics import TOKENS as METRIC_TOKENS
@@ -288,7 +288,8 @@ def test_check_config_checks_the_reader_token_file(
         assert token not in done.stderr + done.stdout  # never echoed
     if says.startswith("warning"):
         assert [line for line in done.stderr.splitlines() if line.strip()] == [
-            f"uptime-ledger: warning: {vendors}: web.reader_token_file: "
+            f"uptime-ledger: warning: {vendors}:{line_of(vendors, 'reader_token_file')}: "
+            "web.reader_token_file: "
             f"{tmp_path / 'reader.token'} is readable by other users; restrict it: "
             f"chmod 600 {tmp_path / 'reader.token'}"
         ]
@@ -311,7 +312,8 @@ def test_two_regions_whose_token_files_hold_one_token_are_refused(tmp_path: Path
     extra = {r: f", token_file: {r}.token" for r in ("chicago", "california", "atlanta")}
     config = write_config(tmp_path, "http://127.0.0.1:9/", region_extra=extra)
     says = (
-        f"{tmp_path / 'vendors.yaml'}: regions.atlanta.token_file: {tmp_path / 'atlanta.token'} "
+        f"{tmp_path / 'vendors.yaml'}:{line_of(tmp_path / 'vendors.yaml', 'atlanta.token')}: "
+        f"regions.atlanta.token_file: {tmp_path / 'atlanta.token'} "
         f"holds the same token as regions.chicago.token_file ({tmp_path / 'chicago.token'}); "
         "give each region its own"
     )

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from support_cli import uptime_ledger
+from support_cli import line_of, uptime_ledger
 
 from uptime.cli import build_parser
 from uptime.config import load_config
@@ -122,7 +122,8 @@ def test_check_config_checks_the_token_files(
     assert "Traceback" not in done.stderr
     if says.startswith("warning"):
         assert error_lines(done.stderr) == [
-            f"uptime-ledger: warning: {vendors}: regions.atlanta.token_file: "
+            f"uptime-ledger: warning: {vendors}:{line_of(vendors, 'atlanta.token')}: "
+            "regions.atlanta.token_file: "
             f"{tmp_path / 'atlanta.token'} is readable by other users; restrict it: "
             f"chmod 600 {tmp_path / 'atlanta.token'}"
         ]

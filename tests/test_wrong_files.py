@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from support_cli import uptime_ledger
+from support_cli import line_of, uptime_ledger
 
 from uptime.errors import UsageError
 from uptime.probing.spool import Spool
@@ -93,3 +93,39 @@ def test_a_latency_no_probe_can_have_is_refused(latency: float) -> None:
         decode_batch(body)
     result["latency"] = MAX_LATENCY
     assert decode_batch(body).results[0].latency == MAX_LATENCY
+
+
+@pytest.mark.parametrize("kind", ["device", "pipe", "large"])
+def test_a_token_file_that_is_no_file_of_one_token_is_refused_at_once(
+    tmp_path: Path, kind: str
+) -> None:
+    """``/dev/zero`` as a token file took 4.9 GB in 6 s, a pipe hung for ever."""
+    if kind == "device":
+        token = Path("/dev/zero")
+    elif kind == "pipe":
+        token = tmp_path / "token.pipe"
+        os.mkfifo(token)
+    else:
+        token = tmp_path / "big.token"
+        token.write_text("a" * 5000)
+    token_line = f', token_file: "{token}"'
+    vendors = tmp_path / "vendors.yaml"
+    shipped = (ROOT / "vendors.yaml").read_text(encoding="utf-8")
+    vendors.write_text(
+        shipped.replace(
+            'atlanta: {name: "Atlanta, GA"', 'atlanta: {name: "Atlanta, GA"' + token_line
+        )
+    )
+    assert token_line in vendors.read_text()
+    done = uptime_ledger(
+        "--vendors", vendors, "--maintenance", ROOT / "maintenance_windows.yaml", "check-config",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 2
+    why = {"device": "is not a regular file", "pipe": "is not a regular file",
+           "large": "is larger than 4096 bytes"}[kind]  # fmt: skip
+    assert done.stderr.splitlines() == [
+        f"uptime-ledger: error: {vendors}:{line_of(vendors, token_line)}: "
+        f"regions.atlanta.token_file: {token}: the token file {why}"
+        + ("; it should hold one token" if kind == "large" else "")
+    ]

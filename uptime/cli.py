@@ -619,7 +619,7 @@ def cmd_agent(args: argparse.Namespace) -> int:
     from uptime.probing.jobs import slot_warning
     from uptime.probing.spool import default_spool
     from uptime.web.serve import event_loop_factory
-    from uptime.web.tokens import SetupError, read_token
+    from uptime.web.tokens import SetupError, read_token, readable_by_others
 
     config = _load(args)
     config.region(args.region)  # UsageError naming the configured regions
@@ -627,6 +627,12 @@ def cmd_agent(args: argparse.Namespace) -> int:
         token = read_token(Path(args.token_file))
     except SetupError as error:
         raise UsageError(f"--token-file {error}") from None
+    if readable_by_others(Path(args.token_file)):
+        print(
+            f"uptime-ledger: warning: --token-file {args.token_file} is readable by other "
+            f"users; restrict it: chmod 600 {args.token_file}",
+            file=sys.stderr,
+        )
     _setup_logging()
     spool = Path(args.spool) if args.spool else default_spool(args.region)
     agent = Agent(

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from uptime.config import Config
+from uptime.config.positioned_yaml import key_place
 from uptime.errors import UptimeLedgerError
 
 #: Shortest agent token the collector accepts (a guessable token is no token).
@@ -22,12 +23,31 @@ class SetupError(UptimeLedgerError):
     exit_code = 2
 
 
+#: The most a token file may hold: a token is a line of a few dozen characters, and reading
+#: more would let a wrong path (``/dev/zero``, a log) take memory or time without end.
+MAX_TOKEN_FILE = 4096
+
+
 def read_token(path: Path) -> str:
-    """A bearer token from a file: its text without surrounding whitespace."""
+    """A bearer token from a file: its text without surrounding whitespace. Only a regular
+    file of at most :data:`MAX_TOKEN_FILE` bytes (not a device or a pipe, which could be
+    endless or never answer)."""
     try:
-        token = path.read_text(encoding="utf-8").strip()
+        # O_NONBLOCK: opening a pipe must not wait for a writer; checked below, never read.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as file:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise SetupError(f"{path}: the token file is not a regular file")
+            data = file.read(MAX_TOKEN_FILE + 1)
     except OSError as exc:
         raise SetupError(f"{path}: cannot read the token file ({exc.strerror})") from None
+    if len(data) > MAX_TOKEN_FILE:
+        raise SetupError(
+            f"{path}: the token file is larger than {MAX_TOKEN_FILE} bytes; it should hold "
+            "one token"
+        )
+    try:
+        token = data.decode("utf-8").strip()
     except UnicodeDecodeError:
         raise SetupError(f"{path}: the token file is not UTF-8 text") from None
     return _checked(token, str(path))
@@ -65,11 +85,16 @@ def token_warnings(config: Config) -> list[str]:
         if path is not None
     ]
     return [
-        f"{config.vendors_path}: {key}: {path} is readable by other users; restrict it: "
+        f"{_place(config, key)}: {key}: {path} is readable by other users; restrict it: "
         f"chmod 600 {path}"
         for key, path in named
         if readable_by_others(path)
     ]
+
+
+def _place(config: Config, key: str) -> str:
+    """``vendors.yaml:LINE`` of the setting ``key`` (dotted, e.g. ``web.reader_token_file``)."""
+    return key_place(config.vendors_path, tuple(key.split(".")))
 
 
 def region_tokens(config: Config) -> dict[str, str]:
@@ -83,13 +108,13 @@ def region_tokens(config: Config) -> dict[str, str]:
             try:
                 token = read_token(region.token_file)
             except SetupError as exc:
-                raise SetupError(
-                    f"{config.vendors_path}: regions.{region.id}.token_file: {exc}"
-                ) from None
+                key = f"regions.{region.id}.token_file"
+                raise SetupError(f"{_place(config, key)}: {key}: {exc}") from None
             same = matching(token, tokens)
             if same is not None:
                 raise SetupError(
-                    f"{config.vendors_path}: regions.{region.id}.token_file: "
+                    f"{_place(config, f'regions.{region.id}.token_file')}: "
+                    f"regions.{region.id}.token_file: "
                     f"{region.token_file} holds the same token as regions.{same}.token_file "
                     f"({config.region(same).token_file}); give each region its own"
                 )
@@ -109,14 +134,14 @@ def _finance_token(
     given = environ.get(variable)
     if given is not None and path is not None:
         raise SetupError(
-            f"{config.vendors_path}: web.{key} and the environment variable {variable} are "
-            "both set; keep one"
+            f"{_place(config, f'web.{key}')}: web.{key} and the environment variable "
+            f"{variable} are both set; keep one"
         )
     if path is not None:
         try:
             return read_token(path)
         except SetupError as exc:
-            raise SetupError(f"{config.vendors_path}: web.{key}: {exc}") from None
+            raise SetupError(f"{_place(config, f'web.{key}')}: web.{key}: {exc}") from None
     return None if given is None else _checked(given.strip(), variable)
 
 
