@@ -10,6 +10,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -38,7 +41,13 @@ from uptime.store.states import MAX_CLOCK_SKEW, StateTracker
 from uptime.store.storage import Storage
 from uptime.web.app import make_app
 from uptime.web.keys import RECORDER
-from uptime.web.tokens import SetupError, finance_tokens, matching, region_tokens
+from uptime.web.tokens import (
+    SetupError,
+    agent_token,
+    finance_tokens,
+    matching,
+    region_tokens,
+)
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
 ClientFactory = Callable[..., Awaitable[TestClient]]
@@ -314,7 +323,7 @@ def test_two_regions_whose_token_files_hold_one_token_are_refused(tmp_path: Path
     says = (
         f"{tmp_path / 'vendors.yaml'}:{line_of(tmp_path / 'vendors.yaml', 'atlanta.token')}: "
         f"regions.atlanta.token_file: {tmp_path / 'atlanta.token'} "
-        f"holds the same token as regions.chicago.token_file ({tmp_path / 'chicago.token'}); "
+        f"holds the same token as region chicago's ({tmp_path / 'chicago.token'}); "
         "give each region its own"
     )
     with pytest.raises(SetupError) as refused:
@@ -750,3 +759,66 @@ async def test_the_recorder_s_skew_is_its_storage_s(tmp_path: Path, factory: boo
         assert states[("sim", "m0", "chicago")][0] == "up"  # under the default 1 minute: none
     finally:
         await recorder.close()
+
+
+async def test_a_regions_token_may_come_from_the_environment(
+    tmp_path: Path, aiohttp_client: Callable[..., Awaitable[TestClient]]
+) -> None:
+    config = write_config(
+        tmp_path, "http://127.0.0.1:9/", region_extra={"chicago": ", token_env: CHICAGO_TOKEN"}
+    )
+    assert config.region("chicago").remote and not config.region("atlanta").remote
+    line = line_of(tmp_path / "vendors.yaml", "CHICAGO_TOKEN")
+    with pytest.raises(SetupError) as unset:
+        region_tokens(config, environ={})
+    assert str(unset.value) == (
+        f"{tmp_path / 'vendors.yaml'}:{line}: regions.chicago.token_env: the environment "
+        "variable CHICAGO_TOKEN is not set"
+    )
+    with pytest.raises(SetupError, match="at least 16 characters"):
+        region_tokens(config, environ={"CHICAGO_TOKEN": "short"})
+    tokens = region_tokens(config, environ={"CHICAGO_TOKEN": TOKENS["chicago"] + "\n"})
+    assert tokens == {"chicago": TOKENS["chicago"]}
+    app = make_app(config, tmp_path / "uptime.db", probe_regions=(), tokens=tokens)
+    client = await aiohttp_client(app)
+    answer = await client.post(RESULTS, json=batch(1, [result(T0)]), headers=bearer())
+    assert answer.status == 200 and (await answer.json())["new"] == 1
+
+
+def test_token_env_and_token_file_together_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"regions\.chicago\.token_env.*token_env beside"):
+        write_config(
+            tmp_path,
+            "http://127.0.0.1:9/",
+            region_extra={"chicago": ", token_file: c.token, token_env: CHICAGO_TOKEN"},
+        )
+    with pytest.raises(ConfigError, match=r"regions\.chicago\.token_env"):
+        write_config(tmp_path, "http://127.0.0.1:9/", region_extra={"chicago": ", token_env: x"})
+
+
+def test_an_agent_takes_its_token_from_the_environment_without_a_token_file(
+    tmp_path: Path,
+) -> None:
+    config = write_config(tmp_path, "http://127.0.0.1:9/")
+    common = ("--vendors", config.vendors_path, "--maintenance", config.maintenance_path,
+              "agent", "--region", "chicago", "--collector", "http://127.0.0.1:9")  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k != "UPTIME_LEDGER_AGENT_TOKEN"}
+    done = subprocess.run(
+        [sys.executable, "-m", "uptime.cli", *map(str, common)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "uptime-ledger: error: no token: give --token-file F or set the environment variable "
+        "UPTIME_LEDGER_AGENT_TOKEN"
+    ]
+    env["UPTIME_LEDGER_AGENT_TOKEN"] = "short"
+    done = subprocess.run(
+        [sys.executable, "-m", "uptime.cli", *map(str, common)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "the environment variable UPTIME_LEDGER_AGENT_TOKEN: expected one token" in done.stderr
+    assert "short" not in done.stderr
+    token = TOKENS["chicago"]
+    assert agent_token(None, {"UPTIME_LEDGER_AGENT_TOKEN": f" {token}\n"}) == token

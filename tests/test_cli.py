@@ -647,6 +647,7 @@ def test_unusable_agent_spool_is_one_line_not_a_traceback(tmp_path: Path) -> Non
     spool.write_text("not a database\n")
     token = tmp_path / "token"
     token.write_text("0123456789abcdef0123\n")
+    token.chmod(0o600)
     done = uptime_ledger(
         *shipped("agent", "--region", "chicago", "--collector", "http://127.0.0.1:9"),
         *("--token-file", token, "--spool", spool),

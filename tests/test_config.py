@@ -673,7 +673,7 @@ PROBING_BAD_CASES = [
     bad("region-unknown-key", V, 'atlanta: {name: "Atlanta, GA"}',
         'atlanta: {name: "Atlanta, GA", token: abc}',
         "token: abc", "regions.atlanta.token",
-        "unknown key 'token' (did you mean 'token_file'?)"),
+        "unknown key 'token' (did you mean 'token_env'?)"),
 ]
 # fmt: on
 

@@ -558,7 +558,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     regions = local_regions(config)
     jobs = config_jobs(config, regions)
     app = make_app(config, args.db, probe_regions=regions, jobs=jobs, reports=True)
-    remote = [r.id for r in config.regions if r.token_file is not None]
+    remote = [r.id for r in config.regions if r.remote]
     monitors = {(j.target.vendor, j.target.monitor) for j in jobs}
 
     def say(line: str) -> None:
@@ -619,15 +619,15 @@ def cmd_agent(args: argparse.Namespace) -> int:
     from uptime.probing.jobs import slot_warning
     from uptime.probing.spool import default_spool
     from uptime.web.serve import event_loop_factory
-    from uptime.web.tokens import SetupError, read_token, readable_by_others
+    from uptime.web.tokens import SetupError, agent_token, readable_by_others
 
     config = _load(args)
     config.region(args.region)  # UsageError naming the configured regions
     try:
-        token = read_token(Path(args.token_file))
+        token = agent_token(args.token_file and Path(args.token_file), os.environ)
     except SetupError as error:
-        raise UsageError(f"--token-file {error}") from None
-    if readable_by_others(Path(args.token_file)):
+        raise UsageError(str(error)) from None
+    if args.token_file and readable_by_others(Path(args.token_file)):
         print(
             f"uptime-ledger: warning: --token-file {args.token_file} is readable by other "
             f"users; restrict it: chmod 600 {args.token_file}",
@@ -968,9 +968,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     agent.add_argument(
         "--token-file",
-        required=True,
         metavar="F",
-        help="file holding the region's bearer token (the collector's regions.<id>.token_file)",
+        help="file holding the region's bearer token (the collector's regions.<id>.token_file "
+        "or token_env); without it, the environment variable UPTIME_LEDGER_AGENT_TOKEN",
     )
     agent.add_argument(
         "--spool",

@@ -29,13 +29,20 @@ class Region:
 
     ``canary`` is the URL the site's agent probes to check its own network (None: no
     self-check); ``token_file`` holds the bearer token the collector expects from the site's
-    remote agent (None: the collector probes the region itself, in-process).
+    remote agent, or the environment variable ``token_env`` does (neither: the collector
+    probes the region itself, in-process).
     """
 
     id: str
     name: str
     canary: str | None = None
     token_file: Path | None = None
+    token_env: str | None = None
+
+    @property
+    def remote(self) -> bool:
+        """Whether a remote agent probes the region (it has a token), not ``run`` itself."""
+        return self.token_file is not None or self.token_env is not None
 
 
 @dataclass(frozen=True, slots=True)

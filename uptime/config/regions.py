@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,9 +26,17 @@ def _regions(value: object, at: _At, base: Path) -> tuple[Region, ...]:
     for region_id, settings in mapping.items():
         where = at.key(mapping, region_id)
         fields = _fields(
-            settings, where, {"name": "the region's display name"}, ("canary", "token_file")
+            settings,
+            where,
+            {"name": "the region's display name"},
+            ("canary", "token_file", "token_env"),
         )
         token_file = _get(fields, where, "token_file", lambda v, a: _file(v, a, base), None)
+        token_env = _get(fields, where, "token_env", _variable, None)
+        if token_file is not None and token_env is not None:
+            raise where.key(fields, "token_env").error(
+                "token_env beside token_file", "one of the two: where the region's token is"
+            )
         if token_file is not None:
             owner = token_owner.setdefault(token_file.resolve(), region_id)
             if owner != region_id:
@@ -41,9 +50,19 @@ def _regions(value: object, at: _At, base: Path) -> tuple[Region, ...]:
                 _text(fields["name"], where.key(fields, "name")),
                 canary=_get(fields, where, "canary", _canary, None),
                 token_file=token_file,
+                token_env=token_env,
             )
         )
     return tuple(regions)
+
+
+_VARIABLE = re.compile(r"[A-Z_][A-Z0-9_]{0,99}")
+
+
+def _variable(value: object, at: _At) -> str:
+    if not isinstance(value, str) or not _VARIABLE.fullmatch(value):
+        raise at.got(value, "an environment variable's name: capitals, digits and _")
+    return value
 
 
 def _canary(value: object, at: _At) -> str | None:

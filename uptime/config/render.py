@@ -97,11 +97,12 @@ def render_config(config: Config) -> str:
     for r in config.regions:
         out.append(f"  {r.id}: {r.name}")
         out.append(f"    canary: {r.canary or 'none (no self-check)'}")
-        out.append(
-            f"    agent: remote, token in {r.token_file}"
-            if r.token_file
-            else "    agent: in-process (uptime-ledger run probes it)"
-        )
+        if r.token_file is not None:
+            out.append(f"    agent: remote, token in {r.token_file}")
+        elif r.token_env is not None:
+            out.append(f"    agent: remote, token in the environment variable {r.token_env}")
+        else:
+            out.append("    agent: in-process (uptime-ledger run probes it)")
     p = config.probing
     out += [
         "",

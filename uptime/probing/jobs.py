@@ -99,9 +99,9 @@ def slot_warning(jobs: Iterable[Job], probing: Probing, who: str) -> str | None:
 def slot_warnings(config: Any) -> list[str]:
     """:func:`slot_warning` for each scheduler: ``run``'s in-process regions together, each
     remote agent's region alone."""
-    local = tuple(r.id for r in config.regions if r.token_file is None)
+    local = tuple(r.id for r in config.regions if not r.remote)
     groups = [(local, f"run's in-process region(s) {', '.join(local)}")] if local else []
-    groups += [((r.id,), f"the agent of region {r.id}") for r in config.regions if r.token_file]
+    groups += [((r.id,), f"the agent of region {r.id}") for r in config.regions if r.remote]
     found = [slot_warning(config_jobs(config, ids), config.probing, who) for ids, who in groups]
     return [f"{config.vendors_path}: {line}" for line in found if line is not None]
 

@@ -64,8 +64,8 @@ PRUNE_EVERY = 3600.0
 
 
 def local_regions(config: Config) -> tuple[str, ...]:
-    """Regions ``run`` probes itself: those without a ``token_file`` (no remote agent)."""
-    return tuple(r.id for r in config.regions if r.token_file is None)
+    """Regions ``run`` probes itself: those without a token (``token_file``, ``token_env``)."""
+    return tuple(r.id for r in config.regions if not r.remote)
 
 
 def make_app(
@@ -86,7 +86,7 @@ def make_app(
 ) -> web.Application:
     """The collector app.
 
-    ``probe_regions`` are probed in-process (default: regions without a ``token_file``; pass
+    ``probe_regions`` are probed in-process (default: regions without a token; pass
     ``()`` for a collector only); ``jobs`` replaces the jobs the config gives them (tests,
     benchmark, or a caller that built them already). ``tokens`` replaces the tokens read from
     the regions' token files, ``readers`` the reader's and admin's tokens (by role) read from

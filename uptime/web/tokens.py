@@ -9,7 +9,7 @@ import stat
 from collections.abc import Mapping
 from pathlib import Path
 
-from uptime.config import Config
+from uptime.config import Config, Region
 from uptime.config.positioned_yaml import key_place
 from uptime.errors import UptimeLedgerError
 
@@ -51,6 +51,26 @@ def read_token(path: Path) -> str:
     except UnicodeDecodeError:
         raise SetupError(f"{path}: the token file is not UTF-8 text") from None
     return _checked(token, str(path))
+
+
+#: Where ``uptime-ledger agent`` finds its token without ``--token-file``.
+AGENT_TOKEN_ENV = "UPTIME_LEDGER_AGENT_TOKEN"
+
+
+def agent_token(path: Path | None, environ: Mapping[str, str]) -> str:
+    """A remote agent's token: from ``--token-file`` ``path``, else from the environment
+    variable :data:`AGENT_TOKEN_ENV`."""
+    if path is not None:
+        try:
+            return read_token(path)
+        except SetupError as error:
+            raise SetupError(f"--token-file {error}") from None
+    given = environ.get(AGENT_TOKEN_ENV)
+    if given is None:
+        raise SetupError(
+            f"no token: give --token-file F or set the environment variable {AGENT_TOKEN_ENV}"
+        )
+    return _checked(given.strip(), f"the environment variable {AGENT_TOKEN_ENV}")
 
 
 def _checked(token: str, where: str) -> str:
@@ -97,29 +117,47 @@ def _place(config: Config, key: str) -> str:
     return key_place(config.vendors_path, tuple(key.split(".")))
 
 
-def region_tokens(config: Config) -> dict[str, str]:
-    """The bearer token of every region that has a ``token_file`` (remote agents). Two regions
-    whose files hold the same token are refused, as two naming one file are (at load): one
+def region_tokens(config: Config, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The bearer token of every remote region, from its ``token_file`` or its ``token_env``
+    variable (of ``environ``, default the process's). Two regions holding the same token are
+    refused, as two naming one file are (at load): one
     region's agents could write the other's results, and the collector could not tell whose
     a batch is."""
+    environ = os.environ if environ is None else environ
     tokens: dict[str, str] = {}
     for region in config.regions:
-        if region.token_file is not None:
-            try:
-                token = read_token(region.token_file)
-            except SetupError as exc:
-                key = f"regions.{region.id}.token_file"
-                raise SetupError(f"{_place(config, key)}: {key}: {exc}") from None
-            same = matching(token, tokens)
-            if same is not None:
-                raise SetupError(
-                    f"{_place(config, f'regions.{region.id}.token_file')}: "
-                    f"regions.{region.id}.token_file: "
-                    f"{region.token_file} holds the same token as regions.{same}.token_file "
-                    f"({config.region(same).token_file}); give each region its own"
-                )
-            tokens[region.id] = token
+        if not region.remote:
+            continue
+        key = f"regions.{region.id}.{'token_file' if region.token_file else 'token_env'}"
+        try:
+            token = _region_token(region, environ)
+        except SetupError as exc:
+            raise SetupError(f"{_place(config, key)}: {key}: {exc}") from None
+        same = matching(token, tokens)
+        if same is not None:
+            raise SetupError(
+                f"{_place(config, key)}: {key}: {_token_source(region)} holds the same token "
+                f"as region {same}'s ({_token_source(config.region(same))}); give each "
+                "region its own"
+            )
+        tokens[region.id] = token
     return tokens
+
+
+def _region_token(region: Region, environ: Mapping[str, str]) -> str:
+    if region.token_file is not None:
+        return read_token(region.token_file)
+    assert region.token_env is not None
+    given = environ.get(region.token_env)
+    if given is None:
+        raise SetupError(f"the environment variable {region.token_env} is not set")
+    return _checked(given.strip(), f"the environment variable {region.token_env}")
+
+
+def _token_source(region: Region) -> str:
+    if region.token_file is not None:
+        return str(region.token_file)
+    return f"the environment variable {region.token_env}"
 
 
 #: The environment variables that may hold the reader's and the admin's token instead of
