@@ -11,10 +11,13 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 NGINX = os.environ.get("BENCH_NGINX", "/usr/sbin/nginx")
 BLACKBOX = os.environ.get("BENCH_BLACKBOX", "/usr/bin/prometheus-blackbox-exporter")
@@ -26,9 +29,11 @@ PAGE = b"<!doctype html><title>ok</title><p>ok</p>\n"
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """The tests' ``free_port``, imported when first asked for: its module loads aiohttp, and
+    report_month.py's child measures its own memory after importing this one."""
+    from support_probing import free_port as tests_free_port
+
+    return tests_free_port()
 
 
 def wait_port(port: int, timeout: float = 10.0) -> None:

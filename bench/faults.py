@@ -27,8 +27,12 @@ from collections import defaultdict
 from datetime import timedelta
 from pathlib import Path
 
-from uptime.demo.fault_run import TIMEOUT, Run, run_script, tolerances
-from uptime.demo.faults import Comparison, compare, fault_script
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from support_faults import TIMEOUT, Run, run_script, tolerances  # noqa: E402
+
+from uptime.demo.faults import Comparison, compare, fault_script  # noqa: E402
 
 TOPOLOGIES = ("run", "agents")
 

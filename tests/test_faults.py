@@ -17,11 +17,11 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from support_faults import TIMEOUT, Answers, Run, run_script, sites, tolerances
 
 from credits.intervals import Interval
 from probes.http import check
 from probes.result import ProbeResult, ProbeTarget
-from uptime.demo.fault_run import TIMEOUT, Answers, Run, run_script, sites, tolerances
 from uptime.demo.faults import (
     BLIND_REGION,
     DOWN_WHILE_BLIND,
