@@ -67,6 +67,21 @@ async def until(condition: Callable[[], bool], timeout: float, what: str) -> Non
         await asyncio.sleep(0.1)
 
 
+def dropped(spool: Path) -> int:
+    """The spool's count of results it had no room for, read beside the agent."""
+    with sqlite3.connect(f"file:{spool}?mode=ro", uri=True) as conn:
+        row = conn.execute("select value from meta where key = 'dropped'").fetchone()
+    return 0 if row is None else int(row[0])
+
+
+#: The collector's count of an agent's results its spool had no room for.
+DROPPED_METRIC = re.compile(
+    rb'^uptime_ledger_agent_spool_dropped_results_total\{region="chicago",'
+    rb'agent="(chicago-[0-9a-f]{12})"\} (\S+)$',
+    re.MULTILINE,
+)
+
+
 def db_rows(db: Path) -> tuple[int, int]:
     """(results stored, the highest sequence number ingested), read beside the collector."""
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
@@ -183,7 +198,7 @@ async def test_a_full_spool_keeps_the_oldest_and_the_collector_counts_the_rest(
         await rig.start()  # no collector yet: the agent spools until its cap
         rig.start_agent("chicago", "--spool-max", "100KB")
         await until(lambda: "is full" in rig.log("agent-chicago"), 40, "the spool never filled")
-        await asyncio.sleep(1.2)  # and drops a batch or more
+        await until(lambda: dropped(rig.spool("chicago")) >= 150, 30, "no batch dropped")
         with sqlite3.connect(f"file:{rig.spool('chicago')}?mode=ro", uri=True) as conn:
             meta = dict(conn.execute("select key, value from meta"))
             (pages,) = conn.execute("pragma page_count").fetchone()
@@ -195,10 +210,21 @@ async def test_a_full_spool_keeps_the_oldest_and_the_collector_counts_the_rest(
         rig.start_collector()
         await rig.collector_listening()
         await until(lambda: "below its cap again" in rig.log("agent-chicago"), 40, "not drained")
-        await asyncio.sleep(1.5)  # a batch or two carry the final count
-        assert await rig.stopped(rig.agents["chicago"]) == 0
+        # A batch or two later the collector has the final count.
         url = f"http://127.0.0.1:{rig.collector_port}/metrics"
-        metrics = await asyncio.to_thread(lambda: urllib.request.urlopen(url, timeout=30).read())
+
+        def read() -> bytes:
+            return urllib.request.urlopen(url, timeout=30).read()
+
+        deadline = time.monotonic() + 30
+        while True:
+            metrics = await asyncio.to_thread(read)
+            counted = DROPPED_METRIC.search(metrics)
+            if counted and float(counted[2]) == dropped(rig.spool("chicago")):
+                break
+            assert time.monotonic() < deadline, metrics[-2000:]
+            await asyncio.sleep(0.2)
+        assert await rig.stopped(rig.agents["chicago"]) == 0
         assert await rig.stopped(rig.collector) == 0
     finally:
         await rig.close()
@@ -207,12 +233,6 @@ async def test_a_full_spool_keeps_the_oldest_and_the_collector_counts_the_rest(
     assert "--spool-max 100000 bytes): new results are not spooled (the oldest are kept)" in full
     with sqlite3.connect(f"file:{rig.spool('chicago')}?mode=ro", uri=True) as conn:
         meta = dict(conn.execute("select key, value from meta"))
-    counted = re.search(
-        rb'^uptime_ledger_agent_spool_dropped_results_total\{region="chicago",'
-        rb'agent="(chicago-[0-9a-f]{12})"\} (\S+)$',
-        metrics,
-        re.MULTILINE,
-    )
     assert counted, metrics[-2000:]
     assert counted[1].decode() == meta["agent_id"]
     assert float(counted[2]) == int(meta["dropped"]) > 0
