@@ -12,6 +12,7 @@ import resource
 import signal
 import sqlite3
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -345,3 +346,52 @@ def test_a_database_that_cannot_be_migrated_says_read_only(tmp_path: Path) -> No
     assert str(caught.value).startswith(
         f"{db}: cannot be used as the uptime-ledger database: read-only (no write permission"
     )
+
+
+#: In a child process under a file size limit (``ulimit -f``) of argv[2] bytes: a real write
+#: that crosses it (argv[3] "write") or another I/O error (argv[3] "other"), put into words.
+UNDER_A_LIMIT = """
+import resource, signal, sqlite3, sys
+from uptime.store.database import write_failure
+path, limit, case = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+if case == "write":
+    conn = sqlite3.connect(path)
+    try:
+        with conn:
+            conn.execute("create table if not exists t (x)")
+            conn.executemany("insert into t values (?)", [(b"x" * 1000,)] * 2000)
+    except sqlite3.Error as error:
+        print(write_failure(error, path))
+else:
+    error = sqlite3.OperationalError("disk I/O error")
+    error.sqlite_errorname = "SQLITE_IOERR_WRITE"  # what a failed write(2) gives, EIO say
+    print(write_failure(error, path))
+"""
+
+
+@pytest.mark.parametrize(
+    ("limit", "case", "reason"),
+    [
+        (200_000, "write", "file size limit reached (ulimit -f: 200000 bytes)"),
+        (2**30, "other", "disk I/O error"),  # a small file far below a finite limit
+    ],
+    ids=["at-the-limit", "far-below-it"],
+)
+def test_a_file_size_limit_is_named_only_when_the_file_reaches_it(
+    tmp_path: Path, limit: int, case: str, reason: str
+) -> None:
+    db = tmp_path / "uptime.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("create table t (x)")
+    conn.close()
+    done = subprocess.run(
+        [sys.executable, "-c", UNDER_A_LIMIT, str(db), str(limit), case],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == reason
