@@ -7,6 +7,7 @@ Everything listens on 127.0.0.1 only, with config, logs and pid files in a tempo
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -26,6 +27,18 @@ PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 #: The page nginx serves: small, static, 200.
 PAGE = b"<!doctype html><title>ok</title><p>ok</p>\n"
+
+
+def write_figures(figures: object, path: Path | None, *, show: bool = True) -> None:
+    """Print ``figures`` as indented JSON (unless ``show`` is false: the caller prints a table)
+    and, given ``path`` (a benchmark's ``--json``), write them there too."""
+    text = json.dumps(figures, indent=2, default=str)
+    if show:
+        print(text)
+    if path is not None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text + "\n", encoding="utf-8")
 
 
 def free_port() -> int:
