@@ -7,14 +7,18 @@ Everything listens on 127.0.0.1 only, with config, logs and pid files in a tempo
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 NGINX = os.environ.get("BENCH_NGINX", "/usr/sbin/nginx")
 BLACKBOX = os.environ.get("BENCH_BLACKBOX", "/usr/bin/prometheus-blackbox-exporter")
@@ -25,10 +29,24 @@ PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 PAGE = b"<!doctype html><title>ok</title><p>ok</p>\n"
 
 
+def write_figures(figures: object, path: Path | None, *, show: bool = True) -> None:
+    """Print ``figures`` as indented JSON (unless ``show`` is false: the caller prints a table)
+    and, given ``path`` (a benchmark's ``--json``), write them there too."""
+    text = json.dumps(figures, indent=2, default=str)
+    if show:
+        print(text)
+    if path is not None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text + "\n", encoding="utf-8")
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """The tests' ``free_port``, imported when first asked for: its module loads aiohttp, and
+    report_month.py's child measures its own memory after importing this one."""
+    from support_probing import free_port as tests_free_port
+
+    return tests_free_port()
 
 
 def wait_port(port: int, timeout: float = 10.0) -> None:

@@ -13,7 +13,6 @@ the worst error, the unknown time stored, and the step logged.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from _harness import loadavg, machine  # noqa: E402
+from _harness import loadavg, machine, write_figures  # noqa: E402
 from support_clock import run_with_jump  # noqa: E402
 
 
@@ -67,10 +66,7 @@ def main() -> None:
     ]
     figures = {"machine": machine(), "load_average": {"before": before, "after": loadavg()},
                "args": {k: str(v) for k, v in vars(args).items()}, "runs": rows}  # fmt: skip
-    print(json.dumps(figures, indent=2))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    write_figures(figures, args.json)
 
 
 if __name__ == "__main__":

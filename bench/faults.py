@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
 import sys
 import tempfile
@@ -27,8 +26,14 @@ from collections import defaultdict
 from datetime import timedelta
 from pathlib import Path
 
-from uptime.demo.fault_run import TIMEOUT, Run, run_script, tolerances
-from uptime.demo.faults import Comparison, compare, fault_script
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from _harness import write_figures  # noqa: E402
+from support_faults import TIMEOUT, Run, run_script, tolerances  # noqa: E402
+
+from uptime.demo.faults import Comparison, compare, fault_script  # noqa: E402
 
 TOPOLOGIES = ("run", "agents")
 
@@ -76,8 +81,7 @@ def main() -> int:
                     print(f"  {problem}", file=sys.stderr)
     figures = {t: summary(results[t]) for t in TOPOLOGIES}
     print(table(figures, lengths, args.repeat, args.together))
-    if args.json:
-        Path(args.json).write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    write_figures(figures, args.json, show=False)
     return 1 if any(f["problems"] for f in figures.values()) else 0
 
 

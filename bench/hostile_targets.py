@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from _harness import Nginx, free_port, loadavg, machine  # noqa: E402
+from _harness import Nginx, free_port, loadavg, machine, write_figures  # noqa: E402
 from support_hostile import KINDS, hostile_process  # noqa: E402
 
 NEEDLE = "needle"
@@ -175,10 +175,7 @@ def main() -> None:
         "deferred": st["deferred"],
         "outcomes": outcomes,
     }
-    print(json.dumps(figures, indent=2))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    write_figures(figures, args.json)
 
 
 if __name__ == "__main__":

@@ -55,7 +55,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _harness import Blackbox, Nginx, cpu_seconds, free_port, loadavg, machine  # noqa: E402
+from _harness import (  # noqa: E402
+    Blackbox,
+    Nginx,
+    cpu_seconds,
+    free_port,
+    loadavg,
+    machine,
+    write_figures,
+)
 
 REGIONS = ("chicago", "california", "atlanta")
 SETTLE = 0.2  # seconds after the last probe before CPU is read, on both sides
@@ -648,9 +656,8 @@ def main() -> None:
     print()
     print_table(summary, args)
     print(f"\nload average before {load_before}, after {summary['load_average']['after']}")
+    write_figures(summary, args.json, show=False)
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(summary, indent=2) + "\n")
         print(f"wrote {args.json}")
 
 

@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _harness import Nginx, free_port, loadavg, machine, status_kib  # noqa: E402
+from _harness import Nginx, free_port, loadavg, machine, status_kib, write_figures  # noqa: E402
 
 REGIONS = ("chicago", "california", "atlanta")
 
@@ -480,9 +480,8 @@ def main() -> None:
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f"{key:<{width}}  {value}")
+    write_figures(out, args.json, show=False)
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(out, indent=2) + "\n")
         print(f"wrote {args.json}")
 
 

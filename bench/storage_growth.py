@@ -417,7 +417,7 @@ def main() -> None:
     if args.days <= MONTH_DAYS:
         parser.error(f"--days must be more than {MONTH_DAYS} to see the steady state")
     sys.path.insert(0, str(ROOT / "bench"))
-    from _harness import loadavg, machine
+    from _harness import loadavg, machine, write_figures
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="storage-growth-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -457,9 +457,7 @@ def main() -> None:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
     report(out, args)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(out, indent=1, default=str))
+    write_figures(out, args.json, show=False)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ Targets (issue 8): page under 150 ms, scrape under 100 ms.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import statistics
 import subprocess
@@ -36,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _harness import free_port, loadavg, machine, status_kib  # noqa: E402
+from _harness import free_port, loadavg, machine, status_kib, write_figures  # noqa: E402
 from report_month import SLA_LINES, seen_down  # noqa: E402
 
 from credits.intervals import Interval  # noqa: E402
@@ -207,10 +206,7 @@ def main() -> None:
             for path, values in times.items()
         },
     }
-    print(json.dumps(out, indent=2))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(out, indent=2) + "\n")
+    write_figures(out, args.json)
 
 
 if __name__ == "__main__":

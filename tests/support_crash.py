@@ -15,7 +15,6 @@ import json
 import os
 import random
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from support_probing import free_port
 
 from probes.result import ProbeResult
 from uptime.config import Config, load_config
@@ -42,12 +42,6 @@ REGIONS = ("chicago", "california", "atlanta")
 
 #: The target fails for everyone in these seconds of every minute (state changes to replay).
 DOWN_SECONDS = ((10, 14), (40, 43))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def write_rig_config(root: Path, target: str, monitors: int) -> Config:

@@ -200,14 +200,8 @@ async def serve_well(body: bytes = b"ok") -> HostileServer:
     return srv
 
 
-async def serve_all(kinds: tuple[str, ...] = KINDS, **kw: float) -> dict[str, HostileServer]:
-    """One hostile server per kind."""
-    return {kind: await serve_hostile(kind, **kw) for kind in kinds}
-
-
-async def close_all(servers: dict[str, HostileServer] | list[HostileServer]) -> None:
-    values = servers.values() if isinstance(servers, dict) else servers
-    await asyncio.gather(*(s.close() for s in values))
+async def close_all(servers: list[HostileServer]) -> None:
+    await asyncio.gather(*(s.close() for s in servers))
 
 
 async def _serve_forever(copies: int, drip: float) -> None:

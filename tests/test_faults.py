@@ -2,9 +2,11 @@
 the vendor simulator playing a script of faults; the month's report and the database's region
 views compared with the truth the script implies (uptime.demo.faults).
 
-Both topologies run at once (one module fixture, ~35 s of wall time): ``uptime-ledger run``
-probing all three regions itself, and a collector with three ``uptime-ledger agent`` processes.
-The longer runs are ``bench/faults.py``."""
+Both topologies run one after the other (one module fixture): ``uptime-ledger run`` probing all
+three regions itself, then a collector with three ``uptime-ledger agent`` processes. Not at
+once: on a loaded machine the simulator (which serves the canaries too) starves, and the
+agents' starts came up to 2.9 s late against the 2 s bound (docs/reliability.md). The longer
+runs are ``bench/faults.py``."""
 
 from __future__ import annotations
 
@@ -17,11 +19,11 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from support_faults import TIMEOUT, Answers, Run, run_script, sites, tolerances
 
 from credits.intervals import Interval
 from probes.http import check
 from probes.result import ProbeResult, ProbeTarget
-from uptime.demo.fault_run import TIMEOUT, Answers, Run, run_script, sites, tolerances
 from uptime.demo.faults import (
     BLIND_REGION,
     DOWN_WHILE_BLIND,
@@ -41,24 +43,20 @@ from uptime.probing.jobs import Job
 from uptime.probing.scheduler import Scheduler, probe_session
 
 TOPOLOGIES = ("run", "agents")
-#: Rounds of faults (each fault's length in seconds): the agents' round is longer (regional
-#: faults, then a blind region), so ``run`` plays two in the same time.
-LENGTHS = {"run": (3.0, 5.0), "agents": (3.0,)}
+#: Rounds of faults (each fault's length in seconds): one each, the agents' longer (regional
+#: faults, then a blind region); bench/faults.py plays more and longer ones.
+LENGTHS = {"run": (3.0,), "agents": (3.0,)}
 #: A probe is dated when it starts and meets the vendor as it is up to its timeout later.
 EARLY = timedelta(seconds=TIMEOUT)
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
-    async def both() -> list[Run]:
-        return await asyncio.gather(
-            *(
-                run_script(fault_script(t, LENGTHS[t]), t, tmp_path_factory.mktemp(f"faults-{t}"))
-                for t in TOPOLOGIES
-            )
-        )
+    def one(topology: str) -> Run:
+        workdir = tmp_path_factory.mktemp(f"faults-{topology}")
+        return asyncio.run(run_script(fault_script(topology, LENGTHS[topology]), topology, workdir))
 
-    return dict(zip(TOPOLOGIES, asyncio.run(both()), strict=True))
+    return {topology: one(topology) for topology in TOPOLOGIES}
 
 
 @pytest.mark.parametrize("topology", TOPOLOGIES)

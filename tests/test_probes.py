@@ -17,6 +17,7 @@ import trustme
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from cryptography import x509
+from support_probing import free_port
 
 import probes
 from probes import CHECKS, FailureClass, ProbeResult, ProbeTarget
@@ -142,13 +143,6 @@ async def server(aiohttp_server: ServerFactory) -> TestServer:
 async def session() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as s:
         yield s
-
-
-def free_port() -> int:
-    """A port on 127.0.0.1 that nothing listens on: bind it, then let it go."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import re
 import signal
 import subprocess
@@ -315,3 +316,75 @@ def test_claim_months_are_the_ones_with_a_deadline_still_open(
         SHIPPED / "vendors.yaml", SHIPPED / "uptime/config/defaults/maintenance_windows.yaml"
     )
     assert claim_months(config.vendor(vendor), datetime.fromisoformat(now)) == months
+
+
+#: A collector's part in a report: a worker from ``report_worker`` busy with a report that
+#: forks a worker of its own (as reports.runner does), both pids written to argv[1].
+BUSY_PARENT = """
+import sys, time
+from uptime.web.scheduled import report_worker
+busy = '''
+import multiprocessing, os, time
+child = multiprocessing.get_context("fork").Process(target=time.sleep, args=(600,))
+child.start()
+with open(PIDS + ".part", "w") as f:
+    f.write(f"{os.getpid()} {child.pid}")
+os.rename(PIDS + ".part", PIDS)
+time.sleep(600)
+'''
+worker = report_worker()
+worker.submit(exec, busy, {"PIDS": sys.argv[1]})
+time.sleep(600)
+"""
+
+
+def alive(pid: int) -> bool:
+    """A process that exists and is no zombie (an orphan's reaper may be slow to reap)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` (the spawned worker, multiprocessing's resource tracker,
+    the worker's own forked worker), from /proc."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, todo = set(), [pid]
+    while todo:
+        above = todo.pop()
+        below = [child for child, parent in parents.items() if parent == above]
+        found.update(below)
+        todo += below
+    return found
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_a_report_worker_ends_when_the_collector_is_killed(tmp_path: Path) -> None:
+    pids = tmp_path / "pids"
+    parent = subprocess.Popen([sys.executable, "-c", BUSY_PARENT, str(pids)])
+    try:
+        deadline = time.monotonic() + 60
+        while not pids.exists():
+            assert parent.poll() is None and time.monotonic() < deadline, "no worker started"
+            time.sleep(0.1)
+        worker, forked = map(int, pids.read_text().split())
+        below = descendants(parent.pid)
+        assert {worker, forked} <= below
+    finally:
+        parent.kill()  # SIGKILL: no cleanup of its own runs
+        parent.wait(timeout=30)
+    deadline = time.monotonic() + 30
+    while left := {pid for pid in below if alive(pid)}:
+        if time.monotonic() > deadline:
+            for pid in left:
+                os.kill(pid, signal.SIGKILL)
+            pytest.fail(f"still running 30 s after their parent was killed: {sorted(left)}")
+        time.sleep(0.1)

@@ -12,6 +12,7 @@ import resource
 import signal
 import sqlite3
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -65,6 +66,21 @@ async def until(condition: Callable[[], bool], timeout: float, what: str) -> Non
     while not condition():
         assert time.monotonic() < deadline, what
         await asyncio.sleep(0.1)
+
+
+def dropped(spool: Path) -> int:
+    """The spool's count of results it had no room for, read beside the agent."""
+    with sqlite3.connect(f"file:{spool}?mode=ro", uri=True) as conn:
+        row = conn.execute("select value from meta where key = 'dropped'").fetchone()
+    return 0 if row is None else int(row[0])
+
+
+#: The collector's count of an agent's results its spool had no room for.
+DROPPED_METRIC = re.compile(
+    rb'^uptime_ledger_agent_spool_dropped_results_total\{region="chicago",'
+    rb'agent="(chicago-[0-9a-f]{12})"\} (\S+)$',
+    re.MULTILINE,
+)
 
 
 def db_rows(db: Path) -> tuple[int, int]:
@@ -183,7 +199,7 @@ async def test_a_full_spool_keeps_the_oldest_and_the_collector_counts_the_rest(
         await rig.start()  # no collector yet: the agent spools until its cap
         rig.start_agent("chicago", "--spool-max", "100KB")
         await until(lambda: "is full" in rig.log("agent-chicago"), 40, "the spool never filled")
-        await asyncio.sleep(1.2)  # and drops a batch or more
+        await until(lambda: dropped(rig.spool("chicago")) >= 150, 30, "no batch dropped")
         with sqlite3.connect(f"file:{rig.spool('chicago')}?mode=ro", uri=True) as conn:
             meta = dict(conn.execute("select key, value from meta"))
             (pages,) = conn.execute("pragma page_count").fetchone()
@@ -195,10 +211,21 @@ async def test_a_full_spool_keeps_the_oldest_and_the_collector_counts_the_rest(
         rig.start_collector()
         await rig.collector_listening()
         await until(lambda: "below its cap again" in rig.log("agent-chicago"), 40, "not drained")
-        await asyncio.sleep(1.5)  # a batch or two carry the final count
-        assert await rig.stopped(rig.agents["chicago"]) == 0
+        # A batch or two later the collector has the final count.
         url = f"http://127.0.0.1:{rig.collector_port}/metrics"
-        metrics = await asyncio.to_thread(lambda: urllib.request.urlopen(url, timeout=30).read())
+
+        def read() -> bytes:
+            return urllib.request.urlopen(url, timeout=30).read()
+
+        deadline = time.monotonic() + 30
+        while True:
+            metrics = await asyncio.to_thread(read)
+            counted = DROPPED_METRIC.search(metrics)
+            if counted and float(counted[2]) == dropped(rig.spool("chicago")):
+                break
+            assert time.monotonic() < deadline, metrics[-2000:]
+            await asyncio.sleep(0.2)
+        assert await rig.stopped(rig.agents["chicago"]) == 0
         assert await rig.stopped(rig.collector) == 0
     finally:
         await rig.close()
@@ -207,12 +234,6 @@ async def test_a_full_spool_keeps_the_oldest_and_the_collector_counts_the_rest(
     assert "--spool-max 100000 bytes): new results are not spooled (the oldest are kept)" in full
     with sqlite3.connect(f"file:{rig.spool('chicago')}?mode=ro", uri=True) as conn:
         meta = dict(conn.execute("select key, value from meta"))
-    counted = re.search(
-        rb'^uptime_ledger_agent_spool_dropped_results_total\{region="chicago",'
-        rb'agent="(chicago-[0-9a-f]{12})"\} (\S+)$',
-        metrics,
-        re.MULTILINE,
-    )
     assert counted, metrics[-2000:]
     assert counted[1].decode() == meta["agent_id"]
     assert float(counted[2]) == int(meta["dropped"]) > 0
@@ -325,3 +346,52 @@ def test_a_database_that_cannot_be_migrated_says_read_only(tmp_path: Path) -> No
     assert str(caught.value).startswith(
         f"{db}: cannot be used as the uptime-ledger database: read-only (no write permission"
     )
+
+
+#: In a child process under a file size limit (``ulimit -f``) of argv[2] bytes: a real write
+#: that crosses it (argv[3] "write") or another I/O error (argv[3] "other"), put into words.
+UNDER_A_LIMIT = """
+import resource, signal, sqlite3, sys
+from uptime.store.database import write_failure
+path, limit, case = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+if case == "write":
+    conn = sqlite3.connect(path)
+    try:
+        with conn:
+            conn.execute("create table if not exists t (x)")
+            conn.executemany("insert into t values (?)", [(b"x" * 1000,)] * 2000)
+    except sqlite3.Error as error:
+        print(write_failure(error, path))
+else:
+    error = sqlite3.OperationalError("disk I/O error")
+    error.sqlite_errorname = "SQLITE_IOERR_WRITE"  # what a failed write(2) gives, EIO say
+    print(write_failure(error, path))
+"""
+
+
+@pytest.mark.parametrize(
+    ("limit", "case", "reason"),
+    [
+        (200_000, "write", "file size limit reached (ulimit -f: 200000 bytes)"),
+        (2**30, "other", "disk I/O error"),  # a small file far below a finite limit
+    ],
+    ids=["at-the-limit", "far-below-it"],
+)
+def test_a_file_size_limit_is_named_only_when_the_file_reaches_it(
+    tmp_path: Path, limit: int, case: str, reason: str
+) -> None:
+    db = tmp_path / "uptime.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("create table t (x)")
+    conn.close()
+    done = subprocess.run(
+        [sys.executable, "-c", UNDER_A_LIMIT, str(db), str(limit), case],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == reason

@@ -4,6 +4,6 @@
 ``simulator.py`` the local HTTP target that answers by it (the fault-injection tests use it
 too), ``scenario.py`` the demo's district (vendors, contracts, maintenance calendar, script),
 ``history.py`` its last 90 days written through the ingest path, ``run.py`` all of it together.
-The fault-injection harness: ``faults.py`` a script of faults and the truth it implies (pure),
-``fault_run.py`` that script played by the simulator against the real processes, measured.
+``faults.py`` is a script of faults and the truth it implies (pure); tests/support_faults.py
+plays it with the simulator against the real processes and measures it.
 """

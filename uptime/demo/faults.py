@@ -2,8 +2,8 @@
 measured month compares with it.
 
 Pure: no clock, no I/O. A :class:`FaultScript` says, in seconds from the moment it starts (t0),
-what each vendor's one monitor answers from each region (:data:`uptime.demo.simulator.FAULT_ANSWERS`
-and the demo's ``down``, ``slow``) and when a region's own network is down (a :class:`Blind`
+what each vendor's one monitor answers from each region (one of :data:`EXPECTED_CLASS`, played
+by :mod:`uptime.demo.simulator`) and when a region's own network is down (a :class:`Blind`
 spell: its canary and every vendor unreachable from it). From it follow:
 
 * an **incident** per fault seen from every region: exactly one interruption must be measured,

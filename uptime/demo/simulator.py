@@ -4,7 +4,8 @@
 query parameter, None without one) gets at ``at``: ``up`` is 200 ``ok``, ``down`` 503
 ``down``, ``slow`` 200 after ``slow`` seconds, and None a 404. The demo answers from its
 :class:`uptime.demo.timeline.Timeline`; the fault-injection harness (:mod:`uptime.demo.faults`)
-from a script of faults, with the answers of :data:`FAULT_ANSWERS` as well.
+from a script of faults, with its answers as well (``error``, ``hang``, ``wrong_body``,
+``redirect_loop``, ``refused``, ``dns``, ``tls_expired``, ``tls_wrong_host``).
 
 A fault that is not an HTTP answer (a refused connection, a name that does not resolve, a TLS
 certificate the client must reject) is a redirect to a place that really fails that way: a port
@@ -35,18 +36,6 @@ SLOW = 1.5
 
 #: What a ``hang`` answer waits before it answers, in seconds (past any probe's timeout).
 HANG = 30.0
-
-#: The answers beyond the demo's: what each one does.
-FAULT_ANSWERS = {
-    "error": "HTTP 500",
-    "hang": "no answer until long past the timeout",
-    "wrong_body": "HTTP 200 without the expected text",
-    "redirect_loop": "a redirect to itself, for ever",
-    "refused": "a redirect to a port where nothing listens",
-    "dns": "a redirect to a name that never resolves",
-    "tls_expired": "a redirect to an HTTPS site whose certificate has expired",
-    "tls_wrong_host": "a redirect to an HTTPS site whose certificate names another host",
-}
 
 #: The body of an ``up`` answer (``wrong_body`` answers without it).
 UP_BODY = "ok"

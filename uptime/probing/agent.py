@@ -122,7 +122,7 @@ class Agent:
         self._wake = asyncio.Event()
         self._collector_down_since: datetime | None = None
         self._retry_after = 0.0  # seconds the collector's last refusal asked to wait
-        self.spool_dropped = 0  # results not spooled because the spool was full, ever
+        self._spool: Spool | None = None  # used in the worker's thread; read here for counts
         self._full_since: int | None = None  # spool_dropped when the spool last became full
         self._unwritable: SpoolUnwritable | None = None
         self._unspooled = 0  # results probed after the spool failed
@@ -156,9 +156,14 @@ class Agent:
             self._full_since = None
         self._wake.set()
 
+    @property
+    def spool_dropped(self) -> int:
+        """Results not spooled because the spool was full, ever: the spool file's count."""
+        return 0 if self._spool is None else self._spool.dropped
+
     def _spool_full(self, count: int) -> None:
         if self._full_since is None:
-            self._full_since = self.spool_dropped
+            self._full_since = self.spool_dropped - count  # the spool has counted them already
             log.warning(
                 "agent %s: the spool %s is full (--spool-max %d bytes): new results are not "
                 "spooled (the oldest are kept) until the collector takes some; the collector "
@@ -167,15 +172,14 @@ class Agent:
                 self.spool_path,
                 self.options.spool_max,
             )
-        self.spool_dropped += count
 
     async def run(self, stop: asyncio.Event) -> None:
         """Probe and send until ``stop`` is set; raises :class:`AgentRefused` on a 4xx."""
         spool = await self._worker.open(
             lambda: Spool(self.spool_path, self.region, self.options.spool_max)
         )
+        self._spool = spool
         self.agent_id = spool.agent_id
-        self.spool_dropped = spool.dropped
         canary = self.config.region(self.region).canary
         self.scheduler = Scheduler.from_probing(
             self.jobs,

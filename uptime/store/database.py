@@ -104,6 +104,18 @@ class StorageUnwritable(StorageError):
 #: Free bytes under which a failed write is put down to a full disk.
 _NEARLY_FULL = 1024 * 1024
 
+#: The most SQLite writes at once: its largest page in a WAL frame (page plus 24-byte header).
+_LARGEST_WRITE = 65536 + 24
+
+
+def _largest_size(path: str | Path) -> int:
+    """The size of the biggest of the database's files (itself, its WAL, its journal)."""
+    sizes = [0]
+    for name in (str(path), f"{path}-wal", f"{path}-journal"):
+        with contextlib.suppress(OSError):
+            sizes.append(os.stat(name).st_size)
+    return max(sizes)
+
 
 def write_failure(error: BaseException, path: str | Path) -> str | None:
     """Why writing the SQLite file at ``path`` failed with ``error``, in a few words ("disk
@@ -133,7 +145,9 @@ def write_failure(error: BaseException, path: str | Path) -> str | None:
     if disk.f_bavail * disk.f_frsize < _NEARLY_FULL:
         return "disk full"
     limit, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
-    if limit != resource.RLIM_INFINITY:
+    # Only when a file is at the limit, or the next write would cross it: any finite limit is
+    # not the cause of every I/O error.
+    if limit != resource.RLIM_INFINITY and _largest_size(path) + _LARGEST_WRITE > limit:
         return f"file size limit reached (ulimit -f: {limit} bytes)"
     if name == "SQLITE_CANTOPEN":
         return "cannot open the file (is its directory writable?)"

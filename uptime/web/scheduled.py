@@ -13,6 +13,10 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+import os
+import signal
+import threading
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -53,6 +57,9 @@ LONGEST_SLEEP = timedelta(hours=1)
 
 #: How much lower the report worker's priority is than the server's.
 NICE = 10
+
+#: How often (seconds) a report worker looks whether the process that spawned it still lives.
+PARENT_CHECK = 0.5
 
 
 def claim_context(month: VendorMonth, seen: Observations | None = None) -> VendorContext:
@@ -107,11 +114,40 @@ def _spawned_write(config: Config, db: Path, due: Due, now: datetime) -> list[tu
     ]
 
 
+def report_worker() -> ProcessPoolExecutor:
+    """One spawned worker process (nothing of this process's threads or connections is
+    inherited) that ends when this process dies, SIGKILL included: orphaned, it would write a
+    report nobody waits for, or run for ever."""
+    return ProcessPoolExecutor(
+        1,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_watch_parent,
+        initargs=(os.getpid(),),
+    )
+
+
+def _watch_parent(parent: int) -> None:
+    threading.Thread(
+        target=_exit_with, args=(parent,), name="uptime-parent-watch", daemon=True
+    ).start()
+
+
+def _exit_with(parent: int) -> None:
+    # Polled, not prctl(PR_SET_PDEATHSIG): that is Linux-only, and it would not reach the
+    # workers the report forks in turn (a fork clears it).
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK)
+    for child in multiprocessing.active_children():  # the report's own forked workers
+        with contextlib.suppress(OSError):
+            os.kill(child.pid, signal.SIGKILL)
+    os._exit(1)
+
+
 async def write_due(config: Config, db: Path, due: Due, now: datetime) -> list[tuple[str, str]]:
-    """Write ``due``'s missing report files in a fresh low-priority worker process (spawned:
-    nothing of this process's threads or connections is inherited); (path, sha256) of each."""
+    """Write ``due``'s missing report files in a fresh low-priority worker process
+    (:func:`report_worker`); (path, sha256) of each."""
     loop = asyncio.get_running_loop()
-    worker = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    worker = report_worker()
     try:
         return await loop.run_in_executor(worker, _spawned_write, config, db, due, now)
     finally:

@@ -37,7 +37,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+import trustme
 import yaml
+from support_probing import free_port
 
 from credits.intervals import Interval
 from uptime.demo.faults import FaultScript, Measured
@@ -101,8 +103,6 @@ class Sites:
 @contextlib.asynccontextmanager
 async def sites(answers: Answers, workdir: Path) -> AsyncIterator[Sites]:
     """Serve the simulator and the places its faults redirect to, for the block."""
-    import trustme  # a test dependency: only the harness needs it
-
     ca = trustme.CA()
     ca_file = workdir / "ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
@@ -233,12 +233,6 @@ class Run:
     report: dict
     logs: list[str] = field(default_factory=list)
     exits: dict[str, int] = field(default_factory=dict)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _status(address: str) -> dict:
