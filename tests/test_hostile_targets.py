@@ -146,7 +146,6 @@ async def test_hostile_targets_do_not_stall_the_scheduler_or_grow_its_memory() -
     # is bench/hostile_targets.py's (docs/reliability.md).
     hostile = len(KINDS) * 5
     assert stats.lateness_max < TIMEOUT * hostile / 10, stats.as_dict()
-    assert stats.guard_timeouts == 0  # every check kept its own deadline
     assert peak - before < 64 * 1024, f"RSS grew {(peak - before) / 1024:.0f} MiB"
 
     by_vendor: dict[str, list[ProbeResult]] = defaultdict(list)
