@@ -44,13 +44,19 @@ from uptime.store.storage import Storage  # noqa: E402
 
 REGIONS = ("chicago", "california", "atlanta")
 MONITORS = ("app", "login")
-TOKEN = "bench-token-0123456789abcdef"
+#: The reader's token: /metrics is scraped with it, as Prometheus does with credentials_file
+#: (the credit and claim deadline families included).
+READER = "bench-reader-0123456789abcdef"
 
 
 def write_config(workdir: Path, vendors: int) -> None:
-    (workdir / "token").write_text(TOKEN + "\n")
+    tokens = {r: f"bench-{r}-0123456789abcdef" for r in REGIONS} | {"reader": READER}
+    for name, token in tokens.items():
+        (workdir / f"{name}.token").write_text(token + "\n")
+        (workdir / f"{name}.token").chmod(0o600)
     lines = ["regions:"]
-    lines += [f"  {r}: {{name: {r}, token_file: token}}" for r in REGIONS]
+    lines += [f"  {r}: {{name: {r}, token_file: {r}.token}}" for r in REGIONS]
+    lines.append("web: {reader_token_file: reader.token}")
     lines.append("vendors:")
     for n in range(vendors):
         lines += [
@@ -100,7 +106,7 @@ def fill_database(path: Path, vendors: int, now: datetime) -> int:
     return rows
 
 
-def get(url: str) -> tuple[float, int]:
+def get(url: str, token: str | None = None) -> tuple[float, int]:
     """Seconds to the last byte and bytes of one GET, by curl: a client as fast as Prometheus
     or a browser (Python's own would add tens of milliseconds reading 10 MB)."""
     done = subprocess.run(
@@ -111,6 +117,7 @@ def get(url: str) -> tuple[float, int]:
             "/dev/null",
             "-w",
             "%{http_code} %{time_total} %{size_download}",
+            *(["-H", f"Authorization: Bearer {token}"] if token else []),
             url,
         ],
         capture_output=True,
@@ -147,8 +154,8 @@ def main() -> None:
         workdir = args.workdir or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
         db = workdir / "uptime.db"
+        write_config(workdir, args.vendors)  # the database keeps its history
         if not db.exists():
-            write_config(workdir, args.vendors)
             began = time.perf_counter()
             rows = fill_database(db, args.vendors, datetime.now(UTC))
             print(f"database: {rows} results in {time.perf_counter() - began:.1f} s", flush=True)
@@ -177,12 +184,13 @@ def main() -> None:
                     if time.monotonic() > deadline or server.poll() is not None:
                         raise SystemExit("the server did not start") from None
                     time.sleep(0.2)
-            cold = {path: get(base + path) for path in ("/", "/metrics")}
+            token = {"/": None, "/metrics": READER}
+            cold = {path: get(base + path, token[path]) for path in token}
             times: dict[str, list[float]] = {"/": [], "/metrics": []}
             sizes: dict[str, int] = {}
             for _ in range(args.requests):
                 for path in times:
-                    took, sizes[path] = get(base + path)
+                    took, sizes[path] = get(base + path, token[path])
                     times[path].append(took)
             peak_rss = status_kib(server.pid, "VmHWM")
         finally:

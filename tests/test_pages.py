@@ -3,10 +3,11 @@ the figures they print, the errors they answer, and HTML escaped on every one.""
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -24,6 +25,7 @@ from uptime.config import load_config
 from uptime.probing.jobs import stale_limits
 from uptime.store.storage import Storage
 from uptime.web.app import make_app
+from uptime.web.keys import RECORDER
 from uptime.web.months import month_of
 from uptime.web.page_context import moment_words, number, pct_words
 from uptime.web.pages import Sections, status_html, status_page_at
@@ -307,3 +309,44 @@ async def test_the_current_month_reads_so_far_and_a_partial_month_says_so(
     assert last.endswith(f"✓ met partial: probing began 3 {date(year, month, 1):%b}")
     swift = text_of(page.split('id="vendor-classswift"')[1].split("</section>")[0])
     assert "met so far" in swift and "partial: probing began" in swift
+
+
+async def test_one_rendering_of_the_status_page_serves_a_crowd_until_something_is_stored(
+    aiohttp_server: ServerFactory, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many viewers at once cost one computation (the probes share the interpreter with it);
+    a result stored, or the page older than ``PAGE_FRESH``, makes the next one compute again."""
+    from uptime.web import pages
+
+    rendered = 0
+    real = pages.status_page_at
+
+    async def counted(app, now):  # type: ignore[no-untyped-def]
+        nonlocal rendered
+        rendered += 1
+        return await real(app, now)
+
+    monkeypatch.setattr(pages, "status_page_at", counted)
+    app = make_app(seeded.config, seeded.db, probe_regions=())
+    server = await aiohttp_server(app)
+    async with ClientSession() as session:
+
+        async def fetch() -> str:
+            async with session.get(server.make_url("/")) as response:
+                assert response.status == 200
+                return await response.text()
+
+        crowd = await asyncio.gather(*(fetch() for _ in range(8)))
+        assert rendered == 1 and len(set(crowd)) == 1
+        assert await fetch() == crowd[0] and rendered == 1
+        # A result stored through the collector: the next viewer gets a new rendering.
+        recorder = app[RECORDER]
+        now = datetime.now(UTC)
+        stored = ProbeResult("schoolstatus", "api", "chicago", now, ok=True, latency=0.01)
+        await recorder.ingest([stored])
+        await fetch()
+        assert rendered == 2
+        # Nothing new, but the kept rendering is too old.
+        monkeypatch.setattr(pages, "PAGE_FRESH", 0.0)
+        await fetch()
+        assert rendered == 3

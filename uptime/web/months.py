@@ -153,6 +153,11 @@ class Months:
             frozen = self._frozen[close.seq] = {v.vendor: v for v in document.vendors}
         return close, frozen
 
+    @property
+    def trail_seq(self) -> int | None:
+        """The audit trail's last event as of the last :meth:`refresh` (None: none yet)."""
+        return self._seq
+
     async def current(self) -> tuple[Config, Records]:
         """:meth:`refresh`, on the months' thread."""
         return await self.run(self.refresh)

@@ -7,8 +7,10 @@ complete without JavaScript and reload themselves every ``web.refresh``.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import re
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
@@ -81,6 +83,7 @@ SECTIONS = web.AppKey("sections", Sections)
 def add_routes(app: web.Application) -> None:
     """Register the pages on ``app``."""
     app[SECTIONS] = Sections()
+    app[KEPT_PAGE] = KeptPage()
     app.router.add_get("/", get_status_page)
     app.router.add_get("/vendor/{id}", get_vendor_page)
     app.router.add_get("/history", get_history_page)
@@ -162,11 +165,50 @@ async def status_page_at(app: web.Application, now: datetime) -> StatusPage:
     return await months.run(status_page_of, config, vendors, errors, months, now)
 
 
+#: Seconds one rendering of the status page serves every viewer while nothing new was stored
+#: or recorded: a morning's crowd costs one computation every few seconds instead of one each
+#: (a large district's page is a few tenths of a second of the interpreter, which the probes
+#: share). The page says when it was computed.
+PAGE_FRESH = 5.0
+
+
+class KeptPage:
+    """The status page as last rendered, and the rendering under way (shared by the requests
+    that arrive meanwhile)."""
+
+    def __init__(self) -> None:
+        self.key: tuple[int, int | None] | None = None
+        self.made_at = 0.0
+        self.body = b""
+        self.making: asyncio.Task[bytes] | None = None
+
+
+KEPT_PAGE = web.AppKey("kept_page", KeptPage)
+
+
 async def get_status_page(request: web.Request) -> web.Response:
     app = request.app
-    page = await status_page_at(app, datetime.now(UTC))
-    body = await app[MONTHS].run(status_html, page, app[SECTIONS])
+    kept, months = app[KEPT_PAGE], app[MONTHS]
+    await months.current()  # the audit trail's news, for the key
+    key = (app[RECORDER].ingested, months.trail_seq)
+    if kept.key == key and time.monotonic() - kept.made_at < PAGE_FRESH:
+        body = kept.body
+    else:
+        if kept.making is None:
+            kept.making = asyncio.create_task(_render_status_page(app, key))
+        body = await asyncio.shield(kept.making)
     return web.Response(body=body, content_type="text/html", charset="utf-8")
+
+
+async def _render_status_page(app: web.Application, key: tuple[int, int | None]) -> bytes:
+    kept = app[KEPT_PAGE]
+    try:
+        page = await status_page_at(app, datetime.now(UTC))
+        body = await app[MONTHS].run(status_html, page, app[SECTIONS])
+        kept.key, kept.made_at, kept.body = key, time.monotonic(), body
+        return body
+    finally:
+        kept.making = None
 
 
 def status_html(page: StatusPage, sections: Sections) -> bytes:
