@@ -171,7 +171,7 @@ def main() -> None:
                 *("--db", str(db)),
                 *("run", "--port", str(port)),
             ],
-            cwd=ROOT,
+            cwd=workdir,  # run writes last month's report to ./reports/: not into the sources
         )
         try:
             base = f"http://127.0.0.1:{port}"
