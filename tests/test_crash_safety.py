@@ -24,7 +24,9 @@ async def test_kill_9_of_collector_and_agents_loses_nothing_and_counts_nothing_t
     figures = rig.check(tmp_path / "reference.db", datetime.now(UTC))
     print(rig.events, figures.as_dict())
     assert figures.collector_kills == ROUNDS and figures.agent_kills == ROUNDS
-    assert figures.results > 1000
+    # Not vacuous: every monitor of every region went through several rounds of probing
+    # (how many depends on the machine's pace).
+    assert figures.results > 3 * 50 * 3
     assert (figures.lost, figures.counted_twice, figures.conflicts) == (0, 0, 0)
     assert figures.states_equal
     assert figures.report_equal and figures.cli_report_equal
