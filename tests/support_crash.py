@@ -394,6 +394,9 @@ class Rig:
             self.note(f"agent {region} killed")
             self.figures.agent_kills += 1
             self.start_agent(region)
+            # A backlog a replay sends in one large POST, however fast the collector restarts
+            # (a start of 2 s left too little for one: no kill mid-replay could follow).
+            await self.spooled_at_least(self.proxy.big)
             self.proxy.big_in_flight.clear()
             self.start_collector()
             await self.collector_listening()
