@@ -32,6 +32,7 @@ printed.
 from __future__ import annotations
 
 import calendar as _calendar
+import functools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -151,8 +152,11 @@ class MonthAvailability:
         return self.availability_pct >= self.target_pct
 
 
+@functools.lru_cache(maxsize=4096)
 def month_period(year: int, month: int, timezone: ZoneInfo) -> Interval:
     """The calendar month ``[1st 00:00, next 1st 00:00)`` in ``timezone``'s wall clock, as UTC."""
+    # Kept: the pages and every scrape ask it for each vendor's months (7 µs each, 20 ms a
+    # scrape of 1,000 vendors); an Interval is immutable, so one may be shared.
     next_year, next_month = (year + 1, 1) if month == 12 else (year, month + 1)
     return Interval(
         datetime(year, month, 1, tzinfo=timezone),
