@@ -4,7 +4,7 @@ again when its inputs change or it moves with the clock (real SQLite, the real s
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,7 +16,9 @@ from credits.month import Observations, VendorMonth
 from probes.result import FailureClass, ProbeResult
 from uptime.config import Config
 from uptime.probing.jobs import stale_limits
-from uptime.sources import database_sources
+from uptime.sources import Revision, Source, database_sources
+from uptime.sources.imported import ImportedSource
+from uptime.sources.probes import ProbeSource
 from uptime.store.storage import OutageRow, Storage
 from uptime.web.months import Months
 
@@ -160,3 +162,48 @@ async def test_a_current_month_is_computed_again_while_a_down_state_is_open(
         timedelta(minutes=6)
     ]
     assert make.calls == 3
+
+
+class CountedProbes(ProbeSource):
+    """The probe source, counting its reads of an ended month's revisions."""
+
+    bounded_reads = 0
+
+    def revisions(
+        self, vendors: Collection[str], now: datetime, before: datetime | None = None
+    ) -> dict[str, Revision]:
+        if before is not None:
+            self.bounded_reads += 1
+        return super().revisions(vendors, now, before)
+
+
+async def test_an_ended_months_revisions_are_read_again_only_after_news_of_the_vendor(
+    tmp_path: Path, storage: Storage, config: Config
+) -> None:
+    opened: list[CountedProbes] = []
+
+    def open_sources() -> list[Source]:  # on the months' thread, which owns the connections
+        opened.append(CountedProbes(tmp_path / "uptime.db"))
+        return [opened[0], ImportedSource(tmp_path / "uptime.db")]
+
+    months = Months(config, open_sources)
+    try:
+        vendor = config.vendors[0]
+        make = Counted()
+        february = [(vendor, 2026, 2)]
+        assert await months.get("t", make, february, MARCH) == [timedelta(hours=1)]
+        assert opened[0].bounded_reads == 1
+        # Nothing new seen of the vendor: February's revision is not read again.
+        assert await months.get("t", make, february, MARCH + timedelta(hours=1)) == [
+            timedelta(hours=1)
+        ]
+        assert opened[0].bounded_reads == 1 and make.calls == 1
+        # A transition in March: read again (and February, unchanged by it, stays kept).
+        later = MARCH + timedelta(hours=2)
+        storage.record_results(
+            results(config, MARCH, later, Interval(later - STEP, later)), stale_limits(config)
+        )
+        assert await months.get("t", make, february, later) == [timedelta(hours=1)]
+        assert opened[0].bounded_reads == 2
+    finally:
+        await months.close()

@@ -23,14 +23,16 @@ from support_metrics import READING, REGIONS, TOKENS, Seeded, sample, samples, s
 
 from credits.business_time import localize
 from probes.result import FailureClass, ProbeResult
+from reports.context import VendorContext
 from uptime.probing.jobs import stale_limits
 from uptime.store.finance import record_claim_mark
 from uptime.store.storage import Storage, open_writable
 from uptime.web.app import make_app
 from uptime.web.keys import MONTHS
+from uptime.web.metrics import ClaimDeadlines
 from uptime.web.months import month_of, months_back
 from uptime.web.page_context import pct_words
-from uptime.web.scheduled import log_near_deadlines
+from uptime.web.scheduled import claim_context, claim_inputs, log_near_deadlines
 
 ClientFactory = Callable[..., Awaitable[TestClient]]
 DEADLINE = "uptime_ledger_claim_deadline_timestamp_seconds"
@@ -174,6 +176,40 @@ async def test_the_claim_deadline_gauge_follows_the_claims(
         db.close()
     got = samples(await get(client, "/metrics"))
     assert not any(name == DEADLINE for name, _ in got)
+
+
+async def test_a_kept_claim_deadline_ends_with_its_day(client: TestClient, seeded: Seeded) -> None:
+    # The same context read on either side of its ticket deadline's end (as a month kept
+    # while nothing new is seen of it): the deadline kept for it is not kept past its day.
+    months = client.server.app[MONTHS]
+    acme = seeded.config.vendor("acme")
+    entry = report(seeded, seeded.month)["acme"]
+    assert len({i["claim_deadline"] for i in entry["interruptions"]}) == 1  # only one
+    end = datetime.fromtimestamp(expected_deadline(seeded, entry), UTC)
+    year, month = (int(part) for part in seeded.month.split("-"))
+    wanted = [(acme, year, month)]
+
+    def contexts(now: datetime) -> list[tuple[int, int, VendorContext]]:
+        made = months.made("claims", claim_context, wanted, now)
+        return claim_inputs(months, zip(wanted, made, strict=True))["acme"]
+
+    deadlines = ClaimDeadlines()
+    before, after = end - timedelta(hours=1), end + timedelta(seconds=1)
+    kept = await months.run(contexts, before)
+    records = months.records
+    assert deadlines.end(acme, kept, records, before) == end.timestamp()
+    assert deadlines.end(acme, kept, records, before) == end.timestamp()
+    assert deadlines.end(acme, kept, records, after) is None
+    assert deadlines.end(acme, kept, records, before) == end.timestamp()
+    # Nor once finance records that the claim was filed (the audit trail grew).
+    db = open_writable(seeded.db)
+    try:
+        record_claim_mark(db, acme, seeded.month, "submitted", "finance", before, ticket="CS-9")
+    finally:
+        db.close()
+    _, marked = await months.current()
+    assert marked is not records
+    assert deadlines.end(acme, kept, marked, before) is None
 
 
 async def test_claims_near_their_deadline_are_logged_beside_vendors_that_cannot_claim(

@@ -51,7 +51,9 @@ class Source(Protocol):
         """Each of ``vendors``'s :class:`Revision` at ``now``, by vendor id (a vendor the
         source saw nothing of may be left out). Cheap: read on every page view and scrape to
         tell which computed months are still true. With ``before``, of what was seen before
-        that instant only (an ended month's revision: what starts after it cannot move it)."""
+        that instant only (an ended month's revision: what starts after it cannot move it);
+        its tag changes only when the tag without ``before`` changes too (``Months`` reads an
+        ended month's revision again only then)."""
         ...
 
     def close(self) -> None:

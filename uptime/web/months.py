@@ -63,6 +63,9 @@ MIN_AGE = timedelta(seconds=10)
 #: 10,000 monitors, docs/benchmarks.md).
 SLICE = 0.02
 
+#: How many month ends' revisions are kept (history shows 12 months, the page 4).
+KEPT_BOUNDS = 16
+
 #: How many vendor-months are kept per vendor, of every kind together, before the least
 #: recently used are dropped (the status page keeps 4, history 12, metrics 1).
 KEPT_PER_VENDOR = 40
@@ -103,6 +106,10 @@ class Months:
         self._min_age = min_age
         self._kept: OrderedDict[tuple[str, str, int, int], _Kept] = OrderedDict()
         self._limit = KEPT_PER_VENDOR * max(1, len(config.vendors))
+        #: month end → vendor id → (its latest revision tags, its revisions before that end)
+        self._bounded: dict[
+            datetime, dict[str, tuple[tuple[Hashable, ...], tuple[Revision, ...]]]
+        ] = {}
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="uptime-months")
 
     async def run(self, fn: Callable[..., Made], *args: Any) -> Made:
@@ -188,10 +195,7 @@ class Months:
         # this month (every state change) leaves last month's figures, and their claims, kept.
         ends = [month_period(year, month, v.timezone).end for v, year, month in wanted]
         bounds = [end if end <= now else None for end in ends]
-        revised: dict[datetime | None, dict[str, tuple[Revision, ...]]] = {}
-        for bound in dict.fromkeys(bounds):
-            vendors = {v.id for (v, _, _), b in zip(wanted, bounds, strict=True) if b == bound}
-            revised[bound] = revisions(sources, vendors, now, bound)
+        revised = self._revisions(sources, [v.id for v, _, _ in wanted], bounds, now)
         out: list[Any] = [None] * len(wanted)
         stale: dict[tuple[int, int], list[tuple[int, Vendor]]] = {}
         seen_now: dict[int, tuple[Hashable, ...]] = {}
@@ -236,6 +240,35 @@ class Months:
             gc.freeze()
         return out
 
+    def _revisions(
+        self,
+        sources: list[Source],
+        vendors: Sequence[str],
+        bounds: Sequence[datetime | None],
+        now: datetime,
+    ) -> dict[datetime | None, dict[str, tuple[Revision, ...]]]:
+        """The revisions of each ``vendors[i]`` as of ``bounds[i]`` (None: of everything seen),
+        by bound. What was seen before a month's end changes only when what was seen at all
+        does (``Source.revisions``), so an ended month's revisions are read again only for the
+        vendors whose revisions changed since they were last read: each bound costs a read of
+        the sources (a scan of every open state) otherwise, and the status page asks for four,
+        history for twelve."""
+        latest = revisions(sources, set(vendors), now)
+        out: dict[datetime | None, dict[str, tuple[Revision, ...]]] = {None: latest}
+        for bound in dict.fromkeys(b for b in bounds if b is not None):
+            kept = self._bounded.pop(bound, {})
+            self._bounded[bound] = kept  # the most recently asked for last
+            wanted = {v for v, b in zip(vendors, bounds, strict=True) if b == bound}
+            tags = {v: tuple(r.tag for r in latest[v]) for v in wanted}
+            changed = {v for v in wanted if v not in kept or kept[v][0] != tags[v]}
+            if changed:
+                for vendor, found in revisions(sources, changed, now, bound).items():
+                    kept[vendor] = (tags[vendor], found)
+            out[bound] = {v: kept[v][1] for v in wanted}
+        while len(self._bounded) > KEPT_BOUNDS:
+            del self._bounded[next(iter(self._bounded))]
+        return out
+
     def _keep(self, key: tuple[str, str, int, int], kept: _Kept) -> None:
         self._kept[key] = kept
         self._kept.move_to_end(key)
@@ -251,6 +284,7 @@ class Months:
         for source in self._sources or ():
             source.close()
         self._sources = None
+        self._bounded.clear()
         if self._db is not None:
             self._db.close()
             self._db = None

@@ -17,7 +17,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -42,7 +42,7 @@ from uptime.config import Config, Vendor
 from uptime.errors import UptimeLedgerError
 from uptime.store.finance import month_label
 from uptime.web.keys import CONFIG, MONTHS
-from uptime.web.months import Months, month_of
+from uptime.web.months import Months
 
 log = logging.getLogger(__name__)
 
@@ -68,32 +68,32 @@ def claim_context(month: VendorMonth, seen: Observations | None = None) -> Vendo
     return vendor_context(month)._replace(windows=(), exclusions=())
 
 
-def open_claims_now(
-    months: Months, now: datetime, current: Mapping[str, VendorContext] | None = None
-) -> list[tuple[Vendor, list[Claim]]]:
+def open_claims_now(months: Months, now: datetime) -> list[tuple[Vendor, list[Claim]]]:
     """Each vendor's claims that are due with a ticket deadline still open at ``now``, from its
-    previous and current month (a closed month's frozen figures); ``current`` are the current
-    months' contexts when the caller computed them already. On the months' thread."""
+    previous and current month (a closed month's frozen figures). On the months' thread."""
     config, records = months.refresh()
-    wanted = [
-        (v, y, m)
-        for v in config.vendors
-        for y, m in claim_months(v, now)
-        if current is None or (y, m) != month_of(v, now)
-    ]
+    wanted = [(v, y, m) for v in config.vendors for y, m in claim_months(v, now)]
     contexts = months.made("claims", claim_context, wanted, now)
-    found_months = list(zip(wanted, contexts, strict=True))
-    if current is not None:
-        found_months += [((v, *month_of(v, now)), current[v.id]) for v in config.vendors]
-    per_vendor: dict[str, list[tuple[int, int, VendorContext]]] = {}
-    for (vendor, year, month), context in found_months:
-        found = months.closed(month_label(year, month)) if records.closes else None
-        frozen = None if found is None else found[1].get(vendor.id)
-        per_vendor.setdefault(vendor.id, []).append((year, month, frozen or context))
+    per_vendor = claim_inputs(months, list(zip(wanted, contexts, strict=True)))
     return [
         (vendor, open_claims(vendor, per_vendor.get(vendor.id, []), records, now))
         for vendor in config.vendors
     ]
+
+
+def claim_inputs(
+    months: Months, found: Iterable[tuple[tuple[Vendor, int, int], VendorContext]]
+) -> dict[str, list[tuple[int, int, VendorContext]]]:
+    """The ``(year, month, context)`` each vendor's claims are read from (``open_claims``), by
+    vendor id, from each vendor-month's computed context: a closed month's frozen figures
+    instead (as of the last ``Months.refresh``; on the months' thread)."""
+    closes = months.records.closes
+    per_vendor: dict[str, list[tuple[int, int, VendorContext]]] = {}
+    for (vendor, year, month), context in found:
+        closed = months.closed(month_label(year, month)) if closes else None
+        frozen = None if closed is None else closed[1].get(vendor.id)
+        per_vendor.setdefault(vendor.id, []).append((year, month, frozen or context))
+    return per_vendor
 
 
 def log_near_deadlines(months: Months, now: datetime) -> int:
