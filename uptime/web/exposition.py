@@ -13,7 +13,7 @@ parser and ``promtool check metrics`` in the tests.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Literal
 
 Kind = Literal["gauge", "counter", "histogram"]
@@ -64,6 +64,10 @@ class Family:
             found = self._prefixes[labels] = f"{self.name}{labels_text(self.label_names, labels)} "
         return found
 
+    def line(self, labels: tuple[str, ...], value: float) -> str:
+        """One series' sample line."""
+        return f"{self.prefix(labels)}{value_text(value)}\n"
+
     def text(self, samples: Iterable[tuple[tuple[str, ...], float]]) -> bytes:
         """The family with these ``(labels, value)`` samples, UTF-8 (a series' line is kept
         while its value stays the same)."""
@@ -72,25 +76,6 @@ class Family:
         for labels, value in samples:
             line = kept.get(labels)
             if line is None or line[0] != value:
-                line = kept[labels] = (
-                    value,
-                    f"{self.prefix(labels)}{value_text(value)}\n".encode(),
-                )
+                line = kept[labels] = (value, self.line(labels, value).encode())
             lines.append(line[1])
         return b"".join(lines)
-
-
-class Blocks:
-    """Text kept per key and per the value it was made from, UTF-8: a series whose value did
-    not change since the last scrape is not written (nor encoded) again (a state set's lines,
-    most of them)."""
-
-    def __init__(self, make: Callable[[Hashable, Hashable], str]) -> None:
-        self._make = make
-        self._kept: dict[Hashable, tuple[Hashable, bytes]] = {}
-
-    def text(self, key: Hashable, value: Hashable) -> bytes:
-        kept = self._kept.get(key)
-        if kept is None or kept[0] != value:
-            kept = self._kept[key] = (value, self._make(key, value).encode())
-        return kept[1]

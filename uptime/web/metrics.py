@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import NamedTuple
 
@@ -33,7 +33,7 @@ from uptime.config import Config, Vendor
 from uptime.store.finance import Records
 from uptime.store.recorder import RegionStates
 from uptime.web.access import may_read_finance
-from uptime.web.exposition import Blocks, Family, header, labels_text, value_text
+from uptime.web.exposition import Family, header, labels_text, value_text
 from uptime.web.keys import CONFIG, MONTHS, RECORDER
 from uptime.web.months import Months, month_of, share_the_interpreter
 from uptime.web.scheduled import claim_context, claim_inputs
@@ -221,17 +221,37 @@ class Scrape(NamedTuple):
     deadlines: dict[str, float]
 
 
-def _state_set(name: str, label_names: Sequence[str], states: Sequence[str]) -> Blocks:
-    """The lines of a state set's series: 1 for the current state, 0 for the others."""
-    family = Family(name, "", (*label_names, "state"))
+class Shown(NamedTuple):
+    """What the state, maintenance and month families show of one vendor: its lines are
+    written again only when this changes (rarely: a district's vendors are mostly up)."""
 
-    def lines(labels: Hashable, current: Hashable) -> str:
-        return "".join(
-            family.prefix((*labels, state)) + ("1.0\n" if state == current else "0.0\n")  # type: ignore[misc]
-            for state in states
-        )
+    regions: tuple[tuple[str, str, str], ...]  #: (monitor, region, its state) of each series
+    state: str
+    active: bool
+    next_start: float | None
+    month: MonthFigures
+    deadline: float | None
 
-    return Blocks(lines)
+
+def shown(now: VendorNow, month: MonthFigures, deadline: float | None) -> Shown:
+    """What the families show of ``now``'s vendor, with its current ``month`` and ``deadline``."""
+    return Shown(
+        regions=tuple(
+            (m.monitor.id, view.region, view.state) for m in now.monitors for view in m.regions
+        ),
+        state=now.state,
+        active=bool(now.active),
+        next_start=None if now.next_start is None else now.next_start.timestamp(),
+        month=month,
+        deadline=deadline,
+    )
+
+
+def _state_set(family: Family, labels: tuple[str, ...], states: Sequence[str], current: str) -> str:
+    """A state set's lines for one series: 1 for the ``current`` state, 0 for the others."""
+    return "".join(
+        family.line((*labels, state), 1.0 if state == current else 0.0) for state in states
+    )
 
 
 class LedgerFamilies:
@@ -245,16 +265,12 @@ class LedgerFamilies:
             "unknown: no fresh result), 0 for the others.",
             ("vendor", "monitor", "region", "state"),
         )
-        self.region_lines = _state_set(
-            self.region.name, ("vendor", "monitor", "region"), REGION_STATES
-        )
         self.vendor = Family(
             f"{NAMESPACE}_vendor_state",
             "Each vendor's state now by its quorum: 1 for the current state (up, down, "
             "maintenance, unknown), 0 for the others.",
             ("vendor", "state"),
         )
-        self.vendor_lines = _state_set(self.vendor.name, ("vendor",), VENDOR_STATES)
         self.active = gauge(
             "maintenance_active",
             "1 while one of the vendor's maintenance windows is open.",
@@ -316,60 +332,73 @@ class LedgerFamilies:
             "(Unix time, its notAfter).",
             ("vendor", "monitor", "region"),
         )
+        #: The families of each vendor's lines (:meth:`_vendor_lines`), in exposition order.
+        self.per_vendor = (
+            self.region,
+            self.vendor,
+            self.active,
+            self.next_start,
+            self.availability,
+            self.target,
+            self.total,
+            self.downtime,
+            self.allowance,
+            self.remaining,
+            self.credit,
+            self.deadline,
+        )
+        self.finance = (self.credit, self.deadline)
+        #: vendor id → what its lines show, and its lines (UTF-8) of each of ``per_vendor``
+        self._kept: dict[str, tuple[Shown, tuple[bytes, ...]]] = {}
 
-    def _region_lines(self, vendors: Sequence[VendorNow]) -> Iterable[bytes]:
-        for now in vendors:
-            share_the_interpreter()
-            for m in now.monitors:
-                for view in m.regions:
-                    yield self.region_lines.text(
-                        (now.vendor.id, m.monitor.id, view.region), view.state
-                    )
+    def _vendor_lines(self, vendor: str, shown: Shown) -> tuple[bytes, ...]:
+        """``vendor``'s lines of each family of ``per_vendor``, in order."""
+        labels = (vendor,)
+        f = shown.month
+        return tuple(
+            text.encode()
+            for text in (
+                "".join(
+                    _state_set(self.region, (vendor, monitor, region), REGION_STATES, state)
+                    for monitor, region, state in shown.regions
+                ),
+                _state_set(self.vendor, labels, VENDOR_STATES, shown.state),
+                self.active.line(labels, 1.0 if shown.active else 0.0),
+                "" if shown.next_start is None else self.next_start.line(labels, shown.next_start),
+                self.availability.line(labels, f.availability),
+                self.target.line(labels, f.target),
+                self.total.line(labels, f.total),
+                "".join(
+                    self.downtime.line((vendor, kind), seconds)
+                    for kind, seconds in zip(DOWNTIME_KINDS, f.downtime, strict=True)
+                ),
+                self.allowance.line(labels, f.allowance),
+                self.remaining.line(labels, f.remaining),
+                "" if f.currency is None else self.credit.line((vendor, f.currency), f.credit),
+                "" if shown.deadline is None else self.deadline.line(labels, shown.deadline),
+            )
+        )
 
     def text(self, scrape: Scrape, finance: bool = True) -> bytes:
         """Every family's exposition for ``scrape``, UTF-8; without ``finance``, all but the
         credit and the claim deadline families."""
-        vendors = scrape.vendors
-        regions = b"".join(self._region_lines(vendors))
-        states = b"".join(self.vendor_lines.text((now.vendor.id,), now.state) for now in vendors)
-        pairs = list(zip(vendors, scrape.months, strict=True))
-        return b"".join(
-            [
-                self.region.header.encode(),
-                regions,
-                self.vendor.header.encode(),
-                states,
-                self.active.text(((n.vendor.id,), 1.0 if n.active else 0.0) for n in vendors),
-                self.next_start.text(
-                    ((n.vendor.id,), n.next_start.timestamp())
-                    for n in vendors
-                    if n.next_start is not None
-                ),
-                self.availability.text(((n.vendor.id,), f.availability) for n, f in pairs),
-                self.target.text(((n.vendor.id,), f.target) for n, f in pairs),
-                self.total.text(((n.vendor.id,), f.total) for n, f in pairs),
-                self.downtime.text(
-                    ((n.vendor.id, kind), seconds)
-                    for n, f in pairs
-                    for kind, seconds in zip(DOWNTIME_KINDS, f.downtime, strict=True)
-                ),
-                self.allowance.text(((n.vendor.id,), f.allowance) for n, f in pairs),
-                self.remaining.text(((n.vendor.id,), f.remaining) for n, f in pairs),
-                self.credit.text(
-                    ((n.vendor.id, f.currency), f.credit)
-                    for n, f in pairs
-                    if f.currency is not None
-                )
-                if finance
-                else b"",
-                self.deadline.text(((vendor,), at) for vendor, at in scrape.deadlines.items())
-                if finance
-                else b"",
-                self.certificates.text(
-                    (key, expires) for key, (_, expires) in list(self.probes.certificates.items())
-                ),
-            ]
-        )
+        rows = []
+        for now, month in zip(scrape.vendors, scrape.months, strict=True):
+            share_the_interpreter()
+            vendor = now.vendor.id
+            seen = shown(now, month, scrape.deadlines.get(vendor))
+            kept = self._kept.get(vendor)
+            if kept is None or kept[0] != seen:
+                kept = self._kept[vendor] = (seen, self._vendor_lines(vendor, seen))
+            rows.append(kept[1])
+        parts = []
+        for i, family in enumerate(self.per_vendor):
+            if finance or family not in self.finance:
+                parts.append(family.header.encode())
+                parts.extend(row[i] for row in rows)
+        certificates = list(self.probes.certificates.items())
+        parts.append(self.certificates.text((key, expires) for key, (_, expires) in certificates))
+        return b"".join(parts)
 
 
 class Metrics:
