@@ -5,11 +5,12 @@ windows open now and starting within ``UPCOMING``. The status page, ``/metrics``
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from credits.intervals import Interval
-from credits.model import MaintenanceWindow
+from credits.model import MaintenanceWindow, QuorumRule
 from credits.state import RegionState, VendorState, active_windows, monitor_state, vendor_state
 from uptime.config import Config, Monitor, Vendor
 from uptime.store.recorder import Recorder, RegionStates
@@ -68,8 +69,7 @@ def vendors_now(config: Config, states: RegionStates, now: datetime) -> list[Ven
                 else RegionNow(region, *s)
                 for region in monitor.regions
             )
-            views = {r.region: r.state for r in regions}
-            state = monitor_state(views, monitor.regions, vendor.quorum)
+            state = _monitor_state(tuple(r.state for r in regions), monitor.regions, vendor.quorum)
             monitors.append(MonitorNow(monitor, state, regions))
         windows = tuple(vendor.windows(ahead))
         open_now = bool(active_windows(windows, now))
@@ -83,6 +83,15 @@ def vendors_now(config: Config, states: RegionStates, now: datetime) -> list[Ven
             )
         )
     return out
+
+
+@functools.lru_cache(maxsize=1024)
+def _monitor_state(
+    views: tuple[RegionState, ...], regions: tuple[str, ...], rule: QuorumRule
+) -> RegionState:
+    # Kept: a district's monitors share a few combinations of views (mostly all up), and a
+    # scrape asks for every monitor's (10 ms of 1,000 vendors' 2,000 monitors otherwise).
+    return monitor_state(dict(zip(regions, views, strict=True)), regions, rule)
 
 
 def not_reported(region: str) -> RegionNow:
