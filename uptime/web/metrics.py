@@ -5,8 +5,9 @@ Two kinds of metric, as client_python's docs describe them:
 * the probe counter and latency histogram are counted as results are stored, by the
   recorder's watchers (local and remote agents alike);
 * the state and month families are read at scrape time (a custom collector, in the client's
-  words): each vendor's state now (``uptime.web.status``) and its current month through
-  ``app[MONTHS]``, which keeps a month's figures while they are still true.
+  words): each vendor's state now (``uptime.web.status.vendor_states``) and its current month
+  through ``app[MONTHS]``, which keeps a month's figures while they are still true; each
+  vendor's lines are kept while what they show holds (:class:`Shown`).
 
 The text is written by ``uptime.web.exposition`` rather than prometheus_client, which takes
 seconds for a large district (see that module). A scrape reads the states on the writer thread,
@@ -25,7 +26,9 @@ from typing import NamedTuple
 from aiohttp import web
 
 from credits.credit import may_claim
+from credits.intervals import Interval
 from credits.month import Observations, VendorMonth
+from credits.state import RegionState, active_windows
 from probes.result import ProbeResult
 from reports.context import VendorContext
 from reports.runner import without_cycle_collector
@@ -38,7 +41,7 @@ from uptime.web.exposition import Family, header, labels_text, value_text
 from uptime.web.keys import CONFIG, MONTHS, RECORDER
 from uptime.web.months import Months, month_of, share_the_interpreter
 from uptime.web.scheduled import claim_context, claim_inputs
-from uptime.web.status import VendorNow, vendors_now
+from uptime.web.status import UPCOMING, next_start, region_view, vendor_states
 
 NAMESPACE = "uptime_ledger"
 
@@ -213,38 +216,24 @@ class ProbeMetrics:
         return lines
 
 
-class Scrape(NamedTuple):
-    """What one scrape shows of the vendors: their state now, their current month, and the
-    end of their earliest open claim deadline (Unix time) when a claim is due."""
-
-    vendors: list[VendorNow]
-    months: list[MonthFigures]
-    deadlines: dict[str, float]
-
-
 class Shown(NamedTuple):
-    """What the state, maintenance and month families show of one vendor: its lines are
-    written again only when this changes (rarely: a district's vendors are mostly up)."""
+    """What the state, maintenance and month families show of one vendor at a scrape: its
+    lines are written again only when this changes (rarely: a district's vendors are mostly
+    up, and their months kept)."""
 
-    regions: tuple[tuple[str, str, str], ...]  #: (monitor, region, its state) of each series
-    state: str
-    active: bool
-    next_start: float | None
+    vendor: Vendor
+    views: tuple[tuple[RegionState, ...], ...]  #: each monitor's regions' views, in order
+    active: bool  #: one of its maintenance windows is open
+    next_start: float | None  #: when its next window starts (Unix time)
     month: MonthFigures
-    deadline: float | None
+    deadline: float | None  #: when its earliest open claim deadline ends (Unix time)
 
 
-def shown(now: VendorNow, month: MonthFigures, deadline: float | None) -> Shown:
-    """What the families show of ``now``'s vendor, with its current ``month`` and ``deadline``."""
-    return Shown(
-        regions=tuple(
-            (m.monitor.id, view.region, view.state) for m in now.monitors for view in m.regions
-        ),
-        state=now.state,
-        active=bool(now.active),
-        next_start=None if now.next_start is None else now.next_start.timestamp(),
-        month=month,
-        deadline=deadline,
+def shown_views(vendor: Vendor, states: RegionStates) -> tuple[tuple[RegionState, ...], ...]:
+    """Each of ``vendor``'s monitors' regions' views in the recorder's ``states``."""
+    return tuple(
+        tuple([region_view(states.get((vendor.id, m.id, region))) for region in m.regions])
+        for m in vendor.monitors
     )
 
 
@@ -352,45 +341,46 @@ class LedgerFamilies:
         #: vendor id → what its lines show, and its lines (UTF-8) of each of ``per_vendor``
         self._kept: dict[str, tuple[Shown, tuple[bytes, ...]]] = {}
 
-    def _vendor_lines(self, vendor: str, shown: Shown) -> tuple[bytes, ...]:
-        """``vendor``'s lines of each family of ``per_vendor``, in order."""
-        labels = (vendor,)
+    def _vendor_lines(self, shown: Shown) -> tuple[bytes, ...]:
+        """The vendor's lines of each family of ``per_vendor``, in order."""
+        vendor = shown.vendor
+        labels = (vendor.id,)
+        _, state = vendor_states(vendor, shown.views, shown.active)
         f = shown.month
         return tuple(
             text.encode()
             for text in (
                 "".join(
-                    _state_set(self.region, (vendor, monitor, region), REGION_STATES, state)
-                    for monitor, region, state in shown.regions
+                    _state_set(self.region, (vendor.id, m.id, region), REGION_STATES, view)
+                    for m, views in zip(vendor.monitors, shown.views, strict=True)
+                    for region, view in zip(m.regions, views, strict=True)
                 ),
-                _state_set(self.vendor, labels, VENDOR_STATES, shown.state),
+                _state_set(self.vendor, labels, VENDOR_STATES, state),
                 self.active.line(labels, 1.0 if shown.active else 0.0),
                 "" if shown.next_start is None else self.next_start.line(labels, shown.next_start),
                 self.availability.line(labels, f.availability),
                 self.target.line(labels, f.target),
                 self.total.line(labels, f.total),
                 "".join(
-                    self.downtime.line((vendor, kind), seconds)
+                    self.downtime.line((vendor.id, kind), seconds)
                     for kind, seconds in zip(DOWNTIME_KINDS, f.downtime, strict=True)
                 ),
                 self.allowance.line(labels, f.allowance),
                 self.remaining.line(labels, f.remaining),
-                "" if f.currency is None else self.credit.line((vendor, f.currency), f.credit),
+                "" if f.currency is None else self.credit.line((vendor.id, f.currency), f.credit),
                 "" if shown.deadline is None else self.deadline.line(labels, shown.deadline),
             )
         )
 
-    def text(self, scrape: Scrape, finance: bool = True) -> bytes:
-        """Every family's exposition for ``scrape``, UTF-8; without ``finance``, all but the
-        credit and the claim deadline families."""
+    def text(self, vendors: Iterable[Shown], finance: bool = True) -> bytes:
+        """Every family's exposition showing ``vendors``, UTF-8; without ``finance``, all but
+        the credit and the claim deadline families."""
         rows = []
-        for now, month in zip(scrape.vendors, scrape.months, strict=True):
+        for shown in vendors:
             share_the_interpreter()
-            vendor = now.vendor.id
-            seen = shown(now, month, scrape.deadlines.get(vendor))
-            kept = self._kept.get(vendor)
-            if kept is None or kept[0] != seen:
-                kept = self._kept[vendor] = (seen, self._vendor_lines(vendor, seen))
+            kept = self._kept.get(shown.vendor.id)
+            if kept is None or kept[0] != shown:
+                kept = self._kept[shown.vendor.id] = (shown, self._vendor_lines(shown))
             rows.append(kept[1])
         parts = []
         for i, family in enumerate(self.per_vendor):
@@ -427,7 +417,6 @@ class Metrics:
         config, records = months.refresh()
         # A scrape allocates a great many objects that form no cycles (as a report does).
         with without_cycle_collector():
-            vendors = vendors_now(config, states, now)
             current = [(v, *month_of(v, now)) for v in config.vendors]
             # Last month's claims too, while its ticket deadlines can be open (one computation,
             # and one read of what changed, for both months).
@@ -438,8 +427,7 @@ class Metrics:
                 if (y, m) != (year, month)
             ]
             made = months.made("metrics", metrics_month, current + earlier, now)
-            figures = [f for f, _ in made[: len(current)]]
-            deadlines = {}
+            deadlines: dict[str, float] = {}
             if finance:
                 claimed = {v.id for v in config.vendors if may_claim(v.sla)}
                 per_vendor = claim_inputs(
@@ -454,9 +442,23 @@ class Metrics:
                     end = self.deadlines.end(vendor, per_vendor.get(vendor.id, []), records, now)
                     if end is not None:
                         deadlines[vendor.id] = end
+            ahead = Interval(now, now + UPCOMING)
+            shown = []
+            for vendor, (figures, _) in zip(config.vendors, made[: len(current)], strict=True):
+                windows = vendor.windows(ahead)
+                starts = next_start(windows, now)
+                shown.append(
+                    Shown(
+                        vendor=vendor,
+                        views=shown_views(vendor, states),
+                        active=bool(active_windows(windows, now)),
+                        next_start=None if starts is None else starts.timestamp(),
+                        month=figures,
+                        deadline=deadlines.get(vendor.id),
+                    )
+                )
             dropped = self.dropped.text(sorted(self.spool_dropped.items()))
-            scrape = Scrape(vendors, figures, deadlines)
-            return self.families.text(scrape, finance) + self.probes.text() + dropped
+            return self.families.text(shown, finance) + self.probes.text() + dropped
 
 
 class ClaimDeadlines:

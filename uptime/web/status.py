@@ -1,11 +1,13 @@
 """Every vendor's state now: each region's current view of each monitor (from the recorder),
 each monitor's and the vendor's state by the quorum (``credits.state``), and the maintenance
-windows open now and starting within ``UPCOMING``. The status page, ``/metrics`` and
-``/api/v1/status`` all read this one answer."""
+windows open now and starting within ``UPCOMING``. The status page and ``/api/v1/status`` read
+:func:`vendors_now`; ``/metrics`` reads the same states through :func:`vendor_states` (one
+rule for all three) without the objects it does not show."""
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
@@ -52,7 +54,35 @@ class VendorNow(NamedTuple):
     @property
     def next_start(self) -> datetime | None:
         """When the next window that is not open yet starts (None: none within UPCOMING)."""
-        return next((w.interval.start for w in self.windows if w.interval.start > self.now), None)
+        return next_start(self.windows, self.now)
+
+
+def next_start(windows: Iterable[MaintenanceWindow], now: datetime) -> datetime | None:
+    """When the first of ``windows`` (in order of start) that is not open yet at ``now``
+    starts."""
+    return next((w.interval.start for w in windows if w.interval.start > now), None)
+
+
+def region_view(entry: tuple[RegionState, datetime, datetime] | None) -> RegionState:
+    """A region's view of a monitor from its entry of the recorder's states (None: it has not
+    reported yet, unknown)."""
+    return "unknown" if entry is None else entry[0]
+
+
+def vendor_states(
+    vendor: Vendor, views: Sequence[Sequence[RegionState]], in_maintenance: bool
+) -> tuple[list[RegionState], VendorState]:
+    """Each of ``vendor``'s monitors' state by its quorum and the vendor's, from each
+    monitor's regions' views (in the order of ``monitor.regions``) and whether one of its
+    windows is open now."""
+    monitors = [
+        _monitor_state(tuple(seen), m.regions, vendor.quorum)
+        for m, seen in zip(vendor.monitors, views, strict=True)
+    ]
+    state = vendor_state(
+        ((m.critical, s) for m, s in zip(vendor.monitors, monitors, strict=True)), in_maintenance
+    )
+    return monitors, state
 
 
 def vendors_now(config: Config, states: RegionStates, now: datetime) -> list[VendorNow]:
@@ -61,27 +91,32 @@ def vendors_now(config: Config, states: RegionStates, now: datetime) -> list[Ven
     ahead = Interval(now, now + UPCOMING)
     out = []
     for vendor in config.vendors:
-        monitors = []
-        for monitor in vendor.monitors:
-            regions = tuple(
-                not_reported(region)
-                if (s := states.get((vendor.id, monitor.id, region))) is None
-                else RegionNow(region, *s)
-                for region in monitor.regions
-            )
-            state = _monitor_state(tuple(r.state for r in regions), monitor.regions, vendor.quorum)
-            monitors.append(MonitorNow(monitor, state, regions))
+        seen = [
+            [states.get((vendor.id, monitor.id, region)) for region in monitor.regions]
+            for monitor in vendor.monitors
+        ]
         windows = tuple(vendor.windows(ahead))
-        open_now = bool(active_windows(windows, now))
-        out.append(
-            VendorNow(
-                vendor=vendor,
-                now=now,
-                state=vendor_state(((m.monitor.critical, m.state) for m in monitors), open_now),
-                monitors=tuple(monitors),
-                windows=windows,
+        monitor_states, state = vendor_states(
+            vendor,
+            [[region_view(entry) for entry in entries] for entries in seen],
+            bool(active_windows(windows, now)),
+        )
+        monitors = tuple(
+            MonitorNow(
+                monitor,
+                monitor_state,
+                tuple(
+                    [
+                        not_reported(region) if entry is None else RegionNow._make((region, *entry))
+                        for region, entry in zip(monitor.regions, entries, strict=True)
+                    ]
+                ),
+            )
+            for monitor, monitor_state, entries in zip(
+                vendor.monitors, monitor_states, seen, strict=True
             )
         )
+        out.append(VendorNow(vendor, now, state, monitors, windows))
     return out
 
 
