@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import operator
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
@@ -41,7 +43,7 @@ from uptime.web.exposition import Family, header, labels_text, value_text
 from uptime.web.keys import CONFIG, MONTHS, RECORDER
 from uptime.web.months import Months, month_of, share_the_interpreter
 from uptime.web.scheduled import claim_context, claim_inputs
-from uptime.web.status import UPCOMING, next_start, region_view, vendor_states
+from uptime.web.status import NOT_REPORTED, UPCOMING, next_start, vendor_states
 
 NAMESPACE = "uptime_ledger"
 
@@ -222,19 +224,25 @@ class Shown(NamedTuple):
     up, and their months kept)."""
 
     vendor: Vendor
-    views: tuple[tuple[RegionState, ...], ...]  #: each monitor's regions' views, in order
+    views: tuple[RegionState, ...]  #: each series' view, in the order of ``series_keys``
     active: bool  #: one of its maintenance windows is open
     next_start: float | None  #: when its next window starts (Unix time)
     month: MonthFigures
     deadline: float | None  #: when its earliest open claim deadline ends (Unix time)
 
 
-def shown_views(vendor: Vendor, states: RegionStates) -> tuple[tuple[RegionState, ...], ...]:
-    """Each of ``vendor``'s monitors' regions' views in the recorder's ``states``."""
-    return tuple(
-        tuple([region_view(states.get((vendor.id, m.id, region))) for region in m.regions])
-        for m in vendor.monitors
-    )
+def series_keys(vendor: Vendor) -> list[Key]:
+    """The (vendor, monitor, region) of each of ``vendor``'s series, monitor by monitor."""
+    return [(vendor.id, m.id, region) for m in vendor.monitors for region in m.regions]
+
+
+def by_monitor(vendor: Vendor, views: Sequence[RegionState]) -> list[Sequence[RegionState]]:
+    """``views`` of :func:`series_keys` order split into each monitor's."""
+    out, at = [], 0
+    for m in vendor.monitors:
+        out.append(views[at : at + len(m.regions)])
+        at += len(m.regions)
+    return out
 
 
 def _state_set(family: Family, labels: tuple[str, ...], states: Sequence[str], current: str) -> str:
@@ -345,15 +353,14 @@ class LedgerFamilies:
         """The vendor's lines of each family of ``per_vendor``, in order."""
         vendor = shown.vendor
         labels = (vendor.id,)
-        _, state = vendor_states(vendor, shown.views, shown.active)
+        _, state = vendor_states(vendor, by_monitor(vendor, shown.views), shown.active)
         f = shown.month
         return tuple(
             text.encode()
             for text in (
                 "".join(
-                    _state_set(self.region, (vendor.id, m.id, region), REGION_STATES, view)
-                    for m, views in zip(vendor.monitors, shown.views, strict=True)
-                    for region, view in zip(m.regions, views, strict=True)
+                    _state_set(self.region, key, REGION_STATES, view)
+                    for key, view in zip(series_keys(vendor), shown.views, strict=True)
                 ),
                 _state_set(self.vendor, labels, VENDOR_STATES, state),
                 self.active.line(labels, 1.0 if shown.active else 0.0),
@@ -399,6 +406,8 @@ class Metrics:
         self.probes = ProbeMetrics(config)
         self.families = LedgerFamilies(self.probes)
         self.deadlines = ClaimDeadlines()
+        #: vendor id → (the vendor, its series' keys)
+        self._series: dict[str, tuple[Vendor, list[Key]]] = {}
         #: (region, agent) → results it could not spool, as its last batch said
         self.spool_dropped: dict[tuple[str, str], int] = {}
         self.dropped = Family(f"{NAMESPACE}_agent_spool_dropped_results_total", "", AGENT)
@@ -414,7 +423,7 @@ class Metrics:
     ) -> bytes:
         """The exposition at ``now`` (on the months' thread: it computes what it shows);
         the finance families only with ``finance`` (``LedgerFamilies.text``)."""
-        config, records = months.refresh()
+        config, _ = months.refresh()
         # A scrape allocates a great many objects that form no cycles (as a report does).
         with without_cycle_collector():
             current = [(v, *month_of(v, now)) for v in config.vendors]
@@ -426,31 +435,21 @@ class Metrics:
                 for y, m in (self.deadlines.months(v, now) if finance else ())
                 if (y, m) != (year, month)
             ]
-            made = months.made("metrics", metrics_month, current + earlier, now)
-            deadlines: dict[str, float] = {}
-            if finance:
-                claimed = {v.id for v in config.vendors if may_claim(v.sla)}
-                per_vendor = claim_inputs(
-                    months,
-                    (
-                        (wanted, context)
-                        for wanted, (_, context) in zip(current + earlier, made, strict=True)
-                        if wanted[0].id in claimed
-                    ),
-                )
-                for vendor in config.vendors:
-                    end = self.deadlines.end(vendor, per_vendor.get(vendor.id, []), records, now)
-                    if end is not None:
-                        deadlines[vendor.id] = end
+            wanted = current + earlier
+            made = months.made("metrics", metrics_month, wanted, now)
+            deadlines = self.deadlines.of(months, wanted, made, now) if finance else {}
             ahead = Interval(now, now + UPCOMING)
             shown = []
             for vendor, (figures, _) in zip(config.vendors, made[: len(current)], strict=True):
                 windows = vendor.windows(ahead)
                 starts = next_start(windows, now)
+                keys = self._series.get(vendor.id)
+                if keys is None or keys[0] is not vendor:
+                    keys = self._series[vendor.id] = (vendor, series_keys(vendor))
                 shown.append(
                     Shown(
                         vendor=vendor,
-                        views=shown_views(vendor, states),
+                        views=tuple([states.get(k, NOT_REPORTED)[0] for k in keys[1]]),
                         active=bool(active_windows(windows, now)),
                         next_start=None if starts is None else starts.timestamp(),
                         month=figures,
@@ -472,6 +471,10 @@ class ClaimDeadlines:
     def __init__(self) -> None:
         #: vendor id → (the vendor, its date, the months its claims can be open in)
         self._months: dict[str, tuple[Vendor, date, list[tuple[int, int]]]] = {}
+        #: the last :meth:`of`: (the records, each zone's date, what was made, its answer)
+        self._last: (
+            tuple[Records, dict[ZoneInfo, date], Sequence[object], dict[str, float]] | None
+        ) = None
         #: vendor id → (the contexts, the records, the vendor's date, the deadline's end)
         self._kept: dict[
             str, tuple[list[tuple[int, int, VendorContext]], Records, date, float | None]
@@ -485,6 +488,48 @@ class ClaimDeadlines:
         if kept is None or kept[0] is not vendor or kept[1] != today:
             kept = self._months[vendor.id] = (vendor, today, claim_months(vendor, now))
         return kept[2]
+
+    def of(
+        self,
+        months: Months,
+        wanted: Sequence[tuple[Vendor, int, int]],
+        made: Sequence[tuple[MonthFigures, VendorContext]],
+        now: datetime,
+    ) -> dict[str, float]:
+        """Each vendor's :meth:`end` at ``now`` that is not None, by vendor id, from the
+        vendor-months ``wanted`` (its current month and :meth:`months`) and what ``Months``
+        made of them (:func:`metrics_month`). The same as at the last scrape while every
+        vendor-month is kept, the records and every zone's date the same: 12 ms for 1,000
+        vendors otherwise."""
+        records = months.records
+        dates = {zone: now.astimezone(zone).date() for zone in {v.timezone for v, _, _ in wanted}}
+        last = self._last
+        if (
+            last is not None
+            and last[0] is records
+            and last[1] == dates
+            and len(last[2]) == len(made)
+            and all(map(operator.is_, last[2], made))
+        ):
+            return last[3]
+        claimed = {v.id for v, _, _ in wanted if may_claim(v.sla)}
+        per_vendor = claim_inputs(
+            months,
+            (
+                (vendor_month, context)
+                for vendor_month, (_, context) in zip(wanted, made, strict=True)
+                if vendor_month[0].id in claimed
+            ),
+        )
+        found = {}
+        for vendor in dict.fromkeys(v for v, _, _ in wanted):
+            end = self.end(vendor, per_vendor.get(vendor.id, []), records, now)
+            if end is not None:
+                found[vendor.id] = end
+        # ``made`` is held: its values' identities are compared, and an id is reused once its
+        # object is freed.
+        self._last = (records, dates, made, found)
+        return found
 
     def end(
         self,

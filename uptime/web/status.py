@@ -63,10 +63,9 @@ def next_start(windows: Iterable[MaintenanceWindow], now: datetime) -> datetime 
     return next((w.interval.start for w in windows if w.interval.start > now), None)
 
 
-def region_view(entry: tuple[RegionState, datetime, datetime] | None) -> RegionState:
-    """A region's view of a monitor from its entry of the recorder's states (None: it has not
-    reported yet, unknown)."""
-    return "unknown" if entry is None else entry[0]
+#: A series' entry in the recorder's states before its region's first result: unknown, no
+#: since, no last result.
+NOT_REPORTED: tuple[RegionState, None, None] = ("unknown", None, None)
 
 
 def vendor_states(
@@ -92,13 +91,16 @@ def vendors_now(config: Config, states: RegionStates, now: datetime) -> list[Ven
     out = []
     for vendor in config.vendors:
         seen = [
-            [states.get((vendor.id, monitor.id, region)) for region in monitor.regions]
+            [
+                states.get((vendor.id, monitor.id, region), NOT_REPORTED)
+                for region in monitor.regions
+            ]
             for monitor in vendor.monitors
         ]
         windows = tuple(vendor.windows(ahead))
         monitor_states, state = vendor_states(
             vendor,
-            [[region_view(entry) for entry in entries] for entries in seen],
+            [[entry[0] for entry in entries] for entries in seen],
             bool(active_windows(windows, now)),
         )
         monitors = tuple(
@@ -107,7 +109,7 @@ def vendors_now(config: Config, states: RegionStates, now: datetime) -> list[Ven
                 monitor_state,
                 tuple(
                     [
-                        not_reported(region) if entry is None else RegionNow._make((region, *entry))
+                        RegionNow._make((region, *entry))
                         for region, entry in zip(monitor.regions, entries, strict=True)
                     ]
                 ),
@@ -127,11 +129,6 @@ def _monitor_state(
     # Kept: a district's monitors share a few combinations of views (mostly all up), and a
     # scrape asks for every monitor's (10 ms of 1,000 vendors' 2,000 monitors otherwise).
     return monitor_state(dict(zip(regions, views, strict=True)), regions, rule)
-
-
-def not_reported(region: str) -> RegionNow:
-    """A region that has not reported yet: unknown, no since, no last result."""
-    return RegionNow(region, "unknown", None, None)
 
 
 async def status_now(config: Config, recorder: Recorder, now: datetime) -> list[VendorNow]:
