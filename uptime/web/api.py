@@ -25,6 +25,7 @@ from reports.context import minutes, vendor_context
 from reports.json_report import vendor_json
 from uptime.config import Config, Vendor
 from uptime.store.finance import month_label
+from uptime.store.recorder import RegionStates
 from uptime.web.access import require_finance
 from uptime.web.keys import CONFIG, MONTHS, PROBES, RECORDER, current_config
 from uptime.web.months import month_of
@@ -64,7 +65,23 @@ async def get_status(request: web.Request) -> web.Response:
     _query(request, ())
     now = datetime.now(UTC)
     states = await request.app[RECORDER].region_states(now)
-    body: dict[str, Any] = {
+    config = await current_config(request.app)
+    # A large district's states are thousands of objects: made beside the event loop, where
+    # the probes run.
+    body = await request.app[MONTHS].run(_status_body, config, states, now)
+    probes = request.app.get(PROBES)
+    if probes is not None:
+        body["probing"] = {
+            "regions": list(probes.regions),
+            "jobs": len(probes.scheduler.jobs),
+            "canaries": probes.scheduler.canary_states(),
+            "stats": probes.scheduler.stats.as_dict(),
+        }
+    return web.json_response(body)
+
+
+def _status_body(config: Config, states: RegionStates, now: datetime) -> dict[str, Any]:
+    return {
         "now": now.isoformat(),
         "states": [
             {
@@ -77,19 +94,8 @@ async def get_status(request: web.Request) -> web.Response:
             }
             for (vendor, monitor, region), (state, since, last_seen) in sorted(states.items())
         ],
-        "vendors": [
-            vendor_now_json(v) for v in vendors_now(await current_config(request.app), states, now)
-        ],
+        "vendors": [vendor_now_json(v) for v in vendors_now(config, states, now)],
     }
-    probes = request.app.get(PROBES)
-    if probes is not None:
-        body["probing"] = {
-            "regions": list(probes.regions),
-            "jobs": len(probes.scheduler.jobs),
-            "canaries": probes.scheduler.canary_states(),
-            "stats": probes.scheduler.stats.as_dict(),
-        }
-    return web.json_response(body)
 
 
 async def get_vendor_month(request: web.Request) -> web.Response:

@@ -175,21 +175,16 @@ class ProbeMetrics:
         """Both families' exposition, UTF-8."""
         # list() first: the event loop may add a series while this runs on another thread.
         items = list(self.series.items())
-        lines = []
+        counters = [self.RESULTS_HEADER.encode()]
+        histograms = [self.DURATION_HEADER.encode()]
         for k, series in items:
             kept = series.lines
             if not (kept and kept[0] == series.count):
                 share_the_interpreter()
                 kept = self._lines(k, series)
-            lines.append(kept)
-        return b"".join(
-            [
-                self.RESULTS_HEADER.encode(),
-                *(counter for _, counter, _ in lines),
-                self.DURATION_HEADER.encode(),
-                *(histogram for _, _, histogram in lines),
-            ]
-        )
+            counters.append(kept[1])
+            histograms.append(kept[2])
+        return b"".join(counters + histograms)
 
     def _lines(self, key: Key, series: _Series) -> tuple[int, bytes, bytes]:
         # This runs on the months' thread while the event loop may count another result:

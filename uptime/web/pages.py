@@ -160,7 +160,7 @@ async def status_page_at(app: web.Application, now: datetime) -> StatusPage:
     """The status page's context at ``now``."""
     recorder, months = app[RECORDER], app[MONTHS]
     config = await current_config(app)
-    vendors = await status_now(config, recorder, now)
+    vendors = await status_now(config, recorder, months, now)
     errors = await down_errors(recorder, vendors)
     return await months.run(status_page_of, config, vendors, errors, months, now)
 

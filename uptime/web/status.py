@@ -16,6 +16,7 @@ from credits.model import MaintenanceWindow, QuorumRule
 from credits.state import RegionState, VendorState, active_windows, monitor_state, vendor_state
 from uptime.config import Config, Monitor, Vendor
 from uptime.store.recorder import Recorder, RegionStates
+from uptime.web.months import Months
 
 #: How far ahead the status page and the feeds look for maintenance.
 UPCOMING = timedelta(days=14)
@@ -131,6 +132,9 @@ def _monitor_state(
     return monitor_state(dict(zip(regions, views, strict=True)), regions, rule)
 
 
-async def status_now(config: Config, recorder: Recorder, now: datetime) -> list[VendorNow]:
-    """:func:`vendors_now` from the recorder's current states."""
-    return vendors_now(config, await recorder.region_states(now), now)
+async def status_now(
+    config: Config, recorder: Recorder, months: Months, now: datetime
+) -> list[VendorNow]:
+    """:func:`vendors_now` from the recorder's current states, on the months' thread (a large
+    district's are thousands of objects: made beside the event loop, where the probes run)."""
+    return await months.run(vendors_now, config, await recorder.region_states(now), now)
