@@ -223,7 +223,6 @@ class Shown(NamedTuple):
     active: bool  #: one of its maintenance windows is open
     next_start: float | None  #: when its next window starts (Unix time)
     month: MonthFigures
-    deadline: float | None  #: when its earliest open claim deadline ends (Unix time)
 
 
 def series_keys(vendor: Vendor) -> list[Key]:
@@ -325,7 +324,8 @@ class LedgerFamilies:
             "(Unix time, its notAfter).",
             ("vendor", "monitor", "region"),
         )
-        #: The families of each vendor's lines (:meth:`_vendor_lines`), in exposition order.
+        #: The families of each vendor's lines (:meth:`_vendor_lines`), in exposition order
+        #: (the claim deadline's follow, then the certificates').
         self.per_vendor = (
             self.region,
             self.vendor,
@@ -338,9 +338,7 @@ class LedgerFamilies:
             self.allowance,
             self.remaining,
             self.credit,
-            self.deadline,
         )
-        self.finance = (self.credit, self.deadline)
         #: vendor id → what its lines show, and its lines (UTF-8) of each of ``per_vendor``
         self._kept: dict[str, tuple[Shown, tuple[bytes, ...]]] = {}
 
@@ -370,13 +368,13 @@ class LedgerFamilies:
                 self.allowance.line(labels, f.allowance),
                 self.remaining.line(labels, f.remaining),
                 "" if f.currency is None else self.credit.line((vendor.id, f.currency), f.credit),
-                "" if shown.deadline is None else self.deadline.line(labels, shown.deadline),
             )
         )
 
-    def text(self, vendors: Iterable[Shown], finance: bool = True) -> bytes:
-        """Every family's exposition showing ``vendors``, UTF-8; without ``finance``, all but
-        the credit and the claim deadline families."""
+    def text(self, vendors: Iterable[Shown], deadlines: dict[str, float] | None = None) -> bytes:
+        """Every family's exposition showing ``vendors``, UTF-8, with the credit and the claim
+        deadline families only given the ``deadlines`` (the end of each vendor's earliest open
+        claim deadline, by vendor id: ``ClaimDeadlines.of``)."""
         rows = []
         for shown in vendors:
             share_the_interpreter()
@@ -386,9 +384,11 @@ class LedgerFamilies:
             rows.append(kept[1])
         parts = []
         for i, family in enumerate(self.per_vendor):
-            if finance or family not in self.finance:
+            if deadlines is not None or family is not self.credit:
                 parts.append(family.header.encode())
                 parts.extend(row[i] for row in rows)
+        if deadlines is not None:
+            parts.append(self.deadline.text(((vendor,), at) for vendor, at in deadlines.items()))
         certificates = list(self.probes.certificates.items())
         parts.append(self.certificates.text((key, expires) for key, (_, expires) in certificates))
         return b"".join(parts)
@@ -419,20 +419,22 @@ class Metrics:
         """The exposition at ``now`` (on the months' thread: it computes what it shows);
         the finance families only with ``finance`` (``LedgerFamilies.text``)."""
         config, _ = months.refresh()
-        # A scrape allocates a great many objects that form no cycles (as a report does).
+        current = [(v, *month_of(v, now)) for v in config.vendors]
+        # Last month's claims too, while its ticket deadlines can be open (one computation,
+        # and one read of what changed, for both months).
+        earlier = [
+            (v, y, m)
+            for v, year, month in current
+            for y, m in (self.deadlines.months(v, now) if finance else ())
+            if (y, m) != (year, month)
+        ]
+        wanted = current + earlier
+        made = months.made("metrics", metrics_month, wanted, now)
+        deadlines = self.deadlines.of(months, wanted, made, now) if finance else None
+        # Writing the lines allocates a great many objects that form no cycles (as a report
+        # does). Not around ``made``: months computed for seconds would leave the whole
+        # process, event loop included, that long without the collector.
         with without_cycle_collector():
-            current = [(v, *month_of(v, now)) for v in config.vendors]
-            # Last month's claims too, while its ticket deadlines can be open (one computation,
-            # and one read of what changed, for both months).
-            earlier = [
-                (v, y, m)
-                for v, year, month in current
-                for y, m in (self.deadlines.months(v, now) if finance else ())
-                if (y, m) != (year, month)
-            ]
-            wanted = current + earlier
-            made = months.made("metrics", metrics_month, wanted, now)
-            deadlines = self.deadlines.of(months, wanted, made, now) if finance else {}
             ahead = Interval(now, now + UPCOMING)
             shown = []
             for vendor, (figures, _) in zip(config.vendors, made[: len(current)], strict=True):
@@ -448,11 +450,10 @@ class Metrics:
                         active=bool(active_windows(windows, now)),
                         next_start=None if starts is None else starts.timestamp(),
                         month=figures,
-                        deadline=deadlines.get(vendor.id),
                     )
                 )
             dropped = self.dropped.text(sorted(self.spool_dropped.items()))
-            return self.families.text(shown, finance) + self.probes.text() + dropped
+            return self.families.text(shown, deadlines) + self.probes.text() + dropped
 
 
 class ClaimDeadlines:

@@ -63,11 +63,13 @@ MIN_AGE = timedelta(seconds=10)
 #: 10,000 monitors, docs/benchmarks.md).
 SLICE = 0.02
 
-#: How many month ends' revisions are kept (history shows 12 months, the page 4).
-KEPT_BOUNDS = 16
+#: How many month ends' revisions are kept (history shows 12 months, the page 4: of each time
+#: zone of the district's vendors).
+KEPT_BOUNDS = 64
 
 #: How many vendor-months are kept per vendor, of every kind together, before the least
-#: recently used are dropped (the status page keeps 4, history 12, metrics 1).
+#: recently used are dropped (the status page keeps 4, history 12, metrics 1, or 2 while
+#: last month's claims can be open).
 KEPT_PER_VENDOR = 40
 
 
@@ -203,8 +205,8 @@ class Months:
             found = revised[bound][vendor.id]
             # Only what was seen is compared: a state going stale (moving) after a month
             # ended changes nothing in it.
-            seen_now[i] = tuple([r.tag for r in found])
-            moving = any([r.moving for r in found])
+            seen_now[i] = tuple(r.tag for r in found)
+            moving = any(r.moving for r in found)
             key = (kind, vendor.id, year, month)
             kept = self._kept.get(key)
             if (
