@@ -28,7 +28,6 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from credits.credit import may_claim
-from credits.intervals import Interval
 from credits.month import Observations, VendorMonth
 from credits.state import RegionState, active_windows
 from probes.result import ProbeResult
@@ -43,7 +42,7 @@ from uptime.web.exposition import Family, header, labels_text, value_text
 from uptime.web.keys import CONFIG, MONTHS, RECORDER
 from uptime.web.months import Months, month_of, share_the_interpreter
 from uptime.web.scheduled import claim_context, claim_inputs
-from uptime.web.status import NOT_REPORTED, UPCOMING, next_start, vendor_states
+from uptime.web.status import NOT_REPORTED, next_start, upcoming_windows, vendor_states
 
 NAMESPACE = "uptime_ledger"
 
@@ -435,10 +434,9 @@ class Metrics:
         # does). Not around ``made``: months computed for seconds would leave the whole
         # process, event loop included, that long without the collector.
         with without_cycle_collector():
-            ahead = Interval(now, now + UPCOMING)
             shown = []
             for vendor, (figures, _) in zip(config.vendors, made[: len(current)], strict=True):
-                windows = vendor.windows(ahead)
+                windows = upcoming_windows(vendor, now)
                 starts = next_start(windows, now)
                 keys = self._series.get(vendor.id)
                 if keys is None or keys[0] is not vendor:

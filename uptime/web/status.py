@@ -58,6 +58,30 @@ class VendorNow(NamedTuple):
         return next_start(self.windows, self.now)
 
 
+#: How much further than ``UPCOMING`` a vendor's windows are expanded at a time, and so how long
+#: they are kept (:func:`upcoming_windows`).
+WINDOWS_KEPT_FOR = timedelta(hours=1)
+
+#: vendor id → (the vendor, the span its windows were expanded over, those windows)
+_upcoming: dict[str, tuple[Vendor, Interval, tuple[MaintenanceWindow, ...]]] = {}
+
+
+def upcoming_windows(vendor: Vendor, now: datetime) -> tuple[MaintenanceWindow, ...]:
+    """``vendor``'s maintenance windows open at ``now`` or starting before ``now + UPCOMING``,
+    in order of start. Expanded for ``WINDOWS_KEPT_FOR`` more at a time and kept that long
+    (filtered at each call): a recurring window's occurrences come from its cron schedule, at
+    about 150 µs each, and an hourly window has 336 in 14 days, asked for by every page view
+    and scrape (a window every 2 minutes made each scrape take a second)."""
+    end = now + UPCOMING
+    kept = _upcoming.get(vendor.id)
+    if kept is None or kept[0] is not vendor or not kept[1].start <= now <= end <= kept[1].end:
+        span = Interval(now, end + WINDOWS_KEPT_FOR)
+        kept = _upcoming[vendor.id] = (vendor, span, tuple(vendor.windows(span)))
+    # An occurrence is expanded whole (never cut at the span's edges): those overlapping the
+    # span that overlap [now, end) are exactly the windows of [now, end).
+    return tuple(w for w in kept[2] if w.interval.end > now and w.interval.start < end)
+
+
 def next_start(windows: Iterable[MaintenanceWindow], now: datetime) -> datetime | None:
     """When the first of ``windows`` (in order of start) that is not open yet at ``now``
     starts."""
@@ -88,7 +112,6 @@ def vendor_states(
 def vendors_now(config: Config, states: RegionStates, now: datetime) -> list[VendorNow]:
     """Every vendor's :class:`VendorNow`, in configuration order, from the recorder's
     region ``states`` at ``now`` (``Recorder.region_states``)."""
-    ahead = Interval(now, now + UPCOMING)
     out = []
     for vendor in config.vendors:
         seen = [
@@ -98,7 +121,7 @@ def vendors_now(config: Config, states: RegionStates, now: datetime) -> list[Ven
             ]
             for monitor in vendor.monitors
         ]
-        windows = tuple(vendor.windows(ahead))
+        windows = upcoming_windows(vendor, now)
         monitor_states, state = vendor_states(
             vendor,
             [[entry[0] for entry in entries] for entries in seen],
