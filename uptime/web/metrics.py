@@ -323,8 +323,8 @@ class LedgerFamilies:
             "(Unix time, its notAfter).",
             ("vendor", "monitor", "region"),
         )
-        #: The families of each vendor's lines (:meth:`_vendor_lines`), in exposition order
-        #: (the claim deadline's follow, then the certificates').
+        #: The families of each vendor's lines (:meth:`_vendor_lines`), in exposition order;
+        #: the claim deadline and the certificate families come after them.
         self.per_vendor = (
             self.region,
             self.vendor,
