@@ -370,9 +370,13 @@ async def _calendar(
     now = datetime.now(UTC)
     period = Interval(now - CALENDAR_BEHIND, now + CALENDAR_AHEAD)
     name = f"{config.web.title}: maintenance ({whose})"
-    # Expanding every vendor's windows is CPU work: off the event loop, which runs the probes.
-    windows = await request.app[MONTHS].run(vendor_windows, vendors, period)
-    return ics_calendar(name, windows, now)
+    # Expanding every vendor's windows and writing them is CPU work (seconds for a window
+    # every few minutes): off the event loop, which runs the probes and every other request.
+    return await request.app[MONTHS].run(_calendar_body, name, vendors, period, now)
+
+
+def _calendar_body(name: str, vendors: Sequence[Vendor], period: Interval, now: datetime) -> bytes:
+    return ics_calendar(name, vendor_windows(vendors, period), now)
 
 
 async def get_atom(request: web.Request) -> web.Response:
@@ -385,14 +389,19 @@ async def get_atom(request: web.Request) -> web.Response:
         for year, month in months_back(*month_of(vendor, now), 2)
     ]
     made = await months.get("feed-interruptions", month_interruptions, wanted, now)
+    # Off the event loop, as the calendar (thousands of entries for a window every few minutes).
+    body = await months.run(_atom_body, config, str(request.url), made, now)
+    return web.Response(body=body, content_type="application/atom+xml", charset="utf-8")
+
+
+def _atom_body(
+    config: Config, url: str, made: Sequence[list[FeedInterruption]], now: datetime
+) -> bytes:
     by_vendor: dict[str, list[FeedInterruption]] = {}
     for parts in made:
         for part in parts:
             by_vendor.setdefault(part.vendor, []).append(part)
     entries = [interruption_entry(i) for parts in by_vendor.values() for i in joined(parts)]
-    windows = await months.run(
-        vendor_windows, config.vendors, Interval(now - FEED_BEHIND, now + UPCOMING)
-    )
+    windows = vendor_windows(config.vendors, Interval(now - FEED_BEHIND, now + UPCOMING))
     entries += [window_entry(w) for w in windows]
-    body = atom_feed(config.web.title, str(request.url), entries, now)
-    return web.Response(body=body, content_type="application/atom+xml", charset="utf-8")
+    return atom_feed(config.web.title, url, entries, now)
