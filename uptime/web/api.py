@@ -28,7 +28,7 @@ from uptime.store.finance import month_label
 from uptime.store.recorder import RegionStates
 from uptime.web.access import require_finance
 from uptime.web.keys import CONFIG, MONTHS, PROBES, RECORDER, current_config
-from uptime.web.months import month_of
+from uptime.web.months import Months, month_of
 from uptime.web.openapi import openapi_document
 from uptime.web.responses import ApiError
 from uptime.web.status import UPCOMING, MonitorNow, VendorNow, vendors_now
@@ -65,10 +65,10 @@ async def get_status(request: web.Request) -> web.Response:
     _query(request, ())
     now = datetime.now(UTC)
     states = await request.app[RECORDER].region_states(now)
-    config = await current_config(request.app)
     # A large district's states are thousands of objects: made beside the event loop, where
     # the probes run.
-    body = await request.app[MONTHS].run(_status_body, config, states, now)
+    months = request.app[MONTHS]
+    body = await months.run(_status_body, months, states, now)
     probes = request.app.get(PROBES)
     if probes is not None:
         body["probing"] = {
@@ -80,7 +80,8 @@ async def get_status(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
-def _status_body(config: Config, states: RegionStates, now: datetime) -> dict[str, Any]:
+def _status_body(months: Months, states: RegionStates, now: datetime) -> dict[str, Any]:
+    config, _ = months.refresh()  # with what the audit trail recorded
     return {
         "now": now.isoformat(),
         "states": [

@@ -400,8 +400,6 @@ class Metrics:
         self.probes = ProbeMetrics(config)
         self.families = LedgerFamilies(self.probes)
         self.deadlines = ClaimDeadlines()
-        #: vendor id → (the vendor, its series' keys)
-        self._series: dict[str, tuple[Vendor, list[Key]]] = {}
         #: (region, agent) → results it could not spool, as its last batch said
         self.spool_dropped: dict[tuple[str, str], int] = {}
         self.dropped = Family(f"{NAMESPACE}_agent_spool_dropped_results_total", "", AGENT)
@@ -438,13 +436,10 @@ class Metrics:
             for vendor, (figures, _) in zip(config.vendors, made[: len(current)], strict=True):
                 windows = upcoming_windows(vendor, now)
                 starts = next_start(windows, now)
-                keys = self._series.get(vendor.id)
-                if keys is None or keys[0] is not vendor:
-                    keys = self._series[vendor.id] = (vendor, series_keys(vendor))
                 shown.append(
                     Shown(
                         vendor=vendor,
-                        views=tuple([states.get(k, NOT_REPORTED)[0] for k in keys[1]]),
+                        views=tuple([states.get(k, NOT_REPORTED)[0] for k in series_keys(vendor)]),
                         active=bool(active_windows(windows, now)),
                         next_start=None if starts is None else starts.timestamp(),
                         month=figures,
