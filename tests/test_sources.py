@@ -3,7 +3,9 @@ their own read-only connections, as a report reads them."""
 
 from __future__ import annotations
 
+import random
 import sqlite3
+from collections.abc import Collection
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,6 +25,7 @@ T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 PERIOD = Interval(T0 - timedelta(hours=1), T0 + timedelta(hours=1))
 VENDORS = ("v", "w", "o'neil")  # a quote must not break a query
 STALE = {(v, "app"): timedelta(seconds=130) for v in VENDORS}
+REGIONS = ("chicago", "atlanta")
 
 
 def at(seconds: float) -> datetime:
@@ -209,3 +212,63 @@ def test_a_probe_revision_changes_with_every_state_change(tmp_path: Path) -> Non
     assert up.tag != down.tag
     write("up", t0 - timedelta(seconds=1), t0 + timedelta(seconds=20))  # a start moved earlier
     assert revision().tag != up.tag
+
+
+def test_revisions_read_with_the_writers_news_are_those_read_without(tmp_path: Path) -> None:
+    """Given the writer's news, the probe source reads a vendor's revision again only when it
+    has news, is moving or went stale, and answers exactly what a fresh read answers: over a
+    random run of batches (transitions, fresh results, results out of order, a vendor's
+    first result) and of quiet spells in which states go stale."""
+    path = tmp_path / "uptime.db"
+    storage = Storage(path)
+    with_news = ProbeSource(path, storage.news)
+    plain = ProbeSource(path)
+    read = with_news._read
+    reads: list[str] = []  # each vendor whose revision it read
+
+    def counted(vendors: Collection[str], now: datetime, before: None) -> object:
+        reads.extend(vendors)
+        return read(vendors, now, before)
+
+    with_news._read = counted  # type: ignore[method-assign]
+    rng = random.Random(8)
+    clock = 0.0
+    try:
+        for _ in range(400):
+            if rng.random() < 0.7:
+                batch = [
+                    result(
+                        rng.choice(VENDORS),
+                        clock - rng.choice((0, 0, 0, 5)),  # now and then a late one
+                        rng.random() < 0.9,
+                        rng.choice(REGIONS),
+                    )
+                    for _ in range(rng.randint(1, 4))
+                ]
+                storage.record_results(sorted(batch, key=lambda r: r.at), STALE)
+            clock += rng.choice((1, 5, 10, 10, 30, 200))  # 200: past STALE, unless news
+            now = at(clock)
+            assert with_news.revisions(VENDORS, now) == plain.revisions(VENDORS, now)
+        # Every vendor up and fresh: nothing is read again until there is news of one...
+        clock += 1000
+        storage.record_results([result(v, clock, True, r) for v in VENDORS for r in REGIONS], STALE)
+        seen = with_news.revisions(VENDORS, at(clock))
+        reads.clear()
+        assert with_news.revisions(VENDORS, at(clock + 60)) == seen
+        storage.record_results([result("v", clock + 61, True)], STALE)  # no news: still up
+        assert with_news.revisions(VENDORS, at(clock + 62)) == seen
+        assert reads == []
+        storage.record_results([result("w", clock + 63, False)], STALE)
+        assert with_news.revisions(VENDORS, at(clock + 64)) == plain.revisions(
+            VENDORS, at(clock + 64)
+        )
+        assert reads == ["w"]
+        # ...or one of its states goes stale (130 s after the last result).
+        reads.clear()
+        later = at(clock + 130)
+        assert with_news.revisions(VENDORS, later) == plain.revisions(VENDORS, later)
+        assert sorted(reads) == sorted(VENDORS)
+    finally:
+        with_news.close()
+        plain.close()
+        storage.close()

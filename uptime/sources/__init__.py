@@ -9,7 +9,7 @@ own connection.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Hashable, Iterable
+from collections.abc import Collection, Hashable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple, Protocol
@@ -72,13 +72,15 @@ class DatabaseSource:
         self.db.close()
 
 
-def database_sources(path: str | Path) -> list[Source]:
-    """The sources kept in an uptime-ledger database: our probes and imported outages."""
+def database_sources(path: str | Path, news: Mapping[str, int] | None = None) -> list[Source]:
+    """The sources kept in an uptime-ledger database: our probes and imported outages. Given
+    the news of the writer of its probes (``uptime.store.storage.Storage.news``: the database
+    is written in this process), the probes' revisions are read only of vendors with news."""
     # Imported here: each module imports this one for the protocol.
     from uptime.sources.imported import ImportedSource
     from uptime.sources.probes import ProbeSource
 
-    probes = ProbeSource(path)
+    probes = ProbeSource(path, news)
     try:
         return [probes, ImportedSource(path)]
     except BaseException:

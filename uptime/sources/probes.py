@@ -4,13 +4,20 @@ from the database (written by ``uptime.store``) through a read-only connection o
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from credits.intervals import Interval
 from credits.month import Observations
 from uptime.sources import DatabaseSource, Revision
-from uptime.store.database import from_db_time, to_db_time, vendor_filter
+from uptime.store.database import (
+    from_db_micros,
+    from_db_time,
+    text_as_micros,
+    to_db_time,
+    vendor_filter,
+)
 from uptime.store.states import OpenState, open_as_intervals
 
 
@@ -72,6 +79,13 @@ class ProbeSource(DatabaseSource):
             for vendor in dict.fromkeys([*down, *unknown, *first])
         }
 
+    def __init__(self, path: str | Path, news: Mapping[str, int] | None = None) -> None:
+        super().__init__(path)
+        self.news = news
+        #: vendor id → (its ``news`` count before it was read, its revision (None: nothing
+        #: seen), when to read it again without news (None: only with news))
+        self._latest: dict[str, tuple[int, Revision | None, datetime | None]] = {}
+
     def revisions(
         self, vendors: Collection[str], now: datetime, before: datetime | None = None
     ) -> dict[str, Revision]:
@@ -79,7 +93,40 @@ class ProbeSource(DatabaseSource):
         reported for the first time. They are moving while a state is open that is not up or
         is stale. With ``before``, only states and first results that started before it
         count: closed intervals change only when an open state ends, so a month that ended
-        at ``before`` changes only with the states open since before its end."""
+        at ``before`` changes only with the states open since before its end.
+
+        Given the writer's ``news`` (``uptime.store.storage.Storage.news``: the source reads a
+        database written in this process), a vendor's revision is read again only when it has
+        news, is moving, or one of its states has gone stale since: reading every vendor's
+        took 20 ms of each scrape of 1,000 vendors."""
+        if self.news is None or before is not None:
+            return self._read(vendors, now, before)[0]
+        news, latest = self.news, self._latest
+        out: dict[str, Revision] = {}
+        again = []
+        for vendor in vendors:
+            kept = latest.get(vendor)
+            if kept is None or kept[0] != news.get(vendor, 0) or (kept[2] and now >= kept[2]):
+                again.append(vendor)
+            elif kept[1] is not None:
+                out[vendor] = kept[1]
+        if again:
+            # Counted before the read: news committed meanwhile is read again next time.
+            counts = [news.get(vendor, 0) for vendor in again]
+            found, stale_at = self._read(again, now, None)
+            for vendor, count in zip(again, counts, strict=True):
+                revision = found.get(vendor)
+                if revision is not None:
+                    out[vendor] = revision
+                until = now if revision and revision.moving else stale_at.get(vendor)
+                latest[vendor] = (count, revision, until)
+        return out
+
+    def _read(
+        self, vendors: Collection[str], now: datetime, before: datetime | None
+    ) -> tuple[dict[str, Revision], dict[str, datetime]]:
+        """Each vendor's revision as read from the database, and when its first open state
+        goes stale."""
         only, parameters = vendor_filter(vendors)
         until = "" if before is None else " and start < ?"
         bound = [] if before is None else [to_db_time(before)]
@@ -89,16 +136,20 @@ class ProbeSource(DatabaseSource):
         # transition at the very millisecond of the last one still shows); a first result
         # adds a row to first_seen.
         found: dict[str, list[object]] = {}
+        stale_at: dict[str, datetime] = {}
         rows = self.db.execute(
             "select vendor, count(*), "
             "sum(cast(round((julianday(start) - 2440587.5) * 86400000) as integer)), "
             "sum((state = 'down') + 2 * (state = 'unknown')), "
             "max(state != 'up' or julianday(last_seen) + stale_after_s / 86400.0 "
-            f"< julianday(?)) from open_states where true{only}{until} group by vendor",
+            "< julianday(?)), "
+            f"min({text_as_micros('last_seen')} + cast(stale_after_s * 1000000 as integer)) "
+            f"from open_states where true{only}{until} group by vendor",
             [to_db_time(now), *parameters, *bound],
         )
-        for vendor, count, starts, states, moving in rows:
+        for vendor, count, starts, states, moving, stale_micros in rows:
             found[vendor] = [(count, starts, states), 0, bool(moving)]
+            stale_at[vendor] = from_db_micros(stale_micros)
         rows = self.db.execute(
             f"select vendor, count(*) from first_seen where true{only}"
             f"{until.replace('start', 'at')} group by vendor",
@@ -106,7 +157,8 @@ class ProbeSource(DatabaseSource):
         )
         for vendor, firsts in rows:
             found.setdefault(vendor, [None, 0, False])[1] = firsts
-        return {
+        revisions = {
             vendor: Revision((states, firsts), moving)
             for vendor, (states, firsts, moving) in found.items()
         }
+        return revisions, stale_at

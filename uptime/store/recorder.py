@@ -43,10 +43,13 @@ class Recorder:
         max_clock_skew: timedelta = MAX_CLOCK_SKEW,
     ) -> None:
         self.max_clock_skew = max_clock_skew
-        self._open = (
-            (lambda: _with_skew(db(), max_clock_skew))
-            if callable(db)
-            else (lambda: Storage(db, max_clock_skew=max_clock_skew))
+        #: ``Storage.news`` of the storage behind the writer thread (the same dict whichever
+        #: storage it opens): what the web's probe source reads to tell which vendors changed
+        self.news: dict[str, int] = {}
+        self._open = lambda: _sharing(
+            db() if callable(db) else Storage(db, max_clock_skew=max_clock_skew),
+            max_clock_skew,
+            self.news,
         )
         self.path = None if callable(db) else Path(db)
         #: why the database cannot be written now (None while it can)
@@ -184,10 +187,13 @@ class Recorder:
         return await self._worker.call(fn, *args)
 
 
-def _with_skew(storage: Storage, max_clock_skew: timedelta) -> Storage:
-    """``storage``, its state tracker (and the one a reopen makes) using ``max_clock_skew``."""
+def _sharing(storage: Storage, max_clock_skew: timedelta, news: dict[str, int]) -> Storage:
+    """``storage``, its state tracker (and the one a reopen makes) using ``max_clock_skew``,
+    counting its news in ``news``."""
     storage.max_clock_skew = max_clock_skew
     storage.tracker.max_skew = max_clock_skew
+    news.update(storage.news)
+    storage.news = news
     return storage
 
 

@@ -97,6 +97,10 @@ class Storage:
     def __init__(self, path: str | Path, *, max_clock_skew: timedelta = MAX_CLOCK_SKEW) -> None:
         self.path = Path(path)
         self.max_clock_skew = max_clock_skew
+        #: vendor id → how many committed batches changed what its probes saw (a region's
+        #: state or its first result): what ``ProbeSource.revisions`` reads of the vendor.
+        #: Counted as each batch commits, read from other threads (``uptime.sources.probes``).
+        self.news: dict[str, int] = {}
         with refusing_unusable(path, "the uptime-ledger database"):
             self.db = open_writable(path)
             self._load_memory()
@@ -208,7 +212,7 @@ class Storage:
             return 0
         try:
             with self.db.atomic():
-                self._write_batch(batch, stale_after, agent)
+                changed = self._write_batch(batch, stale_after, agent)
                 if agent is not None and first_seq is not None:
                     self.db.execute(
                         "insert into agent_progress (agent, last_seq) values (?, ?) "
@@ -219,6 +223,9 @@ class Storage:
             # The tracker moved in memory; the transaction did not: reload what was committed.
             self._load_memory()
             raise
+        # After the commit: a reader that sees the count sees what it counts.
+        for vendor in changed:
+            self.news[vendor] = self.news.get(vendor, 0) + 1
         return len(batch)
 
     def _write_batch(
@@ -226,7 +233,9 @@ class Storage:
         batch: list[ProbeResult],
         stale_after: Mapping[tuple[str, str], timedelta],
         agent: str | None,
-    ) -> None:
+    ) -> set[str]:
+        """Write ``batch``; returns the vendors whose open states or first results changed."""
+        changed: set[str] = set()
         closed: list[ClosedInterval] = []
         touched: set[Key] = set()
         new_keys: list[tuple[str, str, str, str]] = []
@@ -240,12 +249,15 @@ class Storage:
             before = _open_state(self.tracker, key)
             closed.extend(self.tracker.observe(r, limit))
             touched.add(key)
+            moved = _open_state(self.tracker, key) != before
+            if moved or key not in self.first_seen:
+                changed.add(r.vendor)
             if key not in self.first_seen:
                 self.first_seen[key] = r.at
                 new_keys.append((*key, to_db_time(r.at)))
             series = self.ids.series_id(key)
             at_micros = to_db_micros(r.at)
-            if is_evidence(r) or _open_state(self.tracker, key) != before:
+            if moved or is_evidence(r):
                 evidence.append(r)
             else:
                 cert = r.cert_expires_at
@@ -291,6 +303,7 @@ class Storage:
                 for key in touched
             ],
         )
+        return changed
 
     def region_states(self, now: datetime) -> dict[Key, tuple[State, datetime, datetime]]:
         """Each (vendor, monitor, region) → its state at ``now``, since when, and its last

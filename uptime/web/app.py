@@ -108,7 +108,7 @@ def make_app(
     app[INGEST_BUCKETS] = Buckets(ingest_limit or RateLimit(), ingest_clock)
     collector = Recorder.for_config(config, db)
     app[RECORDER] = collector
-    months = Months(config, functools.partial(database_sources, db), db=db)
+    months = Months(config, functools.partial(database_sources, db, collector.news), db=db)
     app[MONTHS] = months
     app.router.add_post(RESULTS_PATH, post_results, expect_handler=expect_results)
     app.router.add_get("/api/v1/status", get_status)

@@ -113,12 +113,26 @@ def metrics_month(month: VendorMonth, seen: Observations) -> tuple[MonthFigures,
 RESULTS = ("up", "down", "degraded")
 
 
+class _Vendor:
+    """One vendor's probe series, and their exposition lines while they hold: a scrape checks
+    a thousand vendors rather than six thousand series."""
+
+    __slots__ = ("count", "lines", "series")
+
+    def __init__(self) -> None:
+        self.series: list[tuple[Key, _Series]] = []
+        self.count = 0  #: results counted of all its series
+        #: (count they were written at, counter lines, histogram lines), UTF-8
+        self.lines: tuple[int, bytes, bytes] | None = None
+
+
 class _Series:
     """One (vendor, monitor, region)'s probe counts, and its exposition lines while they hold."""
 
-    __slots__ = ("buckets", "count", "lines", "results", "sum")
+    __slots__ = ("buckets", "count", "lines", "results", "sum", "vendor")
 
-    def __init__(self) -> None:
+    def __init__(self, vendor: _Vendor) -> None:
+        self.vendor = vendor
         self.results = [0, 0, 0]  #: by RESULTS
         self.buckets = [0] * (len(LATENCY_BUCKETS) + 1)  #: per bucket (not cumulative), +Inf last
         self.sum = 0.0
@@ -147,47 +161,67 @@ class ProbeMetrics:
         #: (vendor, monitor, region) → (when seen, certificate notAfter as a Unix time)
         self.certificates: dict[Key, tuple[datetime, float]] = {}
         self.series: dict[Key, _Series] = {}
+        self._vendors: dict[str, _Vendor] = {}
         # Every configured series from the start at zero, so rate() sees the first results.
         for vendor in config.vendors:
-            for monitor in vendor.monitors:
-                for region in monitor.regions:
-                    self.series[vendor.id, monitor.id, region] = _Series()
+            for key in series_keys(vendor):
+                self._add(key)
+
+    def _add(self, key: Key) -> _Series:
+        vendor = self._vendors.get(key[0])
+        if vendor is None:
+            vendor = self._vendors[key[0]] = _Vendor()
+        series = self.series[key] = _Series(vendor)
+        vendor.series.append((key, series))
+        vendor.count += 1  # its lines now miss a series
+        return series
 
     def watch(self, stored: Sequence[ProbeResult]) -> None:
         """Count a stored batch (a ``Recorder.watchers`` callback, on the event loop)."""
         for r in stored:
             key = (r.vendor, r.monitor, r.region)
-            series = self.series.get(key)
-            if series is None:
-                series = self.series[key] = _Series()
+            series = self.series.get(key) or self._add(key)
             series.results[1 if not r.ok else 2 if r.degraded else 0] += 1
             # A bucket counts the probes that took at most its bound.
             series.buckets[bisect.bisect_left(LATENCY_BUCKETS, r.latency)] += 1
             series.sum += r.latency
             series.count += 1
+            series.vendor.count += 1
             if r.cert_expires_at is not None:
                 seen = self.certificates.get(key)
                 if seen is None or seen[0] <= r.at:
                     self.certificates[key] = (r.at, r.cert_expires_at.timestamp())
 
-    def text(self) -> bytes:
-        """Both families' exposition, UTF-8."""
+    def parts(self) -> list[bytes]:
+        """Both families' exposition, UTF-8, in parts to be joined (``Metrics.expose``)."""
         # list() first: the event loop may add a series while this runs on another thread.
-        items = list(self.series.items())
         counters = [self.RESULTS_HEADER.encode()]
         histograms = [self.DURATION_HEADER.encode()]
-        for k, series in items:
+        for vendor in list(self._vendors.values()):
+            kept = vendor.lines
+            if not (kept and kept[0] == vendor.count):
+                kept = self._vendor_lines(vendor)
+            counters.append(kept[1])
+            histograms.append(kept[2])
+        return counters + histograms
+
+    def _vendor_lines(self, vendor: _Vendor) -> tuple[int, bytes, bytes]:
+        # This runs on the months' thread while the event loop may count another result:
+        # lines are kept only if the count did not move while they were written.
+        count = vendor.count
+        each = []
+        for key, series in list(vendor.series):
             kept = series.lines
             if not (kept and kept[0] == series.count):
                 share_the_interpreter()
-                kept = self._lines(k, series)
-            counters.append(kept[1])
-            histograms.append(kept[2])
-        return b"".join(counters + histograms)
+                kept = self._lines(key, series)
+            each.append(kept)
+        lines = (count, b"".join([e[1] for e in each]), b"".join([e[2] for e in each]))
+        if vendor.count == count:
+            vendor.lines = lines
+        return lines
 
     def _lines(self, key: Key, series: _Series) -> tuple[int, bytes, bytes]:
-        # This runs on the months' thread while the event loop may count another result:
-        # the lines are kept only if the count did not move while they were written.
         count = series.count
         labels = labels_text(("vendor", "monitor", "region"), key)[1:-1]
         counter = "".join(
@@ -370,10 +404,12 @@ class LedgerFamilies:
             )
         )
 
-    def text(self, vendors: Iterable[Shown], deadlines: dict[str, float] | None = None) -> bytes:
-        """Every family's exposition showing ``vendors``, UTF-8, with the credit and the claim
-        deadline families only given the ``deadlines`` (the end of each vendor's earliest open
-        claim deadline, by vendor id: ``ClaimDeadlines.of``)."""
+    def parts(
+        self, vendors: Iterable[Shown], deadlines: dict[str, float] | None = None
+    ) -> list[bytes]:
+        """Every family's exposition showing ``vendors``, UTF-8, in parts to be joined, with
+        the credit and the claim deadline families only given the ``deadlines`` (the end of
+        each vendor's earliest open claim deadline, by vendor id: ``ClaimDeadlines.of``)."""
         rows = []
         for shown in vendors:
             share_the_interpreter()
@@ -390,7 +426,7 @@ class LedgerFamilies:
             parts.append(self.deadline.text(((vendor,), at) for vendor, at in deadlines.items()))
         certificates = list(self.probes.certificates.items())
         parts.append(self.certificates.text((key, expires) for key, (_, expires) in certificates))
-        return b"".join(parts)
+        return parts
 
 
 class Metrics:
@@ -446,7 +482,8 @@ class Metrics:
                     )
                 )
             dropped = self.dropped.text(sorted(self.spool_dropped.items()))
-            return self.families.text(shown, deadlines) + self.probes.text() + dropped
+            # One join: each join of megabytes costs the page faults of a new buffer.
+            return b"".join([*self.families.parts(shown, deadlines), *self.probes.parts(), dropped])
 
 
 class ClaimDeadlines:

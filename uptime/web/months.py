@@ -73,6 +73,14 @@ KEPT_BOUNDS = 64
 KEPT_PER_VENDOR = 40
 
 
+#: What the sources saw of a vendor: each one's revision tag, and whether any is moving.
+Seen = tuple[tuple[Hashable, ...], bool]
+
+
+def _seen(found: tuple[Revision, ...]) -> Seen:
+    return tuple([r.tag for r in found]), any([r.moving for r in found])
+
+
 @dataclass(frozen=True)
 class _Kept:
     made: Any
@@ -108,10 +116,8 @@ class Months:
         self._min_age = min_age
         self._kept: OrderedDict[tuple[str, str, int, int], _Kept] = OrderedDict()
         self._limit = KEPT_PER_VENDOR * max(1, len(config.vendors))
-        #: month end → vendor id → (its latest revision tags, its revisions before that end)
-        self._bounded: dict[
-            datetime, dict[str, tuple[tuple[Hashable, ...], tuple[Revision, ...]]]
-        ] = {}
+        #: month end → vendor id → (its latest revision tags, what was seen before that end)
+        self._bounded: dict[datetime, dict[str, tuple[tuple[Hashable, ...], Seen]]] = {}
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="uptime-months")
 
     async def run(self, fn: Callable[..., Made], *args: Any) -> Made:
@@ -201,22 +207,17 @@ class Months:
         out: list[Any] = [None] * len(wanted)
         stale: dict[tuple[int, int], list[tuple[int, Vendor]]] = {}
         seen_now: dict[int, tuple[Hashable, ...]] = {}
+        young = now - self._min_age
         for i, ((vendor, year, month), bound) in enumerate(zip(wanted, bounds, strict=True)):
-            found = revised[bound][vendor.id]
             # Only what was seen is compared: a state going stale (moving) after a month
             # ended changes nothing in it.
-            seen_now[i] = tuple(r.tag for r in found)
-            moving = any(r.moving for r in found)
+            seen_now[i], moving = revised[bound][vendor.id]
             key = (kind, vendor.id, year, month)
             kept = self._kept.get(key)
             if (
                 kept is not None
                 and kept.seen == seen_now[i]
-                and (
-                    kept.ended
-                    or not (kept.waiting or moving)
-                    or now - kept.computed_at < self._min_age
-                )
+                and (kept.ended or not (kept.waiting or moving) or kept.computed_at > young)
             ):
                 self._kept.move_to_end(key)
                 out[i] = kept.made
@@ -248,24 +249,23 @@ class Months:
         vendors: Sequence[str],
         bounds: Sequence[datetime | None],
         now: datetime,
-    ) -> dict[datetime | None, dict[str, tuple[Revision, ...]]]:
-        """The revisions of each ``vendors[i]`` as of ``bounds[i]`` (None: of everything seen),
-        by bound. What was seen before a month's end changes only when what was seen at all
-        does (``Source.revisions``), so an ended month's revisions are read again only for the
-        vendors whose revisions changed since they were last read: each bound costs a read of
-        the sources (a scan of every open state) otherwise, and the status page asks for four,
-        history for twelve."""
-        latest = revisions(sources, set(vendors), now)
-        out: dict[datetime | None, dict[str, tuple[Revision, ...]]] = {None: latest}
+    ) -> dict[datetime | None, dict[str, Seen]]:
+        """What was seen of each ``vendors[i]`` as of ``bounds[i]`` (None: of everything
+        seen), by bound. What was seen before a month's end changes only when what was seen at
+        all does (``Source.revisions``), so an ended month's revisions are read again only for
+        the vendors whose revisions changed since they were last read: each bound costs a read
+        of the sources (a scan of every open state) otherwise, and the status page asks for
+        four, history for twelve."""
+        latest = {v: _seen(found) for v, found in revisions(sources, set(vendors), now).items()}
+        out: dict[datetime | None, dict[str, Seen]] = {None: latest}
         for bound in dict.fromkeys(b for b in bounds if b is not None):
             kept = self._bounded.pop(bound, {})
             self._bounded[bound] = kept  # the most recently asked for last
             wanted = {v for v, b in zip(vendors, bounds, strict=True) if b == bound}
-            tags = {v: tuple(r.tag for r in latest[v]) for v in wanted}
-            changed = {v for v in wanted if v not in kept or kept[v][0] != tags[v]}
+            changed = {v for v in wanted if v not in kept or kept[v][0] != latest[v][0]}
             if changed:
                 for vendor, found in revisions(sources, changed, now, bound).items():
-                    kept[vendor] = (tags[vendor], found)
+                    kept[vendor] = (latest[vendor][0], _seen(found))
             out[bound] = {v: kept[v][1] for v in wanted}
         while len(self._bounded) > KEPT_BOUNDS:
             del self._bounded[next(iter(self._bounded))]
