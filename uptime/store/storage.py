@@ -45,6 +45,7 @@ from uptime.store.states import (
     OpenState,
     State,
     StateTracker,
+    interned,
 )
 
 #: Used when a result's monitor has no configured staleness (e.g. removed from the config).
@@ -122,7 +123,7 @@ class Storage:
             "from open_states"
         )
         return {
-            (vendor, monitor, region): OpenState(
+            interned((vendor, monitor, region)): OpenState(
                 state, from_db_time(start), from_db_time(last_seen), timedelta(seconds=stale)
             )
             for vendor, monitor, region, state, start, last_seen, stale in rows

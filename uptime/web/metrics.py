@@ -37,6 +37,7 @@ from reports.scheduled import claim_months, earliest_deadline, open_claims
 from uptime.config import Config, Vendor
 from uptime.store.finance import Records
 from uptime.store.recorder import RegionStates
+from uptime.store.states import interned
 from uptime.web.access import may_read_finance
 from uptime.web.exposition import Family, header, labels_text, value_text
 from uptime.web.keys import CONFIG, MONTHS, RECORDER
@@ -258,9 +259,18 @@ class Shown(NamedTuple):
     month: MonthFigures
 
 
-def series_keys(vendor: Vendor) -> list[Key]:
-    """The (vendor, monitor, region) of each of ``vendor``'s series, monitor by monitor."""
-    return [(vendor.id, m.id, region) for m in vendor.monitors for region in m.regions]
+#: vendor id → (the vendor, :func:`series_keys`)
+_series_keys: dict[str, tuple[Vendor, tuple[Key, ...]]] = {}
+
+
+def series_keys(vendor: Vendor) -> tuple[Key, ...]:
+    """The (vendor, monitor, region) of each of ``vendor``'s series, monitor by monitor, of
+    interned strings as the recorder's states are keyed (``uptime.store.states.interned``)."""
+    kept = _series_keys.get(vendor.id)
+    if kept is None or kept[0] is not vendor:
+        keys = tuple(interned((vendor.id, m.id, r)) for m in vendor.monitors for r in m.regions)
+        kept = _series_keys[vendor.id] = (vendor, keys)
+    return kept[1]
 
 
 def by_monitor(vendor: Vendor, views: Sequence[RegionState]) -> list[Sequence[RegionState]]:
