@@ -311,11 +311,12 @@ async def test_the_current_month_reads_so_far_and_a_partial_month_says_so(
     assert "met so far" in swift and "partial: probing began" in swift
 
 
-async def test_one_rendering_of_the_status_page_serves_a_crowd_until_something_is_stored(
+async def test_one_rendering_of_the_status_page_serves_a_crowd_until_a_state_changes(
     aiohttp_server: ServerFactory, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Many viewers at once cost one computation (the probes share the interpreter with it);
-    a result stored, or the page older than ``PAGE_FRESH``, makes the next one compute again."""
+    a result that changes a region's state, or the page older than ``PAGE_FRESH``, makes the
+    next one compute again; a result that changes nothing a viewer sees does not."""
     from uptime.web import pages
 
     rendered = 0
@@ -339,14 +340,22 @@ async def test_one_rendering_of_the_status_page_serves_a_crowd_until_something_i
         crowd = await asyncio.gather(*(fetch() for _ in range(8)))
         assert rendered == 1 and len(set(crowd)) == 1
         assert await fetch() == crowd[0] and rendered == 1
-        # A result stored through the collector: the next viewer gets a new rendering.
         recorder = app[RECORDER]
         now = datetime.now(UTC)
-        stored = ProbeResult("schoolstatus", "api", "chicago", now, ok=True, latency=0.01)
-        await recorder.ingest([stored])
+
+        async def store(seconds: int, ok: bool) -> None:
+            at = now + timedelta(seconds=seconds)
+            await recorder.ingest([ProbeResult("schoolstatus", "api", "chicago", at, ok, 0.01)])
+
+        await store(0, True)  # a state begins (the seeded one is stale by now)
         await fetch()
         assert rendered == 2
+        await store(1, True)  # the same state, seen again: nothing on the page moves
+        assert await fetch() == (await fetch()) and rendered == 2
+        await store(2, False)  # down now: the next viewer gets a new rendering
+        await fetch()
+        assert rendered == 3
         # Nothing new, but the kept rendering is too old.
         monkeypatch.setattr(pages, "PAGE_FRESH", 0.0)
         await fetch()
-        assert rendered == 3
+        assert rendered == 4

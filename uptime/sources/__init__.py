@@ -9,7 +9,7 @@ own connection.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Hashable, Iterable, Mapping
+from collections.abc import Collection, Hashable, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple, Protocol
@@ -17,6 +17,7 @@ from typing import NamedTuple, Protocol
 from credits.intervals import Interval
 from credits.month import Observations, merge_observations
 from uptime.store.database import open_read_only
+from uptime.store.states import News
 
 
 class Revision(NamedTuple):
@@ -72,7 +73,7 @@ class DatabaseSource:
         self.db.close()
 
 
-def database_sources(path: str | Path, news: Mapping[str, int] | None = None) -> list[Source]:
+def database_sources(path: str | Path, news: News | None = None) -> list[Source]:
     """The sources kept in an uptime-ledger database: our probes and imported outages. Given
     the news of the writer of its probes (``uptime.store.storage.Storage.news``: the database
     is written in this process), the probes' revisions are read only of vendors with news."""

@@ -4,7 +4,7 @@ from the database (written by ``uptime.store``) through a read-only connection o
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -18,7 +18,7 @@ from uptime.store.database import (
     to_db_time,
     vendor_filter,
 )
-from uptime.store.states import OpenState, open_as_intervals
+from uptime.store.states import News, OpenState, open_as_intervals
 
 
 class ProbeSource(DatabaseSource):
@@ -79,7 +79,7 @@ class ProbeSource(DatabaseSource):
             for vendor in dict.fromkeys([*down, *unknown, *first])
         }
 
-    def __init__(self, path: str | Path, news: Mapping[str, int] | None = None) -> None:
+    def __init__(self, path: str | Path, news: News | None = None) -> None:
         super().__init__(path)
         self.news = news
         #: vendor id → (its ``news`` count before it was read, its revision (None: nothing
@@ -101,7 +101,7 @@ class ProbeSource(DatabaseSource):
         took 20 ms of each scrape of 1,000 vendors."""
         if self.news is None or before is not None:
             return self._read(vendors, now, before)[0]
-        news, latest = self.news, self._latest
+        news, latest = self.news.of, self._latest
         out: dict[str, Revision] = {}
         again = []
         for vendor in vendors:

@@ -15,7 +15,7 @@ from uptime.probing.jobs import stale_limits
 from uptime.probing.wire import Batch
 from uptime.store.database import StorageError, StorageUnwritable, write_failure
 from uptime.store.results import PRUNE_CHUNK
-from uptime.store.states import MAX_CLOCK_SKEW, State
+from uptime.store.states import MAX_CLOCK_SKEW, News, State
 from uptime.store.storage import Storage
 from uptime.store.writer import WriterThread
 
@@ -43,9 +43,9 @@ class Recorder:
         max_clock_skew: timedelta = MAX_CLOCK_SKEW,
     ) -> None:
         self.max_clock_skew = max_clock_skew
-        #: ``Storage.news`` of the storage behind the writer thread (the same dict whichever
-        #: storage it opens): what the web's probe source reads to tell which vendors changed
-        self.news: dict[str, int] = {}
+        #: the news of the storage behind the writer thread (the same whichever storage it
+        #: opens): which vendors' probes saw something new (``uptime.store.states.News``)
+        self.news = News()
         self._open = lambda: _sharing(
             db() if callable(db) else Storage(db, max_clock_skew=max_clock_skew),
             max_clock_skew,
@@ -187,12 +187,11 @@ class Recorder:
         return await self._worker.call(fn, *args)
 
 
-def _sharing(storage: Storage, max_clock_skew: timedelta, news: dict[str, int]) -> Storage:
+def _sharing(storage: Storage, max_clock_skew: timedelta, news: News) -> Storage:
     """``storage``, its state tracker (and the one a reopen makes) using ``max_clock_skew``,
     counting its news in ``news``."""
     storage.max_clock_skew = max_clock_skew
     storage.tracker.max_skew = max_clock_skew
-    news.update(storage.news)
     storage.news = news
     return storage
 

@@ -63,6 +63,21 @@ class ClosedInterval:
     interval: Interval
 
 
+class News:
+    """What the writer committed that changes what its probes saw of a vendor (a region's state
+    or its first result): a count per vendor and one of all, counted as each batch commits and
+    read from other threads (``uptime.sources.probes``, the status page's kept rendering)."""
+
+    def __init__(self) -> None:
+        self.of: dict[str, int] = {}
+        self.total = 0
+
+    def add(self, vendors: Iterable[str]) -> None:
+        for vendor in vendors:
+            self.of[vendor] = self.of.get(vendor, 0) + 1
+            self.total += 1
+
+
 def interned(key: Key) -> Key:
     """``key`` of interned strings. The web looks each series up in the states by keys of its
     own (``uptime.web.metrics.series_keys``): a key of the very same strings is found 4 times

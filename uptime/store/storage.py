@@ -42,6 +42,7 @@ from uptime.store.states import (
     MAX_CLOCK_SKEW,
     ClosedInterval,
     Key,
+    News,
     OpenState,
     State,
     StateTracker,
@@ -98,10 +99,7 @@ class Storage:
     def __init__(self, path: str | Path, *, max_clock_skew: timedelta = MAX_CLOCK_SKEW) -> None:
         self.path = Path(path)
         self.max_clock_skew = max_clock_skew
-        #: vendor id → how many committed batches changed what its probes saw (a region's
-        #: state or its first result): what ``ProbeSource.revisions`` reads of the vendor.
-        #: Counted as each batch commits, read from other threads (``uptime.sources.probes``).
-        self.news: dict[str, int] = {}
+        self.news = News()
         with refusing_unusable(path, "the uptime-ledger database"):
             self.db = open_writable(path)
             self._load_memory()
@@ -225,8 +223,7 @@ class Storage:
             self._load_memory()
             raise
         # After the commit: a reader that sees the count sees what it counts.
-        for vendor in changed:
-            self.news[vendor] = self.news.get(vendor, 0) + 1
+        self.news.add(changed)
         return len(batch)
 
     def _write_batch(

@@ -165,10 +165,10 @@ async def status_page_at(app: web.Application, now: datetime) -> StatusPage:
     return await months.run(status_page_of, config, vendors, errors, months, now)
 
 
-#: Seconds one rendering of the status page serves every viewer while nothing new was stored
-#: or recorded: a morning's crowd costs one computation every few seconds instead of one each
-#: (a large district's page is a few tenths of a second of the interpreter, which the probes
-#: share). The page says when it was computed.
+#: Seconds one rendering of the status page serves every viewer while no region's state
+#: changed and nothing was recorded: a morning's crowd costs one computation every few seconds
+#: instead of one each (a large district's page is a few tenths of a second of the
+#: interpreter, which the probes share). The page says when it was computed.
 PAGE_FRESH = 5.0
 
 
@@ -190,7 +190,9 @@ async def get_status_page(request: web.Request) -> web.Response:
     app = request.app
     kept, months = app[KEPT_PAGE], app[MONTHS]
     await months.current()  # the audit trail's news, for the key
-    key = (app[RECORDER].ingested, months.trail_seq)
+    # The writer's news, not every result stored: probes come every second or so, and a result
+    # that confirms a state changes nothing on the page.
+    key = (app[RECORDER].news.total, months.trail_seq)
     if kept.key == key and time.monotonic() - kept.made_at < PAGE_FRESH:
         body = kept.body
     else:
