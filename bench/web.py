@@ -14,7 +14,8 @@ move), waits for ``/healthz``, requests ``/`` and ``/metrics`` once each right a
 the server is still computing every vendor's months in the background: reported as "cold"),
 then ``--requests`` times each, alternating, and prints the median and p95 latency of each
 (time to the last byte of a new connection, measured by curl), the response sizes, and the
-server's peak RSS.
+server's peak RSS. Most requests of ``/`` are served the rendering kept for ``PAGE_FRESH``
+seconds; ``--fresh`` more, each after a pause longer than that, time a rendering of the page.
 
 Targets (issue 8): page under 150 ms, scrape under 100 ms.
 """
@@ -41,6 +42,7 @@ from report_month import SLA_LINES, seen_down  # noqa: E402
 from credits.intervals import Interval  # noqa: E402
 from probes.result import ProbeResult  # noqa: E402
 from uptime.store.storage import Storage  # noqa: E402
+from uptime.web.pages import PAGE_FRESH  # noqa: E402
 
 REGIONS = ("chicago", "california", "atlanta")
 MONITORS = ("app", "login")
@@ -145,11 +147,19 @@ def main() -> None:
     )
     parser.add_argument("--vendors", type=int, default=1000, help="vendors (default 1000)")
     parser.add_argument("--requests", type=int, default=30, help="requests of each (default 30)")
+    parser.add_argument(
+        "--fresh",
+        type=int,
+        default=5,
+        help="then this many requests of / that each find no kept rendering (default 5)",
+    )
     parser.add_argument("--workdir", type=Path, help="keep the files here (default: a temp dir)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     if not 1 <= args.vendors <= 20_000 or not 1 <= args.requests <= 1000:
         parser.error("--vendors must be in [1, 20000] and --requests in [1, 1000]")
+    if not 0 <= args.fresh <= 100:
+        parser.error("--fresh must be in [0, 100]")
     with tempfile.TemporaryDirectory(prefix="bench-web-") as tmp:
         workdir = args.workdir or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
@@ -192,6 +202,12 @@ def main() -> None:
                 for path in times:
                     took, sizes[path] = get(base + path, token[path])
                     times[path].append(took)
+            # A viewer who finds no kept rendering (older than PAGE_FRESH, or a state changed
+            # since): the page computed for this request.
+            fresh = []
+            for _ in range(args.fresh):
+                time.sleep(PAGE_FRESH + 0.5)
+                fresh.append(get(base + "/")[0])
             peak_rss = status_kib(server.pid, "VmHWM")
         finally:
             server.terminate()
@@ -214,6 +230,12 @@ def main() -> None:
             for path, values in times.items()
         },
     }
+    if fresh:
+        out["/"]["rendered_afresh"] = {
+            "requests": len(fresh),
+            "median_s": round(statistics.median(fresh), 4),
+            "max_s": round(max(fresh), 4),
+        }
     write_figures(out, args.json)
 
 

@@ -13,8 +13,9 @@ again while it is still true:
   for its first result (blind until now). A month that moves is computed again, at most once
   per ``min_age``.
 
-So a healthy district costs one read of each source's revisions per request, and a past
-month's figures are those it was computed with until its inputs change. All reading and
+So a healthy district costs one read of each source's revisions per request (of our probes',
+only of the vendors the writer has news of: ``uptime.store.states.News``), and a past month's
+figures are those it was computed with until its inputs change. All reading and
 computing runs on one thread of its own, which owns the sources' read-only connections.
 
 What finance records from the command line, in another process (exclusions, announced
