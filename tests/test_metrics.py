@@ -4,11 +4,12 @@ docs/metrics.md documents exactly the families we expose."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -149,6 +150,41 @@ async def test_states_and_maintenance_now(client: TestClient, seeded: Seeded) ->
         and ("vendor", "beta") in labels
         for name, labels in got
     )
+
+
+async def test_a_change_of_state_shows_in_the_next_scrape(
+    client: TestClient, seeded: Seeded
+) -> None:
+    """The scrape keeps each vendor's month while the writer has no news of it: a failure seen
+    by every region shows in the very next scrape, in the states and the month's figures."""
+
+    def downtime(got: Samples) -> float:
+        return sample(got, "uptime_ledger_month_downtime_seconds", vendor="acme", kind="downtime")
+
+    before = samples(await scrape(client))
+    states = ("up", "down", "maintenance", "unknown")
+    assert one_of(before, "uptime_ledger_vendor_state", states, vendor="acme") == "up"
+    at = max(datetime.now(UTC), seeded.now + timedelta(seconds=1))
+    failures = [
+        probe(seeded, 0, at=at, region=region, ok=False, error=FailureClass.STATUS, status=503)
+        for region in ("chicago", "california", "atlanta")
+    ]
+    await client.server.app[RECORDER].ingest(failures)
+    await asyncio.sleep(max(0.0, (at + timedelta(seconds=2) - datetime.now(UTC)).total_seconds()))
+    after = samples(await scrape(client))
+    assert one_of(after, "uptime_ledger_vendor_state", states, vendor="acme") == "down"
+    assert (
+        one_of(
+            after,
+            "uptime_ledger_region_state",
+            ("up", "down", "unknown"),
+            vendor="acme",
+            monitor="app",
+            region="atlanta",
+        )
+        == "down"
+    )
+    assert downtime(after) >= downtime(before) + 2
 
 
 def probe(seeded: Seeded, seconds: float, **fields: Any) -> ProbeResult:
