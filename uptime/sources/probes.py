@@ -24,6 +24,13 @@ from uptime.store.states import News, OpenState, open_as_intervals
 class ProbeSource(DatabaseSource):
     """What our probe sites saw (see :class:`uptime.sources.Source`)."""
 
+    def __init__(self, path: str | Path, news: News | None = None) -> None:
+        super().__init__(path)
+        self.news = news
+        #: vendor id → (its ``news`` count before it was read, its revision (None: nothing
+        #: seen), when to read it again without news (None: only with news))
+        self._latest: dict[str, tuple[int, Revision | None, datetime | None]] = {}
+
     def observations(
         self, vendors: Collection[str], period: Interval, now: datetime
     ) -> dict[str, Observations]:
@@ -78,13 +85,6 @@ class ProbeSource(DatabaseSource):
             )
             for vendor in dict.fromkeys([*down, *unknown, *first])
         }
-
-    def __init__(self, path: str | Path, news: News | None = None) -> None:
-        super().__init__(path)
-        self.news = news
-        #: vendor id → (its ``news`` count before it was read, its revision (None: nothing
-        #: seen), when to read it again without news (None: only with news))
-        self._latest: dict[str, tuple[int, Revision | None, datetime | None]] = {}
 
     def revisions(
         self, vendors: Collection[str], now: datetime, before: datetime | None = None
