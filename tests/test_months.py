@@ -207,3 +207,42 @@ async def test_an_ended_months_revisions_are_read_again_only_after_news_of_the_v
         assert opened[0].bounded_reads == 2
     finally:
         await months.close()
+
+
+def unmonitored(month: VendorMonth, seen: Observations) -> timedelta:
+    return month.availability.unmonitored
+
+
+@pytest.mark.parametrize("ended", [False, True], ids=["current month", "ended month"])
+async def test_a_gap_filled_by_a_replayed_spool_is_counted_again(
+    tmp_path: Path, config: Config, ended: bool
+) -> None:
+    """Every region stops reporting 2 hours before February ends and goes stale; its agent
+    then replays what it spooled, filling the gap without a new state (the revision stays the
+    same). A month computed during the gap is computed again once it no longer moves, the
+    current month and an ended one alike, as a fresh computation has it."""
+    store = Storage(tmp_path / "uptime.db")
+    limits = stale_limits(config)
+    end = datetime(2026, 3, 1, tzinfo=UTC)
+    cut = end - timedelta(hours=2)
+    store.record_results(results(config, end - timedelta(days=2), cut), limits)
+    # During the gap: before February's end, or after it (then February has ended).
+    now = end + timedelta(hours=1) if ended else end - timedelta(minutes=30)
+    vendor = config.vendors[0]
+    february = [(vendor, 2026, 2)]
+    months = Months(config, functools.partial(database_sources, tmp_path / "uptime.db"))
+    try:
+        [blind] = await months.get("t", unmonitored, february, now)
+        assert blind > timedelta(0)
+        store.record_results(results(config, cut, now), limits)  # the replayed spool
+        later = now + timedelta(seconds=11)  # past min_age
+        [got] = await months.get("t", unmonitored, february, later)
+        fresh = Months(config, functools.partial(database_sources, tmp_path / "uptime.db"))
+        try:
+            assert [got] == await fresh.get("t", unmonitored, february, later)
+        finally:
+            await fresh.close()
+        assert got < blind
+    finally:
+        await months.close()
+        store.close()

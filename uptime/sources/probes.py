@@ -93,7 +93,9 @@ class ProbeSource(DatabaseSource):
         reported for the first time. They are moving while a state is open that is not up or
         is stale. With ``before``, only states and first results that started before it
         count: closed intervals change only when an open state ends, so a month that ended
-        at ``before`` changes only with the states open since before its end.
+        at ``before`` changes only with the states open since before its end; and it is
+        moving only while one of those went stale before its end (results replayed later
+        may fill the gap, with no new state).
 
         Given the writer's ``news`` (``uptime.store.storage.Storage.news``: the source reads a
         database written in this process), a vendor's revision is read again only when it has
@@ -130,6 +132,14 @@ class ProbeSource(DatabaseSource):
         only, parameters = vendor_filter(vendors)
         until = "" if before is None else " and start < ?"
         bound = [] if before is None else [to_db_time(before)]
+        # What was seen before ``before`` moves only while a state open since then went stale
+        # before it: a replayed spool can still fill that gap (a down state's time before it
+        # is fixed: only a transition, news, ends it).
+        moving = (
+            "state != 'up' or julianday(last_seen) + stale_after_s / 86400.0 < julianday(?)"
+            if before is None
+            else "julianday(last_seen) + stale_after_s / 86400.0 < julianday(?)"
+        )
         # Numbers, not the states themselves: this runs on every page view and scrape. A
         # transition moves its open state's start (the sum of the starts, in whole
         # milliseconds, is exact) and changes its state (counted by kind, so that a
@@ -140,12 +150,10 @@ class ProbeSource(DatabaseSource):
         rows = self.db.execute(
             "select vendor, count(*), "
             "sum(cast(round((julianday(start) - 2440587.5) * 86400000) as integer)), "
-            "sum((state = 'down') + 2 * (state = 'unknown')), "
-            "max(state != 'up' or julianday(last_seen) + stale_after_s / 86400.0 "
-            "< julianday(?)), "
+            f"sum((state = 'down') + 2 * (state = 'unknown')), max({moving}), "
             f"min({text_as_micros('last_seen')} + cast(stale_after_s * 1000000 as integer)) "
             f"from open_states where true{only}{until} group by vendor",
-            [to_db_time(now), *parameters, *bound],
+            [to_db_time(now if before is None else min(now, before)), *parameters, *bound],
         )
         for vendor, count, starts, states, moving, stale_micros in rows:
             found[vendor] = [(count, starts, states), 0, bool(moving)]
