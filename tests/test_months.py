@@ -193,8 +193,9 @@ async def test_an_ended_months_revisions_are_read_again_only_after_news_of_the_v
         february = [(vendor, 2026, 2)]
         assert await months.get("t", make, february, MARCH) == [timedelta(hours=1)]
         assert opened[0].bounded_reads == 1
-        # Nothing new seen of the vendor: February's revision is not read again.
-        assert await months.get("t", make, february, MARCH + timedelta(hours=1)) == [
+        # Nothing new seen of the vendor (its states still fresh): February's revision is not
+        # read again.
+        assert await months.get("t", make, february, MARCH + timedelta(minutes=5)) == [
             timedelta(hours=1)
         ]
         assert opened[0].bounded_reads == 1 and make.calls == 1

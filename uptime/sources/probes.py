@@ -90,12 +90,12 @@ class ProbeSource(DatabaseSource):
         self, vendors: Collection[str], now: datetime, before: datetime | None = None
     ) -> dict[str, Revision]:
         """A vendor's probes saw something new when one of its regions changed state or
-        reported for the first time. They are moving while a state is open that is not up or
-        is stale. With ``before``, only states and first results that started before it
-        count: closed intervals change only when an open state ends, so a month that ended
-        at ``before`` changes only with the states open since before its end; and it is
-        moving only while one of those went stale before its end (results replayed later
-        may fill the gap, with no new state).
+        reported for the first time, or a state went stale or was seen again while stale (a
+        replayed spool fills the gap). They are moving while a state is open that is not up
+        or is stale. With ``before``, only states and first results that started before it
+        count (stale as of ``before``), and nothing moves: closed intervals change only when
+        an open state ends, so a month that ended at ``before`` changes only with the states
+        open since before its end.
 
         Given the writer's ``news`` (``uptime.store.storage.Storage.news``: the source reads a
         database written in this process), a vendor's revision is read again only when it has
@@ -132,31 +132,31 @@ class ProbeSource(DatabaseSource):
         only, parameters = vendor_filter(vendors)
         until = "" if before is None else " and start < ?"
         bound = [] if before is None else [to_db_time(before)]
-        # What was seen before ``before`` moves only while a state open since then went stale
-        # before it: a replayed spool can still fill that gap (a down state's time before it
-        # is fixed: only a transition, news, ends it).
-        moving = (
-            "state != 'up' or julianday(last_seen) + stale_after_s / 86400.0 < julianday(?)"
-            if before is None
-            else "julianday(last_seen) + stale_after_s / 86400.0 < julianday(?)"
-        )
         # Numbers, not the states themselves: this runs on every page view and scrape. A
         # transition moves its open state's start (the sum of the starts, in whole
         # milliseconds, is exact) and changes its state (counted by kind, so that a
         # transition at the very millisecond of the last one still shows); a first result
-        # adds a row to first_seen.
+        # adds a row to first_seen. The states stale at ``now`` (or already at ``before``)
+        # count too, with their last results: a replayed spool can fill a stale state's gap
+        # without a new state, moving only its last result.
+        stale = "julianday(last_seen) + stale_after_s / 86400.0 < julianday(?)"
+        last_seen = text_as_micros("last_seen")
         found: dict[str, list[object]] = {}
         stale_at: dict[str, datetime] = {}
         rows = self.db.execute(
             "select vendor, count(*), "
             "sum(cast(round((julianday(start) - 2440587.5) * 86400000) as integer)), "
-            f"sum((state = 'down') + 2 * (state = 'unknown')), max({moving}), "
-            f"min({text_as_micros('last_seen')} + cast(stale_after_s * 1000000 as integer)) "
+            f"sum((state = 'down') + 2 * (state = 'unknown')), max(state != 'up' or {stale}), "
+            f"sum({stale}), sum(case when {stale} then {last_seen} else 0 end), "
+            f"min({last_seen} + cast(stale_after_s * 1000000 as integer)) "
             f"from open_states where true{only}{until} group by vendor",
-            [to_db_time(now if before is None else min(now, before)), *parameters, *bound],
+            [*[to_db_time(now if before is None else min(now, before))] * 3, *parameters, *bound],
         )
-        for vendor, count, starts, states, moving, stale_micros in rows:
-            found[vendor] = [(count, starts, states), 0, bool(moving)]
+        for vendor, count, starts, states, moving, stales, stale_seen, stale_micros in rows:
+            # Of an ended month nothing moves with the clock any more: what can still change
+            # in it (a gap before its end filled) changes its tag.
+            moves = bool(moving) and before is None
+            found[vendor] = [(count, starts, states, stales, stale_seen), 0, moves]
             stale_at[vendor] = from_db_micros(stale_micros)
         rows = self.db.execute(
             f"select vendor, count(*) from first_seen where true{only}"

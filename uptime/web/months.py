@@ -11,8 +11,7 @@ again while it is still true:
 * the month was over when it was computed, or nothing in it moves with the clock: no state is
   open that is not up or has gone stale, and no region of a probed monitor is still waiting
   for its first result (blind until now). A month that moves is computed again, at most once
-  per ``min_age``, and once more after it stopped moving (a stale region's gap filled by a
-  replayed spool leaves its revision the same), an ended month too.
+  per ``min_age``.
 
 So a healthy district costs one read of each source's revisions per request (of our probes',
 only of the vendors the writer has news of: ``uptime.store.states.News``), and a past month's
@@ -90,10 +89,6 @@ class _Kept:
     computed_at: datetime
     ended: bool  #: the month was over when it was computed
     waiting: bool  #: a probed monitor's region had not reported yet (blind until now)
-    #: what was seen moved with the clock when it was computed (a state not up, or stale):
-    #: true of that instant only, even once nothing moves (a replayed spool fills a stale
-    #: region's gap without a new state: the revision stays the same)
-    moving: bool
 
 
 class Months:
@@ -212,22 +207,18 @@ class Months:
         revised = self._revisions(sources, [v.id for v, _, _ in wanted], bounds, now)
         out: list[Any] = [None] * len(wanted)
         stale: dict[tuple[int, int], list[tuple[int, Vendor]]] = {}
-        seen_now: dict[int, Seen] = {}
+        seen_now: dict[int, tuple[Hashable, ...]] = {}
         young = now - self._min_age
         for i, ((vendor, year, month), bound) in enumerate(zip(wanted, bounds, strict=True)):
-            # Only what was seen before an ended month's end is compared: a state going stale
-            # (moving) after the month ended changes nothing in it.
-            seen_now[i] = tags, moving = revised[bound][vendor.id]
+            # Only what was seen is compared: a state going stale (moving) after a month
+            # ended changes nothing in it.
+            seen_now[i], moving = revised[bound][vendor.id]
             key = (kind, vendor.id, year, month)
             kept = self._kept.get(key)
             if (
                 kept is not None
-                and kept.seen == tags
-                and (
-                    (kept.ended and not kept.moving)
-                    or not (kept.waiting or kept.moving or moving)
-                    or kept.computed_at > young
-                )
+                and kept.seen == seen_now[i]
+                and (kept.ended or not (kept.waiting or moving) or kept.computed_at > young)
             ):
                 self._kept.move_to_end(key)
                 out[i] = kept.made
@@ -240,10 +231,9 @@ class Months:
                 share_the_interpreter()
                 made = make(vendor_month, seen)
                 ended = vendor_month.availability.period.end <= now
-                tags, moving = seen_now[i]
                 self._keep(
                     (kind, vendor.id, year, month),
-                    _Kept(made, tags, now, ended, _waiting(vendor, seen), moving),
+                    _Kept(made, seen_now[i], now, ended, _waiting(vendor, seen)),
                 )
                 out[i] = made
         if sum(len(todo) for todo in stale.values()) >= FREEZE_AFTER:
@@ -264,19 +254,16 @@ class Months:
         """What was seen of each ``vendors[i]`` as of ``bounds[i]`` (None: of everything
         seen), by bound. What was seen before a month's end changes only when what was seen at
         all does (``Source.revisions``), so an ended month's revisions are read again only for
-        the vendors whose revisions changed since they were last read, or that were moving:
-        each bound costs a read of the sources (a scan of every open state) otherwise, and the
-        status page asks for four, history for twelve."""
+        the vendors whose revisions changed since they were last read: each bound costs a read
+        of the sources (a scan of every open state) otherwise, and the status page asks for
+        four, history for twelve."""
         latest = {v: _seen(found) for v, found in revisions(sources, set(vendors), now).items()}
         out: dict[datetime | None, dict[str, Seen]] = {None: latest}
         for bound in dict.fromkeys(b for b in bounds if b is not None):
             kept = self._bounded.pop(bound, {})
             self._bounded[bound] = kept  # the most recently asked for last
             wanted = {v for v, b in zip(vendors, bounds, strict=True) if b == bound}
-            # Moving, it is read again each time: a gap before the end may have been filled.
-            changed = {
-                v for v in wanted if v not in kept or kept[v][0] != latest[v][0] or kept[v][1][1]
-            }
+            changed = {v for v in wanted if v not in kept or kept[v][0] != latest[v][0]}
             if changed:
                 for vendor, found in revisions(sources, changed, now, bound).items():
                     kept[vendor] = (latest[vendor][0], _seen(found))
