@@ -16,6 +16,7 @@ import stat
 import subprocess
 import sys
 import threading
+import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
@@ -794,8 +795,14 @@ def test_run_says_where_its_status_page_and_metrics_are(tmp_path: Path) -> None:
             assert page.headers["Content-Type"].startswith("text/html")
         with urllib.request.urlopen(found[2], timeout=10) as metrics:
             assert b"uptime_ledger_vendor_state" in metrics.read()
+        # A header longer than aiohttp reads: a 400, and no traceback in the log for it.
+        huge = urllib.request.Request(found[1], headers={"X-Long": "x" * 10_000})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(huge, timeout=10)
+        assert refused.value.code == 400
     finally:
         stopper.cancel()
         proc.send_signal(signal.SIGTERM)
         _, rest = proc.communicate(timeout=30)
     assert proc.returncode == 0, "".join(lines) + rest
+    assert "Traceback" not in rest and "Error handling request" not in rest, rest

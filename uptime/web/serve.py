@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from uptime.errors import UptimeLedgerError
 
@@ -17,6 +18,24 @@ log = logging.getLogger(__name__)
 
 class ListenError(UptimeLedgerError):
     """The app cannot listen where it was told to."""
+
+
+class QuietBadRequests(logging.Filter):
+    """aiohttp logs every request it cannot parse (a header longer than it reads, a bad
+    request line) at ERROR with its traceback: any client could fill the log, and it is no
+    fault of ours. Such a record becomes one line at DEBUG (as aiohttp logs a bad method)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError):
+            record.msg, record.args = f"{record.getMessage()}: {error.message}", ()
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            record.exc_info = record.exc_text = None
+            return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+        return True
+
+
+_QUIET = QuietBadRequests()
 
 
 def event_loop_factory(use_uvloop: bool = True) -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -47,6 +66,7 @@ async def serve(
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
+    logging.getLogger("aiohttp.server").addFilter(_QUIET)  # once: filters are a set
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
     try:
