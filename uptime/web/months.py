@@ -58,10 +58,10 @@ Made = TypeVar("Made")
 MIN_AGE = timedelta(seconds=10)
 
 #: How the months' thread shares the interpreter while there is work: after computing for
-#: ``SLICE`` seconds it sleeps twice as long (a third of the interpreter for it at most). It
-#: shares the interpreter (the GIL) with the event loop, where the probes run: without the
-#: pauses, computing a large district's months starves them (probes started seconds late at
-#: 10,000 monitors, docs/benchmarks.md).
+#: ``SLICE`` seconds it sleeps three times as long (a quarter of the interpreter for it at
+#: most). It shares the interpreter (the GIL) with the event loop, where the probes run:
+#: without the pauses, computing a large district's months starves them (probes started
+#: seconds late at 10,000 monitors, docs/benchmarks.md).
 SLICE = 0.02
 
 #: How many month ends' revisions are kept (history shows 12 months, the page 4: of each time
@@ -318,9 +318,10 @@ async def keep_pulse() -> None:
 def share_the_interpreter() -> None:
     """Called between two pieces of heavy work on a thread beside the event loop: once the
     thread has computed for ``SLICE`` seconds while the loop is short of time (its pulse is
-    late, or nobody keeps one), it sleeps twice as long, so the loop, where the probes run,
-    keeps two thirds of the interpreter. An idle loop costs the work nothing. Never sleeps on
-    a thread that runs an event loop."""
+    late, or nobody keeps one), it sleeps three times as long, so the loop, where the probes
+    run, keeps three quarters of the interpreter (two thirds left probes up to 1.1 s late while
+    a large district's months were first computed: docs/benchmarks.md). An idle loop costs the
+    work nothing. Never sleeps on a thread that runs an event loop."""
     began = getattr(_slice, "began", None)
     clock = time.perf_counter()
     if began is None or clock - began > 4 * SLICE:  # a new burst of work
@@ -334,7 +335,7 @@ def share_the_interpreter() -> None:
         except RuntimeError:  # no event loop here: a worker thread
             pass
         if not _pulse_at or clock - _pulse_at[0] > BUSY:
-            time.sleep(2 * (clock - began))
+            time.sleep(3 * (clock - began))
         _slice.began = time.perf_counter()
 
 
