@@ -93,6 +93,25 @@ def test_check_config_on_the_shipped_files_prints_every_vendor(tmp_path: Path) -
     assert done.stdout.rstrip().splitlines()[-1].startswith("OK: ")
 
 
+def test_output_to_a_reader_that_went_away_is_no_traceback(tmp_path: Path) -> None:
+    # ``uptime-ledger check-config | head -1``: the pipe is closed before the output is written.
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "uptime.cli", *map(str, shipped("check-config"))],
+            cwd=tmp_path,
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(write)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
+
+
 @pytest.mark.parametrize(
     ("token", "mode", "exit_code", "says"),
     [

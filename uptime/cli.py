@@ -1003,6 +1003,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if error.outcome:
             print(f"uptime-ledger: {error.outcome}", file=sys.stderr)
         return error.exit_code
+    except BrokenPipeError:
+        # The reader went away (``| head``): no traceback, and none from the flush at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":
