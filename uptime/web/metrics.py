@@ -37,13 +37,20 @@ from reports.scheduled import claim_months, earliest_deadline, open_claims
 from uptime.config import Config, Vendor
 from uptime.store.finance import Records
 from uptime.store.recorder import RegionStates
-from uptime.store.states import interned
+from uptime.store.states import Key
 from uptime.web.access import may_read_finance
 from uptime.web.exposition import Family, header, labels_text, value_text
 from uptime.web.keys import CONFIG, MONTHS, RECORDER
 from uptime.web.months import Months, share_the_interpreter
 from uptime.web.scheduled import claim_context, claim_inputs
-from uptime.web.status import NOT_REPORTED, next_start, upcoming_windows, vendor_states
+from uptime.web.status import (
+    NOT_REPORTED,
+    by_monitor,
+    next_start,
+    series_keys,
+    upcoming_windows,
+    vendor_states,
+)
 
 NAMESPACE = "uptime_ledger"
 
@@ -59,7 +66,6 @@ REGION_STATES = ("up", "down", "unknown")
 VENDOR_STATES = ("up", "down", "maintenance", "unknown")
 DOWNTIME_KINDS = ("scheduled", "emergency", "downtime", "excluded", "unmonitored")
 
-Key = tuple[str, str, str]  #: (vendor, monitor, region)
 AGENT = ("region", "agent")
 
 
@@ -257,29 +263,6 @@ class Shown(NamedTuple):
     active: bool  #: one of its maintenance windows is open
     next_start: float | None  #: when its next window starts (Unix time)
     month: MonthFigures
-
-
-#: vendor id → (the vendor, :func:`series_keys`)
-_series_keys: dict[str, tuple[Vendor, tuple[Key, ...]]] = {}
-
-
-def series_keys(vendor: Vendor) -> tuple[Key, ...]:
-    """The (vendor, monitor, region) of each of ``vendor``'s series, monitor by monitor, of
-    interned strings as the recorder's states are keyed (``uptime.store.states.interned``)."""
-    kept = _series_keys.get(vendor.id)
-    if kept is None or kept[0] is not vendor:
-        keys = tuple(interned((vendor.id, m.id, r)) for m in vendor.monitors for r in m.regions)
-        kept = _series_keys[vendor.id] = (vendor, keys)
-    return kept[1]
-
-
-def by_monitor(vendor: Vendor, views: Sequence[RegionState]) -> list[Sequence[RegionState]]:
-    """``views`` of :func:`series_keys` order split into each monitor's."""
-    out, at = [], 0
-    for m in vendor.monitors:
-        out.append(views[at : at + len(m.regions)])
-        at += len(m.regions)
-    return out
 
 
 def _state_set(family: Family, labels: tuple[str, ...], states: Sequence[str], current: str) -> str:

@@ -66,7 +66,7 @@ async def serve(
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
-    logging.getLogger("aiohttp.server").addFilter(_QUIET)  # once: filters are a set
+    logging.getLogger("aiohttp.server").addFilter(_QUIET)  # added once however often served
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
     try:

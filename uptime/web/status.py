@@ -9,14 +9,17 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from credits.intervals import Interval
 from credits.model import MaintenanceWindow, QuorumRule
 from credits.state import RegionState, VendorState, active_windows, monitor_state, vendor_state
 from uptime.config import Config, Monitor, Vendor
 from uptime.store.recorder import Recorder, RegionStates
+from uptime.store.states import Key, interned
 from uptime.web.months import Months
+
+T = TypeVar("T")
 
 #: How far ahead the status page and the feeds look for maintenance.
 UPCOMING = timedelta(days=14)
@@ -93,6 +96,29 @@ def next_start(windows: Iterable[MaintenanceWindow], now: datetime) -> datetime 
 NOT_REPORTED: tuple[RegionState, None, None] = ("unknown", None, None)
 
 
+#: vendor id → (the vendor, :func:`series_keys`)
+_series_keys: dict[str, tuple[Vendor, tuple[Key, ...]]] = {}
+
+
+def series_keys(vendor: Vendor) -> tuple[Key, ...]:
+    """The (vendor, monitor, region) of each of ``vendor``'s series, monitor by monitor, of
+    interned strings as the recorder's states are keyed (``uptime.store.states.interned``)."""
+    kept = _series_keys.get(vendor.id)
+    if kept is None or kept[0] is not vendor:
+        keys = tuple(interned((vendor.id, m.id, r)) for m in vendor.monitors for r in m.regions)
+        kept = _series_keys[vendor.id] = (vendor, keys)
+    return kept[1]
+
+
+def by_monitor(vendor: Vendor, views: Sequence[T]) -> list[Sequence[T]]:
+    """``views`` (one per series, in :func:`series_keys` order) split into each monitor's."""
+    out, at = [], 0
+    for m in vendor.monitors:
+        out.append(views[at : at + len(m.regions)])
+        at += len(m.regions)
+    return out
+
+
 def vendor_states(
     vendor: Vendor, views: Sequence[Sequence[RegionState]], in_maintenance: bool
 ) -> tuple[list[RegionState], VendorState]:
@@ -114,13 +140,7 @@ def vendors_now(config: Config, states: RegionStates, now: datetime) -> list[Ven
     region ``states`` at ``now`` (``Recorder.region_states``)."""
     out = []
     for vendor in config.vendors:
-        seen = [
-            [
-                states.get((vendor.id, monitor.id, region), NOT_REPORTED)
-                for region in monitor.regions
-            ]
-            for monitor in vendor.monitors
-        ]
+        seen = by_monitor(vendor, [states.get(k, NOT_REPORTED) for k in series_keys(vendor)])
         windows = upcoming_windows(vendor, now)
         monitor_states, state = vendor_states(
             vendor,
