@@ -439,24 +439,30 @@ class Metrics:
             "(agent --spool-max), as the agent last reported.",
         )
 
-    def expose(
-        self, months: Months, states: RegionStates, now: datetime, finance: bool = True
-    ) -> bytes:
-        """The exposition at ``now`` (on the months' thread: it computes what it shows);
-        the finance families only with ``finance`` (``LedgerFamilies.text``)."""
-        config, _ = months.refresh()
+    def wanted(
+        self, vendors: Sequence[Vendor], now: datetime, finance: bool = True
+    ) -> list[tuple[Vendor, int, int]]:
+        """The vendor-months a scrape at ``now`` shows: each vendor's current month first, in
+        order, then with ``finance`` last month while its claims' ticket deadlines can be open
+        (one computation, and one read of what changed, for both months)."""
         # Each zone's wall clock once: a district's vendors share a few zones.
-        clocks = {zone: now.astimezone(zone) for zone in {v.timezone for v in config.vendors}}
-        current = [(v, clocks[v.timezone].year, clocks[v.timezone].month) for v in config.vendors]
-        # Last month's claims too, while its ticket deadlines can be open (one computation,
-        # and one read of what changed, for both months).
+        clocks = {zone: now.astimezone(zone) for zone in {v.timezone for v in vendors}}
+        current = [(v, clocks[v.timezone].year, clocks[v.timezone].month) for v in vendors]
         earlier = [
             (v, y, m)
             for v, year, month in (current if finance else ())
             for y, m in self.deadlines.months(v, now, clocks[v.timezone].date())
             if (y, m) != (year, month)
         ]
-        wanted = current + earlier
+        return current + earlier
+
+    def expose(
+        self, months: Months, states: RegionStates, now: datetime, finance: bool = True
+    ) -> bytes:
+        """The exposition at ``now`` (on the months' thread: it computes what it shows);
+        the finance families only with ``finance`` (``LedgerFamilies.text``)."""
+        config, _ = months.refresh()
+        wanted = self.wanted(config.vendors, now, finance)
         made = months.made("metrics", metrics_month, wanted, now)
         deadlines = self.deadlines.of(months, wanted, made, now) if finance else None
         # Writing the lines allocates a great many objects that form no cycles (as a report
@@ -464,7 +470,8 @@ class Metrics:
         # process, event loop included, that long without the collector.
         with without_cycle_collector():
             shown = []
-            for vendor, (figures, _) in zip(config.vendors, made[: len(current)], strict=True):
+            current = made[: len(config.vendors)]  # ``wanted`` begins with them, in order
+            for vendor, (figures, _) in zip(config.vendors, current, strict=True):
                 windows = upcoming_windows(vendor, now)
                 starts = next_start(windows, now)
                 shown.append(

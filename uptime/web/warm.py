@@ -15,10 +15,8 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from reports.scheduled import claim_months
 from uptime.web.keys import CONFIG, MONTHS
-from uptime.web.metrics import metrics_month
-from uptime.web.months import month_of
+from uptime.web.metrics import METRICS, metrics_month
 from uptime.web.pages import status_months
 
 log = logging.getLogger(__name__)
@@ -39,12 +37,8 @@ async def warm(app: web.Application) -> None:
         now = datetime.now(UTC)
         some = config.vendors[at : at + BATCH]
         await months.run(status_months, config, some, months, now)
-        # Each vendor's current month, and last month while its claims can be open (what
-        # a scrape with the reader's token shows).
-        wanted = [(v, *month_of(v, now)) for v in some]
-        wanted += [
-            (v, y, m) for v in some for y, m in claim_months(v, now) if (y, m) != month_of(v, now)
-        ]
+        # What a scrape with the reader's token shows.
+        wanted = app[METRICS].wanted(some, now)
         await months.get("metrics", metrics_month, wanted, now)
 
 
