@@ -6,17 +6,28 @@ from __future__ import annotations
 
 import html
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
+import pytest
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
-from support_pages import seed
+from support_pages import REGIONS, seed
 
 from probes.result import FailureClass, ProbeResult
+from uptime.web import pages
 from uptime.web.app import make_app
-from uptime.web.keys import RECORDER
-from uptime.web.pages import SECTIONS, Sections, status_html, status_page_at
+from uptime.web.keys import MONTHS, RECORDER
+from uptime.web.page_context import RECENT_ADVISORIES, MadeCard, vendor_card
+from uptime.web.pages import (
+    SECTIONS,
+    Cards,
+    Sections,
+    down_errors,
+    status_html,
+    status_page_at,
+    status_page_of,
+)
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
 MESSAGE = "503 <b>gone from Chicago</b>"
@@ -78,3 +89,74 @@ async def test_a_region_changing_state_renders_that_vendor_s_section_again(
     assert html.escape(MESSAGE, quote=False) in section_of(served_after, "classswift")
     assert html.escape(MESSAGE, quote=False) not in served_before
     assert section_of(served_after, "itopia") == section_of(served_before, "itopia")
+
+
+async def test_kept_cards_are_the_cards_made_afresh_as_the_clock_moves(
+    aiohttp_server: ServerFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Walk the clock over ten days past the seeded district's ``now`` (the end of DST in the
+    US and a month's end, collab's windows opening and closing, classswift's advisory leaving
+    the last seven days, states going stale, an outage today that moves classswift's today's
+    bar): at each moment, and a second either side of each edge, the cards the page keeps
+    are those made with nothing kept, and many are kept."""
+    seeded = seed(tmp_path, datetime(2026, 10, 29, 17, 3, 20, tzinfo=UTC))
+    app = make_app(seeded.config, seeded.db, probe_regions=())
+    await aiohttp_server(app)
+    recorder, months = app[RECORDER], app[MONTHS]
+    made = 0
+
+    def counted(*args: object) -> MadeCard:
+        nonlocal made
+        made += 1
+        return vendor_card(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pages, "vendor_card", counted)
+    end = seeded.now + timedelta(days=10)
+    edges = [
+        seeded.window_now.end,
+        seeded.window_next.start,
+        seeded.window_next.end,
+        seeded.advisory.end + RECENT_ADVISORIES,
+    ]
+    for vendor in seeded.config.vendors:  # each vendor's local midnights
+        day = seeded.now.astimezone(vendor.timezone).date()
+        while (midnight := datetime.combine(day, time(), vendor.timezone)) < end:
+            edges.append(midnight.astimezone(UTC))
+            day += timedelta(days=1)
+    second = timedelta(seconds=1)
+    moments = {seeded.now + timedelta(minutes=97) * k for k in range(150)}
+    moments |= {edge + d for edge in edges for d in (-second, timedelta(0), second)}
+    down = (seeded.now + timedelta(days=4, hours=5), seeded.now + timedelta(days=4, hours=7))
+    config = seeded.config
+    walked = 0
+    for at in sorted(m for m in moments if seeded.now < m < end):
+        if down[0] <= at < down[1] or down[1] <= at < down[1] + timedelta(hours=2):
+            failing = at < down[1]
+            results = [
+                ProbeResult(
+                    "classswift",
+                    "app",
+                    r,
+                    at,
+                    not failing,
+                    0.05,
+                    status=503 if failing else 200,
+                    error=FailureClass.STATUS if failing else None,
+                    message="503 <b>gone</b>" if failing else None,
+                )
+                for r in REGIONS
+            ]
+            await recorder.ingest(results)
+        kept = await status_page_at(app, at)
+        states = await recorder.region_states(at)
+        errors = await down_errors(recorder, states)
+        fresh = await months.run(status_page_of, config, states, errors, months, Cards(), at)
+        for card, afresh in zip(kept.vendors, fresh.vendors, strict=True):
+            assert card == afresh, f"{card.id} at {at.isoformat()}"
+        walked += 1
+    # Made once per moment and vendor with nothing kept, for the comparison; the page's own
+    # cards were kept at two moments in five (stale states, an outage and windows make the
+    # others again).
+    vendors = len(config.vendors)
+    assert walked > 250
+    assert made - walked * vendors < 0.75 * walked * vendors

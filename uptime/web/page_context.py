@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from fractions import Fraction
@@ -22,7 +22,7 @@ from credits.model import MaintenanceWindow, WindowKind
 from reports.context import VendorContext
 from reports.words import MONTH_NAMES, clock, day_words, figure, zone_words
 from uptime.config import Config, Vendor
-from uptime.web.months import month_of, share_the_interpreter
+from uptime.web.months import month_of
 from uptime.web.status import VendorNow
 
 if TYPE_CHECKING:  # page_months builds its kept words with the helpers here
@@ -276,13 +276,23 @@ def cut_days(days: Sequence[Day], now: datetime) -> list[Day]:
     return out
 
 
-def recent_bars(
-    vendor: Vendor, months: Sequence[PageMonth], now: datetime
-) -> tuple[list[DayBar], Day | None]:
-    """The last :data:`BAR_DAYS` days' bars begun by ``now`` and the first of those days: the
-    months' kept bars of the days over, today's made again cut at ``now``."""
+class RecentBars(NamedTuple):
+    """The status page's bars at ``now`` and the first of their days; until ``until`` (the
+    end of today, when the days shown change) they change only by ``today``: the kept day
+    whose bar is made again cut at each ``now`` (None while its kept bar holds)."""
+
+    bars: list[DayBar]
+    first: Day | None
+    today: Day | None
+    until: datetime
+
+
+def recent_bars(vendor: Vendor, months: Sequence[PageMonth], now: datetime) -> RecentBars:
+    """The last :data:`BAR_DAYS` days' bars begun by ``now``: the months' kept bars of the
+    days over, today's made again cut at ``now`` when the kept one no longer holds."""
     bars: list[DayBar] = []
     days: list[Day] = []
+    moving, until = None, now  # no day in progress: made again each time
     for month in months:
         if month.context.period_end <= now:
             over = len(month.days)
@@ -293,12 +303,14 @@ def recent_bars(
         if over < len(month.days) and month.days[over].period.start < now:
             kept, today = month.days[over], month.days[over].cut(now)
             # The kept bar is of the whole day: it still holds when nothing is counted (the
-            # share of the day over does not show) and no window time is still to come.
+            # share of the day over does not show) and no window time is still to come. Both
+            # stay so for the rest of the day once they are.
             moved = today.counted > timedelta(0) or today.maintenance != kept.maintenance
             bars.append(day_bar(vendor, today) if moved else month.bars[over])
             days.append(today)
+            moving, until = (kept if moved else None), kept.period.end
     days = days[-BAR_DAYS:]
-    return bars[-BAR_DAYS:], (days[0] if days else None)
+    return RecentBars(bars[-BAR_DAYS:], days[0] if days else None, moving, until)
 
 
 def window_row(window: MaintenanceWindow, zone: ZoneInfo, now: datetime) -> WindowRow:
@@ -428,7 +440,8 @@ def advisory_row(advisory: Advisory, zone: ZoneInfo, names: Mapping[str, str]) -
 
 def recent_advisories(months: Sequence[PageMonth], now: datetime) -> list[Advisory]:
     """The months' last :data:`RECENT` advisories open within :data:`RECENT_ADVISORIES` before
-    ``now``, most recent first."""
+    ``now``, most recent first. (They all began before the months were read, so before
+    ``now``: the list changes on its own only when one of them leaves those days.)"""
     after = now - RECENT_ADVISORIES
     picked: list[Advisory] = []
     for month in reversed(months):
@@ -454,12 +467,34 @@ def region_cell(
     return RegionCell(name=name, state=state(key), since=words, error=error)
 
 
+class MadeCard(NamedTuple):
+    """A vendor's card as made at some ``now``, and how it changes on its own (with nothing
+    it was made from changed): not before ``until`` (today's end, a window's start, a recent
+    advisory leaving the last days), and until then only by its last bar, made again from
+    ``today`` (:func:`card_at`) when that is set."""
+
+    card: VendorCard
+    until: datetime
+    today: Day | None
+
+
+def card_at(made: MadeCard, vendor: Vendor, now: datetime) -> VendorCard:
+    """``made``'s card at ``now`` (before ``made.until``): what :func:`vendor_card` makes at
+    ``now`` from the same states, windows and months."""
+    if made.today is None:
+        return made.card
+    bar = day_bar(vendor, made.today.cut(now))
+    if bar == made.card.bars[-1]:
+        return made.card
+    return replace(made.card, bars=(*made.card.bars[:-1], bar))
+
+
 def vendor_card(
     config: Config,
     now_: VendorNow,
     months: Sequence[PageMonth],
     errors: Mapping[tuple[str, str, str], str],
-) -> VendorCard:
+) -> MadeCard:
     """One vendor on the status page: ``months`` are the months the bars cover, oldest first,
     the last the current one."""
     vendor, now = now_.vendor, now_.now
@@ -484,9 +519,9 @@ def vendor_card(
         )
         for m in now_.monitors
     )
-    bars, first = recent_bars(vendor, months, now)
-    first_day = first.date if first else now.astimezone(zone).date()
-    bars_start = first.period.start if first else now
+    recent = recent_bars(vendor, months, now)
+    first_day = recent.first.date if recent.first else now.astimezone(zone).date()
+    bars_start = recent.first.period.start if recent.first else now
     advisories = recent_advisories(months, now)
     if now_.state == "maintenance":
         note = "The vendor announced maintenance now; what probes see is not counted against it."
@@ -494,7 +529,7 @@ def vendor_card(
         note = "Too few probe sites can see it right now to tell."
     else:
         note = ""
-    return VendorCard(
+    card = VendorCard(
         id=vendor.id,
         name=vendor.name,
         timezone=zone.key,
@@ -502,25 +537,23 @@ def vendor_card(
         state_note=note,
         monitors=monitors,
         figures=months[-1].figures,
-        bars=tuple(bars),
+        bars=tuple(recent.bars),
         bars_from=day_words(first_day),
         windows=tuple(window_row(w, zone, now) for w in now_.windows),
         interruptions=tuple(recent_interruptions(months, zone, names, bars_start)),
         advisories=tuple(advisory_row(a, zone, names) for a in advisories),
     )
+    starts = now_.next_start  # a window opens: its row says "now", the state may change
+    until = min(
+        recent.until,
+        starts or recent.until,
+        *(a.interval.end + RECENT_ADVISORIES for a in advisories),
+    )
+    return MadeCard(card, until, recent.today)
 
 
-def status_page(
-    config: Config,
-    vendors: Sequence[VendorNow],
-    months: Sequence[Sequence[PageMonth]],
-    errors: Mapping[tuple[str, str, str], str],
-    now: datetime,
-) -> StatusPage:
-    cards = []
-    for v, kept in zip(vendors, months, strict=True):
-        share_the_interpreter()  # a large district's cards take a while
-        cards.append(vendor_card(config, v, kept, errors))
+def status_page(config: Config, cards: Sequence[VendorCard], now: datetime) -> StatusPage:
+    """The status page of ``cards`` (in configuration order), made at ``now``."""
     return StatusPage(
         title=config.web.title,
         refresh=int(config.web.refresh.total_seconds()),

@@ -9,36 +9,42 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import operator
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
-from typing import Any
+from typing import Any, NamedTuple
 
 import jinja2
 from aiohttp import web
 from markupsafe import Markup
 
 from credits.intervals import EARLIEST
+from credits.model import MaintenanceWindow
 from uptime.config import Config, Vendor
 from uptime.store.finance import month_label
-from uptime.store.recorder import Recorder
+from uptime.store.recorder import Recorder, RegionStates
+from uptime.store.states import Key
 from uptime.store.storage import Storage
 from uptime.web.keys import MONTHS, RECORDER, current_config
 from uptime.web.months import Months, is_current, month_of, months_back, share_the_interpreter
 from uptime.web.page_context import (
     BAR_DAYS,
+    MadeCard,
     StatusPage,
     VendorCard,
+    card_at,
     closed_note,
     history_page,
     region_names,
     status_page,
+    vendor_card,
     vendor_page,
 )
 from uptime.web.page_months import PageMonth, history_month, page_month
-from uptime.web.status import VendorNow, status_now
+from uptime.web.status import series_keys, upcoming_windows, vendor_now, views_now
 
 TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("uptime.web", "templates"),
@@ -83,6 +89,7 @@ SECTIONS = web.AppKey("sections", Sections)
 def add_routes(app: web.Application) -> None:
     """Register the pages on ``app``."""
     app[SECTIONS] = Sections()
+    app[CARDS] = Cards()
     app[KEPT_PAGE] = KeptPage()
     app.router.add_get("/", get_status_page)
     app.router.add_get("/vendor/{id}", get_vendor_page)
@@ -111,17 +118,9 @@ def bar_months(vendor: Vendor, now: datetime) -> list[tuple[int, int]]:
     return months_back(year, month, (year - first.year) * 12 + month - first.month + 1)
 
 
-async def down_errors(
-    recorder: Recorder, vendors: list[VendorNow]
-) -> dict[tuple[str, str, str], str]:
-    """The failure behind each region's current down state."""
-    since = {
-        (v.vendor.id, m.monitor.id, r.region): r.since
-        for v in vendors
-        for m in v.monitors
-        for r in m.regions
-        if r.state == "down" and r.since is not None
-    }
+async def down_errors(recorder: Recorder, states: RegionStates) -> dict[Key, str]:
+    """The failure behind each region's current down state in the recorder's ``states``."""
+    since = {key: since for key, (state, since, _) in states.items() if state == "down"}
     if not since:
         return {}
     return await recorder.call(Storage.failures_since, since)
@@ -143,26 +142,101 @@ def status_months(
     return per_vendor
 
 
+class _CardInputs(NamedTuple):
+    """What a vendor's card is made from besides the clock (months compared by identity:
+    ``Months`` hands out the same value while it holds)."""
+
+    vendor: Vendor
+    names: dict[str, str]
+    views: tuple[tuple[str, datetime | None, str], ...]  #: (state, since, failure) per series
+    windows: tuple[MaintenanceWindow, ...]
+    months: tuple[PageMonth, ...]
+
+    def same(self, other: _CardInputs) -> bool:
+        return (
+            self.vendor is other.vendor
+            and self.names == other.names
+            and self.views == other.views
+            and self.windows == other.windows
+            and len(self.months) == len(other.months)
+            and all(map(operator.is_, self.months, other.months))
+        )
+
+
+class Cards:
+    """Each vendor's status card as last made, with what it was made from: a request makes a
+    card again only when a region's state or a down region's failure changed, a window
+    entered or left the vendor's next days, one of its months was computed again, or the
+    clock passed a moment its words change at (``MadeCard.until``); a card whose today's bar
+    moves with the clock has that bar made again. One entry per vendor id."""
+
+    def __init__(self) -> None:
+        self._kept: dict[str, tuple[_CardInputs, MadeCard]] = {}
+
+    def card(
+        self,
+        config: Config,
+        states: RegionStates,
+        errors: Mapping[Key, str],
+        months: Sequence[PageMonth],
+        vendor: Vendor,
+        now: datetime,
+    ) -> VendorCard:
+        """``vendor``'s card at ``now`` (``vendor_card`` of its states now, the failures
+        behind its down regions and its ``months`` under the bars)."""
+        views = views_now(vendor, states)
+        windows = upcoming_windows(vendor, now)
+        inputs = _CardInputs(
+            vendor,
+            region_names(config),
+            tuple(
+                (state, since, errors.get(key, "") if state == "down" else "")
+                for key, (state, since, _) in zip(series_keys(vendor), views, strict=True)
+            ),
+            windows,
+            tuple(months),
+        )
+        kept = self._kept.get(vendor.id)
+        if kept is not None and now < kept[1].until and kept[0].same(inputs):
+            made = kept[1]
+            card = card_at(made, vendor, now)
+            if card is not made.card:
+                self._kept[vendor.id] = (inputs, made._replace(card=card))
+            return card
+        made = vendor_card(config, vendor_now(vendor, views, windows, now), months, errors)
+        self._kept[vendor.id] = (inputs, made)
+        return made.card
+
+
+CARDS = web.AppKey("cards", Cards)
+
+
 def status_page_of(
     config: Config,
-    vendors: list[VendorNow],
-    errors: dict[tuple[str, str, str], str],
+    states: RegionStates,
+    errors: Mapping[Key, str],
     months: Months,
+    cards: Cards,
     now: datetime,
 ) -> StatusPage:
-    """The status page's context from the states now (on the months' thread: a large
-    district's cards are work the event loop, where probes run, should not do)."""
+    """The status page's context from the recorder's ``states`` at ``now`` (on the months'
+    thread: a large district's cards are work the event loop, where probes run, should not
+    do)."""
     per_vendor = status_months(config, config.vendors, months, now)
-    return status_page(config, vendors, per_vendor, errors, now)
+    made = []
+    for vendor, kept in zip(config.vendors, per_vendor, strict=True):
+        share_the_interpreter()
+        made.append(cards.card(config, states, errors, kept, vendor, now))
+    return status_page(config, made, now)
 
 
 async def status_page_at(app: web.Application, now: datetime) -> StatusPage:
     """The status page's context at ``now``."""
     recorder, months = app[RECORDER], app[MONTHS]
     config = await current_config(app)
-    vendors = await status_now(config, recorder, months, now)
-    errors = await down_errors(recorder, vendors)
-    return await months.run(status_page_of, config, vendors, errors, months, now)
+    states = await recorder.region_states(now)
+    errors = await down_errors(recorder, states)
+    return await months.run(status_page_of, config, states, errors, months, app[CARDS], now)
 
 
 #: Seconds one rendering of the status page serves every viewer while no region's state

@@ -1,8 +1,9 @@
 """Every vendor's state now: each region's current view of each monitor (from the recorder),
 each monitor's and the vendor's state by the quorum (``credits.state``), and the maintenance
-windows open now and starting within ``UPCOMING``. The status page and ``/api/v1/status`` read
-:func:`vendors_now`; ``/metrics`` reads the same states through :func:`vendor_states` (one
-rule for all three) without the objects it does not show."""
+windows open now and starting within ``UPCOMING``. ``/api/v1/status`` reads
+:func:`vendors_now`, the status page :func:`vendor_now` of each vendor whose card it makes
+again; ``/metrics`` reads the same states through :func:`vendor_states` (one rule for all
+three) without the objects it does not show."""
 
 from __future__ import annotations
 
@@ -15,9 +16,8 @@ from credits.intervals import Interval
 from credits.model import MaintenanceWindow, QuorumRule
 from credits.state import RegionState, VendorState, active_windows, monitor_state, vendor_state
 from uptime.config import Config, Monitor, Vendor
-from uptime.store.recorder import Recorder, RegionStates
+from uptime.store.recorder import RegionStates
 from uptime.store.states import Key, interned
-from uptime.web.months import Months
 
 T = TypeVar("T")
 
@@ -91,9 +91,12 @@ def next_start(windows: Iterable[MaintenanceWindow], now: datetime) -> datetime 
     return next((w.interval.start for w in windows if w.interval.start > now), None)
 
 
+#: A series' (state, since, last result) as the recorder's states hold it.
+View = tuple[RegionState, datetime | None, datetime | None]
+
 #: A series' entry in the recorder's states before its region's first result: unknown, no
 #: since, no last result.
-NOT_REPORTED: tuple[RegionState, None, None] = ("unknown", None, None)
+NOT_REPORTED: View = ("unknown", None, None)
 
 
 #: vendor id → (the vendor, :func:`series_keys`)
@@ -138,32 +141,48 @@ def vendor_states(
 def vendors_now(config: Config, states: RegionStates, now: datetime) -> list[VendorNow]:
     """Every vendor's :class:`VendorNow`, in configuration order, from the recorder's
     region ``states`` at ``now`` (``Recorder.region_states``)."""
-    out = []
-    for vendor in config.vendors:
-        seen = by_monitor(vendor, [states.get(k, NOT_REPORTED) for k in series_keys(vendor)])
-        windows = upcoming_windows(vendor, now)
-        monitor_states, state = vendor_states(
-            vendor,
-            [[entry[0] for entry in entries] for entries in seen],
-            bool(active_windows(windows, now)),
+    return [
+        vendor_now(vendor, views_now(vendor, states), upcoming_windows(vendor, now), now)
+        for vendor in config.vendors
+    ]
+
+
+def views_now(vendor: Vendor, states: RegionStates) -> list[View]:
+    """Each of ``vendor``'s series' (state, since, last result) in the recorder's ``states``,
+    in :func:`series_keys` order (:data:`NOT_REPORTED` before its region's first result)."""
+    return [states.get(k, NOT_REPORTED) for k in series_keys(vendor)]
+
+
+def vendor_now(
+    vendor: Vendor,
+    views: Sequence[View],
+    windows: tuple[MaintenanceWindow, ...],
+    now: datetime,
+) -> VendorNow:
+    """``vendor``'s :class:`VendorNow` from its series' ``views`` (:func:`views_now`) and its
+    ``windows`` (:func:`upcoming_windows`) at ``now``."""
+    seen = by_monitor(vendor, views)
+    monitor_states, state = vendor_states(
+        vendor,
+        [[entry[0] for entry in entries] for entries in seen],
+        bool(active_windows(windows, now)),
+    )
+    monitors = tuple(
+        MonitorNow(
+            monitor,
+            monitor_state,
+            tuple(
+                [
+                    RegionNow._make((region, *entry))
+                    for region, entry in zip(monitor.regions, entries, strict=True)
+                ]
+            ),
         )
-        monitors = tuple(
-            MonitorNow(
-                monitor,
-                monitor_state,
-                tuple(
-                    [
-                        RegionNow._make((region, *entry))
-                        for region, entry in zip(monitor.regions, entries, strict=True)
-                    ]
-                ),
-            )
-            for monitor, monitor_state, entries in zip(
-                vendor.monitors, monitor_states, seen, strict=True
-            )
+        for monitor, monitor_state, entries in zip(
+            vendor.monitors, monitor_states, seen, strict=True
         )
-        out.append(VendorNow(vendor, now, state, monitors, windows))
-    return out
+    )
+    return VendorNow(vendor, now, state, monitors, windows)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -173,11 +192,3 @@ def _monitor_state(
     # Kept: a district's monitors share a few combinations of views (mostly all up), and a
     # scrape asks for every monitor's (10 ms of 1,000 vendors' 2,000 monitors otherwise).
     return monitor_state(dict(zip(regions, views, strict=True)), regions, rule)
-
-
-async def status_now(
-    config: Config, recorder: Recorder, months: Months, now: datetime
-) -> list[VendorNow]:
-    """:func:`vendors_now` from the recorder's current states, on the months' thread (a large
-    district's are thousands of objects: made beside the event loop, where the probes run)."""
-    return await months.run(vendors_now, config, await recorder.region_states(now), now)
