@@ -259,10 +259,13 @@ class Months:
         four, history for twelve."""
         latest = {v: _seen(found) for v, found in revisions(sources, set(vendors), now).items()}
         out: dict[datetime | None, dict[str, Seen]] = {None: latest}
-        for bound in dict.fromkeys(b for b in bounds if b is not None):
+        by_bound: dict[datetime, set[str]] = {}
+        for vendor, bound in zip(vendors, bounds, strict=True):
+            if bound is not None:
+                by_bound.setdefault(bound, set()).add(vendor)
+        for bound, wanted in by_bound.items():
             kept = self._bounded.pop(bound, {})
             self._bounded[bound] = kept  # the most recently asked for last
-            wanted = {v for v, b in zip(vendors, bounds, strict=True) if b == bound}
             changed = {v for v in wanted if v not in kept or kept[v][0] != latest[v][0]}
             if changed:
                 for vendor, found in revisions(sources, changed, now, bound).items():

@@ -13,7 +13,7 @@ import operator
 import re
 import time
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from importlib.resources import files
 from typing import Any, NamedTuple
 
@@ -113,9 +113,15 @@ def error_page(config: Config, status: int, heading: str, message: str) -> web.R
 
 def bar_months(vendor: Vendor, now: datetime) -> list[tuple[int, int]]:
     """The calendar months the status page's daily bars cover, oldest first."""
-    year, month = month_of(vendor, now)
-    first = now.astimezone(vendor.timezone).date() - timedelta(days=BAR_DAYS - 1)
-    return months_back(year, month, (year - first.year) * 12 + month - first.month + 1)
+    return _bar_months(now.astimezone(vendor.timezone).date())
+
+
+@functools.lru_cache(maxsize=64)
+def _bar_months(today: date) -> list[tuple[int, int]]:
+    # Kept: a district's vendors share a few local days (a list is only read).
+    first = today - timedelta(days=BAR_DAYS - 1)
+    count = (today.year - first.year) * 12 + today.month - first.month + 1
+    return months_back(today.year, today.month, count)
 
 
 async def down_errors(recorder: Recorder, states: RegionStates) -> dict[Key, str]:
