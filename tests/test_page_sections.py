@@ -5,20 +5,20 @@ the page equals one rendered with nothing kept."""
 from __future__ import annotations
 
 import html
+import random
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
-import pytest
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
-from support_pages import REGIONS, seed
+from support_pages import REGIONS, STEP, seed
 
+from credits.intervals import Interval
 from probes.result import FailureClass, ProbeResult
-from uptime.web import pages
 from uptime.web.app import make_app
 from uptime.web.keys import MONTHS, RECORDER
-from uptime.web.page_context import RECENT_ADVISORIES, MadeCard, vendor_card
+from uptime.web.page_context import RECENT_ADVISORIES, VendorCard
 from uptime.web.pages import (
     SECTIONS,
     Cards,
@@ -92,25 +92,18 @@ async def test_a_region_changing_state_renders_that_vendor_s_section_again(
 
 
 async def test_kept_cards_are_the_cards_made_afresh_as_the_clock_moves(
-    aiohttp_server: ServerFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    aiohttp_server: ServerFactory, tmp_path: Path
 ) -> None:
-    """Walk the clock over ten days past the seeded district's ``now`` (the end of DST in the
-    US and a month's end, collab's windows opening and closing, classswift's advisory leaving
-    the last seven days, states going stale, an outage today that moves classswift's today's
-    bar): at each moment, and a second either side of each edge, the cards the page keeps
-    are those made with nothing kept, and many are kept."""
+    """Walk the clock over ten days past the seeded district's ``now``, probes reporting every
+    10 minutes (the end of DST in the US and a month's end, collab's windows opening and
+    closing, classswift's advisory leaving the last seven days, an outage that moves
+    classswift's today's bar, and the clock stepping back): at every moment, regular, random
+    and a second either side of each edge, the cards the page keeps are those made with
+    nothing kept, and a healthy vendor's card is kept for hours."""
     seeded = seed(tmp_path, datetime(2026, 10, 29, 17, 3, 20, tzinfo=UTC))
     app = make_app(seeded.config, seeded.db, probe_regions=())
     await aiohttp_server(app)
-    recorder, months = app[RECORDER], app[MONTHS]
-    made = 0
-
-    def counted(*args: object) -> MadeCard:
-        nonlocal made
-        made += 1
-        return vendor_card(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(pages, "vendor_card", counted)
+    recorder, months, config = app[RECORDER], app[MONTHS], seeded.config
     end = seeded.now + timedelta(days=10)
     edges = [
         seeded.window_now.end,
@@ -118,45 +111,81 @@ async def test_kept_cards_are_the_cards_made_afresh_as_the_clock_moves(
         seeded.window_next.end,
         seeded.advisory.end + RECENT_ADVISORIES,
     ]
-    for vendor in seeded.config.vendors:  # each vendor's local midnights
+    for vendor in config.vendors:  # each vendor's local midnights
         day = seeded.now.astimezone(vendor.timezone).date()
         while (midnight := datetime.combine(day, time(), vendor.timezone)) < end:
             edges.append(midnight.astimezone(UTC))
             day += timedelta(days=1)
-    second = timedelta(seconds=1)
+    second, rng = timedelta(seconds=1), random.Random(8)
     moments = {seeded.now + timedelta(minutes=97) * k for k in range(150)}
+    moments |= {seeded.now + timedelta(seconds=rng.randrange(10 * 86400)) for _ in range(100)}
     moments |= {edge + d for edge in edges for d in (-second, timedelta(0), second)}
-    down = (seeded.now + timedelta(days=4, hours=5), seeded.now + timedelta(days=4, hours=7))
-    config = seeded.config
-    walked = 0
-    for at in sorted(m for m in moments if seeded.now < m < end):
-        if down[0] <= at < down[1] or down[1] <= at < down[1] + timedelta(hours=2):
-            failing = at < down[1]
-            results = [
-                ProbeResult(
-                    "classswift",
-                    "app",
-                    r,
-                    at,
-                    not failing,
-                    0.05,
-                    status=503 if failing else 200,
-                    error=FailureClass.STATUS if failing else None,
-                    message="503 <b>gone</b>" if failing else None,
-                )
-                for r in REGIONS
-            ]
-            await recorder.ingest(results)
+    # Atlanta's agent, its clock ahead of ours, reports a blip that begins after our now.
+    blip = Interval(
+        seeded.now + timedelta(days=6, minutes=3),
+        seeded.now + timedelta(days=6, minutes=3, seconds=20),
+    )
+    told = blip.start - timedelta(seconds=30)
+    moments |= {told} | {
+        e + d for e in (blip.start, blip.end) for d in (-second, 0 * second, second)
+    }
+    walk = sorted(m for m in moments if seeded.now < m < end)
+    # The clock steps back over a window's start and a day's end, then on again.
+    for edge in (seeded.window_next.start, edges[-1]):
+        at = walk.index(edge + second)
+        walk[at + 1 : at + 1] = [edge - second * 2, edge + second * 3]
+    down = Interval(
+        seeded.now + timedelta(days=4, hours=5), seeded.now + timedelta(days=4, hours=7)
+    )
+    probed = ("classswift", "app"), ("collab", "web"), ("schoolstatus", "api")
+    reported = seeded.now
+    kept_since: dict[str, datetime] = {}
+    longest: dict[str, timedelta] = {}
+    last: dict[str, VendorCard] = {}
+    for at in walk:
+        while reported + STEP <= at:  # every series' results up to ``at``
+            reported += STEP
+            failing = reported in down
+            await recorder.ingest(
+                [
+                    ProbeResult(
+                        vendor,
+                        monitor,
+                        region,
+                        reported,
+                        not (failing and vendor == "classswift"),
+                        0.05,
+                        status=503 if failing and vendor == "classswift" else 200,
+                        error=FailureClass.STATUS if failing and vendor == "classswift" else None,
+                    )
+                    for vendor, monitor in probed
+                    for region in REGIONS
+                ]
+            )
+        if at == told:
+            await recorder.ingest(
+                [
+                    ProbeResult(
+                        *("classswift", "app", "atlanta", blip.start, False, 0.05),
+                        status=503,
+                        error=FailureClass.STATUS,
+                    ),
+                    ProbeResult("classswift", "app", "atlanta", blip.end, True, 0.05, status=200),
+                ]
+            )
         kept = await status_page_at(app, at)
         states = await recorder.region_states(at)
         errors = await down_errors(recorder, states)
         fresh = await months.run(status_page_of, config, states, errors, months, Cards(), at)
         for card, afresh in zip(kept.vendors, fresh.vendors, strict=True):
             assert card == afresh, f"{card.id} at {at.isoformat()}"
-        walked += 1
-    # Made once per moment and vendor with nothing kept, for the comparison; the page's own
-    # cards were kept at two moments in five (stale states, an outage and windows make the
-    # others again).
-    vendors = len(config.vendors)
-    assert walked > 250
-    assert made - walked * vendors < 0.75 * walked * vendors
+            if last.get(card.id) is not card:
+                kept_since[card.id] = at
+            last[card.id] = card
+            longest[card.id] = max(longest.get(card.id, timedelta(0)), at - kept_since[card.id])
+        if at in (blip.start - second, blip.start + second):  # the blip shows once it began
+            swift = next(card for card in kept.vendors if card.id == "classswift")
+            assert len(swift.advisories) == (1 if at < blip.start else 2)
+    assert len(walk) > 350
+    assert longest["classswift"] > timedelta(hours=6), longest
+    assert longest["schoolstatus"] > timedelta(hours=6), longest

@@ -440,8 +440,7 @@ def advisory_row(advisory: Advisory, zone: ZoneInfo, names: Mapping[str, str]) -
 
 def recent_advisories(months: Sequence[PageMonth], now: datetime) -> list[Advisory]:
     """The months' last :data:`RECENT` advisories open within :data:`RECENT_ADVISORIES` before
-    ``now``, most recent first. (They all began before the months were read, so before
-    ``now``: the list changes on its own only when one of them leaves those days.)"""
+    ``now``, most recent first."""
     after = now - RECENT_ADVISORIES
     picked: list[Advisory] = []
     for month in reversed(months):
@@ -468,19 +467,21 @@ def region_cell(
 
 
 class MadeCard(NamedTuple):
-    """A vendor's card as made at some ``now``, and how it changes on its own (with nothing
-    it was made from changed): not before ``until`` (today's end, a window's start, a recent
-    advisory leaving the last days), and until then only by its last bar, made again from
-    ``today`` (:func:`card_at`) when that is set."""
+    """A vendor's card as made at ``made_at``, and how it changes on its own (with nothing it
+    was made from changed): not before ``until`` (today's end, a window's start or end, a
+    recent advisory leaving the last days or one stamped ahead of the clock beginning), and
+    until then only by its last bar, made again from ``today`` (:func:`card_at`) when that is
+    set. It holds in ``[made_at, until)`` only: a clock that steps back leaves it."""
 
     card: VendorCard
+    made_at: datetime
     until: datetime
     today: Day | None
 
 
 def card_at(made: MadeCard, vendor: Vendor, now: datetime) -> VendorCard:
-    """``made``'s card at ``now`` (before ``made.until``): what :func:`vendor_card` makes at
-    ``now`` from the same states, windows and months."""
+    """``made``'s card at ``now`` (in ``[made.made_at, made.until)``): what
+    :func:`vendor_card` makes at ``now`` from the same states, windows and months."""
     if made.today is None:
         return made.card
     bar = day_bar(vendor, made.today.cut(now))
@@ -543,13 +544,18 @@ def vendor_card(
         interruptions=tuple(recent_interruptions(months, zone, names, bars_start)),
         advisories=tuple(advisory_row(a, zone, names) for a in advisories),
     )
-    starts = now_.next_start  # a window opens: its row says "now", the state may change
     until = min(
-        recent.until,
-        starts or recent.until,
-        *(a.interval.end + RECENT_ADVISORIES for a in advisories),
+        [
+            recent.until,
+            *(w.interval.start for w in now_.windows if w.interval.start > now),  # "Now:" begins
+            *(w.interval.end for w in now_.active),  # the row leaves, the state may change
+            *(a.interval.end + RECENT_ADVISORIES for a in advisories),
+            # An agent's results may be stamped a little ahead of this clock (max_clock_skew):
+            # an advisory of theirs shows once it began.
+            *(a.interval.start for a in months[-1].advisories if a.interval.start >= now),
+        ]
     )
-    return MadeCard(card, until, recent.today)
+    return MadeCard(card, now, until, recent.today)
 
 
 def status_page(config: Config, cards: Sequence[VendorCard], now: datetime) -> StatusPage:

@@ -203,11 +203,12 @@ class Cards:
             tuple(months),
         )
         kept = self._kept.get(vendor.id)
-        if kept is not None and now < kept[1].until and kept[0].same(inputs):
+        if kept is not None and kept[1].made_at <= now < kept[1].until and kept[0].same(inputs):
             made = kept[1]
             card = card_at(made, vendor, now)
-            if card is not made.card:
-                self._kept[vendor.id] = (inputs, made._replace(card=card))
+            # The inputs of now: equal, and compared by identity next time (a vendor's windows
+            # are expanded again every hour).
+            self._kept[vendor.id] = (inputs, made._replace(card=card))
             return card
         made = vendor_card(config, vendor_now(vendor, views, windows, now), months, errors)
         self._kept[vendor.id] = (inputs, made)
