@@ -16,6 +16,8 @@ from credits.intervals import HOUR, MINUTE, ZERO, Interval
 from credits.model import AnnouncedWindow, Exclusion, VendorCalendar
 from credits.month import Observations, monitor_views, vendor_month
 from credits.quorum import RegionView
+from reports.context import vendor_context
+from uptime.web.page_months import page_month
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -284,3 +286,22 @@ def test_a_day_cut_at_now_holds_only_the_window_time_begun() -> None:
     assert whole.cut(at("2025-06-01T04:19")).grade == "up"
     assert whole.cut(at("2025-06-01T09:00")).maintenance == HOUR
     assert whole.cut(at("2025-06-02T00:00")) is whole
+
+
+def test_an_interruption_counted_in_full_says_so_whatever_its_parts_round_to() -> None:
+    # Down 1.4 s before a window and 10 min 1.4 s in it, maintenance counting: all of it
+    # counts. Rounded to the report's hundredths of a minute the parts (0.02 + 10.02) fall
+    # short of the whole (10.05), so the page compares the exact lengths, not those.
+    window = AnnouncedWindow(at("2025-06-06T02:00"), at("2025-06-06T03:00"), at("2025-05-01T00:00"))
+    vendor = StubVendor(calendar=VendorCalendar(announced=(window,)))
+    down = Interval(at("2025-06-06T01:59:58.600"), at("2025-06-06T02:10:01.400"))
+    now = at("2025-07-01T00:00")
+    seen = everywhere(down)
+    computed = vendor_month(vendor, 2025, 6, seen, now)
+    [part] = vendor_context(computed).interruptions
+    assert part.downtime + part.scheduled != part.minutes  # what the words once compared
+    kept = page_month(computed, seen, now=now, with_seen=False, names={})
+    [(stretch, row)] = kept.interruptions
+    assert row.counted == "counted in full"
+    assert row.duration == "10 min"
+    assert stretch.counted == stretch.length == down.duration

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from zoneinfo import ZoneInfo
 
 from credits.advisories import Advisory
+from credits.availability import MonthAvailability
 from credits.days import Day
 from credits.intervals import MINUTE, Interval, ratio
 from credits.model import MaintenanceWindow, WindowKind
@@ -324,42 +325,56 @@ def window_row(window: MaintenanceWindow, zone: ZoneInfo, now: datetime) -> Wind
 
 
 class Stretch(NamedTuple):
-    """Interruptions one after another merged: minutes in all and counted, areas, regions."""
+    """Interruptions one after another merged: their length in all and counted (exact),
+    areas, regions."""
 
     start: datetime
     end: datetime
-    minutes: float
-    counted: float
+    length: timedelta
+    counted: timedelta
     areas: frozenset[str]
     regions: frozenset[str]
 
 
-def stretches(contexts: Sequence[VendorContext], since: datetime | None = None) -> list[Stretch]:
-    """The months' interruptions ending after ``since``, oldest first; one cut at a month's
-    edge is one again."""
+def month_stretches(a: MonthAvailability) -> list[Stretch]:
+    """The month's interruption parts, those one after another merged, oldest first."""
+    return joined(
+        [
+            [
+                Stretch(
+                    part.interval.start,
+                    part.interval.end,
+                    part.interval.duration,
+                    part.buckets.counted(a.maintenance),
+                    frozenset(part.interruption.areas),
+                    frozenset(part.interruption.regions),
+                )
+                for part in a.parts
+            ]
+        ]
+    )
+
+
+def joined(months: Sequence[Sequence[Stretch]], since: datetime | None = None) -> list[Stretch]:
+    """The months' stretches (oldest first) ending after ``since``, oldest first; one cut at
+    a month's edge is one again."""
     merged: list[Stretch] = []
-    for month in contexts:
-        counts = month.maintenance == "counts"
-        for i in month.interruptions:
-            if since is not None and i.end <= since:
+    for stretches in months:
+        for s in stretches:
+            if since is not None and s.end <= since:
                 continue
-            counted = i.downtime + i.emergency + (i.scheduled if counts else 0)
-            if merged and merged[-1].end == i.start:
+            if merged and merged[-1].end == s.start:
                 last = merged[-1]
                 merged[-1] = Stretch(
                     last.start,
-                    i.end,
-                    last.minutes + i.minutes,
-                    last.counted + counted,
-                    last.areas | set(i.areas),
-                    last.regions | set(i.regions),
+                    s.end,
+                    last.length + s.length,
+                    last.counted + s.counted,
+                    last.areas | s.areas,
+                    last.regions | s.regions,
                 )
             else:
-                merged.append(
-                    Stretch(
-                        i.start, i.end, i.minutes, counted, frozenset(i.areas), frozenset(i.regions)
-                    )
-                )
+                merged.append(s)
     return merged
 
 
@@ -377,13 +392,13 @@ def stretch_row(
         duration = f"{duration_words(stretch.end - stretch.start)} so far"
     else:
         when = range_words(Interval(stretch.start, stretch.end), zone, year)
-        duration = duration_words(timedelta(minutes=stretch.minutes))
-    if stretch.counted == stretch.minutes:
+        duration = duration_words(stretch.length)
+    if stretch.counted == stretch.length:
         how = "counted in full"
-    elif stretch.counted == 0:
+    elif not stretch.counted:
         how = "not counted: maintenance or an exclusion"
     else:
-        how = f"{number(stretch.counted)} min counted"
+        how = f"{number(ratio(stretch.counted, MINUTE))} min counted"
     return InterruptionRow(
         when=when,
         duration=duration,
@@ -402,7 +417,7 @@ def interruption_rows(
 ) -> list[InterruptionRow]:
     """The months' interruptions ending after ``since``, most recent first; one cut at a
     month's edge is one again."""
-    merged = stretches([month.context for month in kept], since)
+    merged = joined([[s for s, _ in month.interruptions] for month in kept], since)
     return [stretch_row(s, zone, names, kept[-1].read_at, year) for s in reversed(merged)]
 
 

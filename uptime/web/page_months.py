@@ -23,8 +23,8 @@ from uptime.web.page_context import (
     Stretch,
     day_bar,
     month_figures,
+    month_stretches,
     stretch_row,
-    stretches,
 )
 
 #: monitor id → region → (down, unknown) inside the month
@@ -98,7 +98,7 @@ def page_month(
         days=days,
         bars=tuple(day_bar(vendor, day) for day in days),
         interruptions=tuple(
-            (s, stretch_row(s, vendor.timezone, names, now)) for s in stretches([context])
+            (s, stretch_row(s, vendor.timezone, names, now)) for s in month_stretches(a)
         ),
         advisories=advisories,
         longest_advisory=max((x.interval.duration for x in advisories), default=timedelta(0)),
