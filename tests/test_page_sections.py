@@ -189,3 +189,25 @@ async def test_kept_cards_are_the_cards_made_afresh_as_the_clock_moves(
     assert len(walk) > 350
     assert longest["classswift"] > timedelta(hours=6), longest
     assert longest["schoolstatus"] > timedelta(hours=6), longest
+
+
+async def test_today_s_share_up_does_not_grow_while_the_vendor_is_still_down(
+    aiohttp_server: ServerFactory, tmp_path: Path
+) -> None:
+    """SchoolStatus is down from every site since 11:55pm in Chicago; at 12:15am its today's
+    bar is 0 % up. Its month, being read while the outage went on, is kept for a few seconds:
+    its today is cut where it was read, not at each later ``now`` (the day would grow while
+    the down time stays as read, and the vendor look up for those seconds)."""
+    seeded = seed(tmp_path, datetime(2026, 11, 10, 6, 15, tzinfo=UTC))  # 12:15am CST
+    app = make_app(seeded.config, seeded.db, probe_regions=())
+    await aiohttp_server(app)
+
+    async def today_bar(at: datetime) -> str:
+        page = await status_page_at(app, at)
+        [card] = [card for card in page.vendors if card.id == "schoolstatus"]
+        return card.bars[-1].label
+
+    first = await today_bar(seeded.now + timedelta(seconds=1))
+    assert first.startswith("Tue 10 Nov 2026: 0.00 %")
+    for seconds in (3, 6, 9):
+        assert await today_bar(seeded.now + timedelta(seconds=seconds)) == first

@@ -267,24 +267,42 @@ def day_bar(vendor: Vendor, day: Day) -> DayBar:
     )
 
 
-def cut_days(days: Sequence[Day], now: datetime) -> list[Day]:
-    """The days begun by ``now``, today's cut at ``now``."""
+def read_to(month: PageMonth) -> datetime | None:
+    """When ``month`` was read, if one of its interruptions was still going on then (None
+    otherwise): what came since is not read yet."""
+    if month.interruptions and month.interruptions[-1][0].end >= month.read_at:
+        return month.read_at
+    return None
+
+
+def today_at(day: Day, now: datetime, read_to: datetime | None) -> Day:
+    """Today's ``day``, as kept, cut at ``now``; at ``read_to`` (:func:`read_to`) when that
+    is earlier, never before the day began: cut later, the day's share up would grow while
+    the vendor may still be down."""
+    end = now if read_to is None else max(day.period.start, min(now, read_to))
+    return day.cut(end)
+
+
+def cut_days(days: Sequence[Day], now: datetime, read_to: datetime | None) -> list[Day]:
+    """The days begun by ``now``, today's cut (:func:`today_at`)."""
     out = []
     for day in days:
         if day.period.start >= now:
             break
-        out.append(day.cut(now))
+        out.append(day if day.period.end <= now else today_at(day, now, read_to))
     return out
 
 
 class RecentBars(NamedTuple):
     """The status page's bars at ``now`` and the first of their days; until ``until`` (the
     end of today, when the days shown change) they change only by ``today``: the kept day
-    whose bar is made again cut at each ``now`` (None while its kept bar holds)."""
+    whose bar is made again at each ``now`` (:func:`today_at` with ``read_to``; None while
+    its kept bar holds)."""
 
     bars: list[DayBar]
     first: Day | None
     today: Day | None
+    read_to: datetime | None
     until: datetime
 
 
@@ -294,6 +312,7 @@ def recent_bars(vendor: Vendor, months: Sequence[PageMonth], now: datetime) -> R
     bars: list[DayBar] = []
     days: list[Day] = []
     moving, until = None, now  # no day in progress: made again each time
+    cap = read_to(months[-1]) if months else None
     for month in months:
         if month.context.period_end <= now:
             over = len(month.days)
@@ -302,7 +321,8 @@ def recent_bars(vendor: Vendor, months: Sequence[PageMonth], now: datetime) -> R
         bars.extend(month.bars[:over])
         days.extend(month.days[:over])
         if over < len(month.days) and month.days[over].period.start < now:
-            kept, today = month.days[over], month.days[over].cut(now)
+            kept = month.days[over]
+            today = today_at(kept, now, cap)
             # The kept bar is of the whole day: it still holds when nothing is counted (the
             # share of the day over does not show) and no window time is still to come. Both
             # stay so for the rest of the day once they are.
@@ -311,7 +331,7 @@ def recent_bars(vendor: Vendor, months: Sequence[PageMonth], now: datetime) -> R
             days.append(today)
             moving, until = (kept if moved else None), kept.period.end
     days = days[-BAR_DAYS:]
-    return RecentBars(bars[-BAR_DAYS:], days[0] if days else None, moving, until)
+    return RecentBars(bars[-BAR_DAYS:], days[0] if days else None, moving, cap, until)
 
 
 def window_row(window: MaintenanceWindow, zone: ZoneInfo, now: datetime) -> WindowRow:
@@ -492,6 +512,7 @@ class MadeCard(NamedTuple):
     made_at: datetime
     until: datetime
     today: Day | None
+    read_to: datetime | None
 
 
 def card_at(made: MadeCard, vendor: Vendor, now: datetime) -> VendorCard:
@@ -499,7 +520,7 @@ def card_at(made: MadeCard, vendor: Vendor, now: datetime) -> VendorCard:
     :func:`vendor_card` makes at ``now`` from the same states, windows and months."""
     if made.today is None:
         return made.card
-    bar = day_bar(vendor, made.today.cut(now))
+    bar = day_bar(vendor, today_at(made.today, now, made.read_to))
     if bar == made.card.bars[-1]:
         return made.card
     return replace(made.card, bars=(*made.card.bars[:-1], bar))
@@ -570,7 +591,7 @@ def vendor_card(
             *(a.interval.start for a in months[-1].advisories if a.interval.start >= now),
         ]
     )
-    return MadeCard(card, now, until, recent.today)
+    return MadeCard(card, now, until, recent.today, recent.read_to)
 
 
 def status_page(config: Config, cards: Sequence[VendorCard], now: datetime) -> StatusPage:
@@ -836,7 +857,7 @@ def vendor_page(
     if now < period.end:
         unseen.append(Interval(max(now, period.start), period.end))
     lines, note = formula(kept)
-    days = cut_days(kept.days, now)
+    days = cut_days(kept.days, now, read_to(kept))
     previous = (year, month - 1) if month > 1 else (year - 1, 12)
     following = (year, month + 1) if month < 12 else (year + 1, 1)
     return VendorPage(
