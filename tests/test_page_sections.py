@@ -8,6 +8,7 @@ import html
 import random
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, time, timedelta
+from functools import partial
 from pathlib import Path
 
 from aiohttp import ClientSession
@@ -18,7 +19,14 @@ from credits.intervals import Interval
 from probes.result import FailureClass, ProbeResult
 from uptime.web.app import make_app
 from uptime.web.keys import MONTHS, RECORDER
-from uptime.web.page_context import RECENT_ADVISORIES, VendorCard
+from uptime.web.page_context import (
+    RECENT_ADVISORIES,
+    StatusPage,
+    VendorCard,
+    region_names,
+    vendor_page,
+)
+from uptime.web.page_months import page_month
 from uptime.web.pages import (
     SECTIONS,
     Cards,
@@ -211,3 +219,44 @@ async def test_today_s_share_up_does_not_grow_while_the_vendor_is_still_down(
     assert first.startswith("Tue 10 Nov 2026: 0.00 %")
     for seconds in (3, 6, 9):
         assert await today_bar(seeded.now + timedelta(seconds=seconds)) == first
+
+
+async def test_an_advisory_across_a_month_s_edge_is_one_and_one_going_on_says_so(
+    aiohttp_server: ServerFactory, tmp_path: Path
+) -> None:
+    """ClassSwift's Atlanta-only failure runs from 11:50pm on 31 Oct to 12:20am on 1 Nov in
+    Los Angeles: one advisory on the page, not one a month. A new one still going on when
+    the month was read says so, on the status page and the vendor's page."""
+    seeded = seed(tmp_path, datetime(2026, 11, 2, 6, 53, 20, tzinfo=UTC))
+    assert seeded.advisory == Interval(
+        datetime(2026, 11, 1, 6, 50, tzinfo=UTC), datetime(2026, 11, 1, 7, 20, tzinfo=UTC)
+    )
+    app = make_app(seeded.config, seeded.db, probe_regions=())
+    await aiohttp_server(app)
+
+    def swift(page: StatusPage) -> VendorCard:
+        return next(card for card in page.vendors if card.id == "classswift")
+
+    [row] = swift(await status_page_at(app, seeded.now + timedelta(seconds=1))).advisories
+    assert row.when == "Sat 31 Oct, 11:50pm to Sun 1 Nov, 12:20am PDT (America/Los_Angeles)"
+    assert row.duration == "30 min"
+
+    results = [  # Atlanta failing, the other sites fine
+        ProbeResult(
+            *("classswift", "app", region, seeded.now + STEP * k, region != "atlanta", 0.05),
+            status=503 if region == "atlanta" else 200,
+            error=FailureClass.STATUS if region == "atlanta" else None,
+        )
+        for k in (1, 2)
+        for region in REGIONS
+    ]
+    await app[RECORDER].ingest(results)
+    now = seeded.now + STEP * 2 + timedelta(seconds=1)
+    newest = swift(await status_page_at(app, now)).advisories[0]
+    assert newest.when.startswith("since Sun 1 Nov, 11:03pm") and "still going on" in newest.when
+    assert newest.duration.endswith("so far")
+    vendor = next(v for v in seeded.config.vendors if v.id == "classswift")
+    make = partial(page_month, now=now, with_seen=True, names=region_names(seeded.config))
+    [kept] = await app[MONTHS].get("vendor", make, [(vendor, 2026, 11)], now)
+    page = vendor_page(seeded.config, vendor, kept, 2026, 11, now, current=True)
+    assert "still going on" in page.advisories[-1].when  # in order of start there

@@ -464,13 +464,44 @@ def recent_interruptions(
     return [row for _, row in picked[:RECENT]]
 
 
-def advisory_row(advisory: Advisory, zone: ZoneInfo, names: Mapping[str, str]) -> AdvisoryRow:
+def advisory_row(
+    advisory: Advisory, zone: ZoneInfo, names: Mapping[str, str], read_at: datetime
+) -> AdvisoryRow:
+    """``advisory`` in words; one that runs up to ``read_at`` (when its month was read) is
+    still going on."""
+    if advisory.interval.end >= read_at:
+        when = f"since {moment_words(advisory.interval.start, zone)}, still going on"
+        duration = f"{duration_words(advisory.interval.duration)} so far"
+    else:
+        when = range_words(advisory.interval, zone)
+        duration = duration_words(advisory.interval.duration)
     return AdvisoryRow(
-        when=range_words(advisory.interval, zone),
-        duration=duration_words(advisory.interval.duration),
+        when=when,
+        duration=duration,
         area=advisory.area,
         regions=", ".join(names.get(r, r) for r in advisory.regions),
     )
+
+
+def joined_advisories(advisories: Sequence[Advisory]) -> list[Advisory]:
+    """``advisories`` (most recent first) with those of one monitor cut at a month's edge one
+    again, in the place of the later part."""
+    out: list[Advisory] = []
+    starting: dict[tuple[str, datetime], int] = {}  # (monitor, start) -> its place in out
+    for a in advisories:
+        at = starting.pop((a.monitor, a.interval.end), None)
+        if at is None:
+            at = len(out)
+            out.append(a)
+        else:
+            later = out[at]
+            out[at] = replace(
+                later,
+                interval=Interval(a.interval.start, later.interval.end),
+                regions=tuple(dict.fromkeys(a.regions + later.regions)),
+            )
+        starting[(a.monitor, a.interval.start)] = at
+    return out
 
 
 def recent_advisories(months: Sequence[PageMonth], now: datetime) -> list[Advisory]:
@@ -578,7 +609,9 @@ def vendor_card(
         bars_from=day_words(first_day),
         windows=tuple(window_row(w, zone, now) for w in now_.windows),
         interruptions=tuple(recent_interruptions(months, zone, names, bars_start)),
-        advisories=tuple(advisory_row(a, zone, names) for a in advisories),
+        advisories=tuple(
+            advisory_row(a, zone, names, months[-1].read_at) for a in joined_advisories(advisories)
+        ),
     )
     until = min(
         [
@@ -898,7 +931,7 @@ def vendor_page(
             for d in days
         ),
         interruptions=tuple(interruption_rows([kept], zone, names, year=False)),
-        advisories=tuple(advisory_row(a, zone, names) for a in kept.advisories),
+        advisories=tuple(advisory_row(a, zone, names, kept.read_at) for a in kept.advisories),
         closed=closed,
     )
 
