@@ -3,14 +3,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from aiohttp import ClientSession
+from aiohttp.test_utils import TestServer
 from support_probing import write_config
 
 from credits.intervals import Interval
 from uptime.config import load_config
+from uptime.web.app import make_app
+from uptime.web.page_context import WINDOWS_SHOWN
+from uptime.web.pages import status_page_at
 from uptime.web.status import UPCOMING, WINDOWS_KEPT_FOR, upcoming_windows
 
 T0 = datetime(2026, 3, 7, 23, 59, 30, tzinfo=UTC)
@@ -51,3 +57,29 @@ def test_the_kept_windows_are_those_of_each_moment(tmp_path: Path) -> None:
     )
     bare = replace(vendor, calendar=replace(vendor.calendar, recurring=(), announced=()))
     assert upcoming_windows(bare, T0) == ()
+
+
+async def test_the_status_page_lists_ten_windows_and_counts_the_rest(
+    tmp_path: Path, aiohttp_server: Callable[..., Awaitable[TestServer]]
+) -> None:
+    # A window every 5 minutes: 4,032 in the next 14 days. The page lists the open one and
+    # the next nine, says how many more, and points at the feed that has them all.
+    write_config(tmp_path, "http://127.0.0.1:9/")
+    (tmp_path / "maintenance_windows.yaml").write_text(
+        "sim:\n  recurring:\n"
+        '    - {name: Often, cron: "*/5 * * * *", duration: 2m, timezone: UTC}\n',
+        encoding="utf-8",
+    )
+    config = load_config(tmp_path / "vendors.yaml", tmp_path / "maintenance_windows.yaml")
+    app = make_app(config, tmp_path / "uptime.db", probe_regions=())
+    server = await aiohttp_server(app)
+    now = datetime.now(UTC)
+    [card] = (await status_page_at(app, now)).vendors
+    everything = upcoming_windows(config.vendors[0], now)
+    assert len(card.windows) == WINDOWS_SHOWN
+    assert card.windows_more == len(everything) - WINDOWS_SHOWN > 4000
+    async with ClientSession() as session, session.get(server.make_url("/")) as response:
+        page = await response.text()
+    assert page.count("— Often (scheduled maintenance)") == WINDOWS_SHOWN
+    assert f"and {card.windows_more:,} more in the next 14 days" in page
+    assert 'href="/maintenance/sim.ics"' in page

@@ -51,6 +51,10 @@ BAR_DAYS = 90
 RECENT = 5
 #: Advisories older than this are on the vendor's page only.
 RECENT_ADVISORIES = timedelta(days=7)
+#: How many of a vendor's windows of the next days the status page lists (the open ones come
+#: first): a window every few minutes is thousands. The others are counted; its calendar
+#: feed has them all.
+WINDOWS_SHOWN = 10
 
 
 # --- words for times and lengths ---------------------------------------------------------
@@ -202,6 +206,7 @@ class VendorCard:
     bars: tuple[DayBar, ...]
     bars_from: str
     windows: tuple[WindowRow, ...]
+    windows_more: int  #: the windows of the next days not listed (:data:`WINDOWS_SHOWN`)
     interruptions: tuple[InterruptionRow, ...]
     advisories: tuple[AdvisoryRow, ...]
 
@@ -607,7 +612,8 @@ def vendor_card(
         figures=months[-1].figures,
         bars=tuple(recent.bars),
         bars_from=day_words(first_day),
-        windows=tuple(window_row(w, zone, now) for w in now_.windows),
+        windows=tuple(window_row(w, zone, now) for w in now_.windows[:WINDOWS_SHOWN]),
+        windows_more=max(0, len(now_.windows) - WINDOWS_SHOWN),
         interruptions=tuple(recent_interruptions(months, zone, names, bars_start)),
         advisories=tuple(
             advisory_row(a, zone, names, months[-1].read_at) for a in joined_advisories(advisories)
