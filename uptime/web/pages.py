@@ -173,8 +173,9 @@ class Cards:
     """Each vendor's status card as last made, with what it was made from: a request makes a
     card again only when a region's state or a down region's failure changed, a window
     entered or left the vendor's next days, one of its months was computed again, or the
-    clock passed a moment its words change at (``MadeCard.until``); a card whose today's bar
-    moves with the clock has that bar made again. One entry per vendor id."""
+    clock passed a moment its words change at (``MadeCard.until``) or went back before the
+    card was made; a card whose today's bar moves with the clock has that bar made again. One
+    entry per vendor id."""
 
     def __init__(self) -> None:
         self._kept: dict[str, tuple[_CardInputs, MadeCard]] = {}
