@@ -187,15 +187,17 @@ class Cards:
         errors: Mapping[Key, str],
         months: Sequence[PageMonth],
         vendor: Vendor,
+        names: dict[str, str],
         now: datetime,
     ) -> VendorCard:
         """``vendor``'s card at ``now`` (``vendor_card`` of its states now, the failures
-        behind its down regions and its ``months`` under the bars)."""
+        behind its down regions and its ``months`` under the bars); ``names`` are
+        ``region_names(config)``."""
         views = views_now(vendor, states)
         windows = upcoming_windows(vendor, now)
         inputs = _CardInputs(
             vendor,
-            region_names(config),
+            names,
             tuple(
                 (state, since, errors.get(key, "") if state == "down" else "")
                 for key, (state, since, _) in zip(series_keys(vendor), views, strict=True)
@@ -231,10 +233,10 @@ def status_page_of(
     thread: a large district's cards are work the event loop, where probes run, should not
     do)."""
     per_vendor = status_months(config, config.vendors, months, now)
-    made = []
+    made, names = [], region_names(config)
     for vendor, kept in zip(config.vendors, per_vendor, strict=True):
         share_the_interpreter()
-        made.append(cards.card(config, states, errors, kept, vendor, now))
+        made.append(cards.card(config, states, errors, kept, vendor, names, now))
     return status_page(config, made, now)
 
 
